@@ -1,0 +1,751 @@
+"""Fan-out latency: Chimera's full path against a minimal broadcast server, in alternating rounds.
+
+Chimera:  WebSocket -> gateway -> gRPC RoomSession -> room service (commit) -> gRPC -> gateway -> WebSocket
+Baseline: WebSocket -> one Starlette app on the same uvicorn `ws="websockets"` stack -> WebSocket
+
+Each round starts its server processes afresh, connects --clients WebSockets spread evenly over
+--rooms rooms, lets the joins settle, then sends from random clients at Poisson-distributed times
+(--rate per second in all) for a short warm-up plus --duration seconds. Latency runs from the
+sender's send() to each member's receipt of the message frame (the sender's own copy included),
+all timed with time.perf_counter() in this one load-generator process.
+
+"gRPC messages per room event" is measured inside the room service: its process is this script
+in the `room` role, which wraps RoomServicer.RoomSession to count every event each stream yields.
+
+Usage: python scripts/bench_fanout.py [--clients 1000] [--rooms 10] [--rate 50] [--duration 20]
+           [--rounds 2] [--db sqlite|postgres] [--gateways 1] [--deflate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import resource
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `tests.support` is not an installed package
+
+import httpx  # noqa: E402
+import websockets  # noqa: E402
+from websockets.asyncio.client import ClientConnection  # noqa: E402
+
+from services.common.supervisor import free_port, grpc_serving, http_ok  # noqa: E402
+from tests.support.stack import ROOM_SERVICE, ServiceProcess, Stack  # noqa: E402
+
+MARK = '"content":"bench '  # how a message frame's send id is found without parsing the JSON
+FILLER = "the quick brown fox jumps over the lazy dog " * 2  # a ~100-character chat line
+CONNECT_CONCURRENCY = 50
+SETTLE_QUIET_S = 0.5  # joins have settled once no frame arrived for this long
+DRAIN_TIMEOUT_S = 15.0
+MAX_FRAME_BYTES = 64 * 1024  # the gateway's default, used for the baseline too
+TARGET_RATIO, AIM_RATIO, TARGET_P99_S = 2.0, 1.5, 0.100
+
+
+# --- the baseline server (its own process) -------------------------------------------------------
+
+
+def _encode(kind: str, **fields: Any) -> str:
+    return json.dumps({"type": kind, **fields}, separators=(",", ":"), ensure_ascii=False)
+
+
+def serve_baseline(port: int) -> None:
+    """A minimal broadcast server: parse each send, encode one message frame, write it to all."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    rooms: dict[str, set[WebSocket]] = {}
+    seqs: Counter[str] = Counter()
+
+    async def room_socket(websocket: WebSocket) -> None:
+        room_id = websocket.path_params["room_id"]
+        await websocket.accept()
+        hello = json.loads(await websocket.receive_text())
+        author = {"id": hello["token"], "name": hello["token"], "kind": "human"}
+        members = rooms.setdefault(room_id, set())
+        members.add(websocket)
+        try:
+            await websocket.send_text(
+                _encode("welcome", room={"id": room_id}, last_seq=seqs[room_id])
+            )
+            while True:
+                send = json.loads(await websocket.receive_text())
+                if send.get("type") != "send":
+                    continue
+                seqs[room_id] += 1
+                message = {
+                    "id": str(uuid4()),
+                    "room_id": room_id,
+                    "seq": seqs[room_id],
+                    "author": author,
+                    "content": send["content"],
+                    "reply_to": None,
+                    "status": "complete",
+                    "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    "client_msg_id": send.get("client_msg_id"),
+                }
+                frame = _encode("message", message=message)
+                for member in list(members):
+                    with contextlib.suppress(Exception):
+                        await member.send_text(frame)
+                await websocket.send_text(
+                    _encode("ack", client_msg_id=message["client_msg_id"], message_id=message["id"])
+                )
+        except WebSocketDisconnect:
+            pass
+        finally:
+            members.discard(websocket)
+
+    async def healthz(_request: Any) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz), WebSocketRoute("/ws/room/{room_id}", room_socket)]
+    )
+    # The gateway's WebSocket settings (services/gateway/server.py), so only the app differs.
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        ws="websockets",
+        ws_max_size=MAX_FRAME_BYTES,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+    )
+
+
+# --- the counting room service (its own process) -------------------------------------------------
+
+
+class SessionCounter:
+    """Counts, inside the room service, every event each RoomSession stream yields."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.events: Counter[str] = Counter()
+        self.message_ids: set[str] = set()
+        self.open_streams: Counter[str] = Counter()
+        self.history_calls = 0
+        self.snapshots = 0
+
+    def wrap(self, servicer_cls: Any) -> None:
+        """Replace the servicer's RoomSession and LoadHistory with counting pass-throughs."""
+        session, load_history, counter = servicer_cls.RoomSession, servicer_cls.LoadHistory, self
+
+        async def RoomSession(self: Any, requests: Any, context: Any) -> AsyncIterator[Any]:
+            room_id = None
+            try:
+                async with contextlib.aclosing(session(self, requests, context)) as events:
+                    async for event in events:
+                        kind = event.WhichOneof("kind")
+                        counter.events[kind] += 1
+                        if kind == "message":
+                            counter.message_ids.add(event.message.id)
+                        elif kind == "opened":
+                            room_id = event.opened.room.id
+                            counter.open_streams[room_id] += 1
+                        yield event
+            finally:
+                if room_id is not None:
+                    counter.open_streams[room_id] -= 1
+
+        async def LoadHistory(self: Any, request: Any, context: Any) -> Any:
+            counter.history_calls += 1
+            return await load_history(self, request, context)
+
+        servicer_cls.RoomSession, servicer_cls.LoadHistory = RoomSession, LoadHistory
+
+    def dump(self) -> None:
+        """Write the counts so far (on SIGUSR1)."""
+        self.snapshots += 1
+        data = {
+            "snapshot": self.snapshots,
+            "events": dict(self.events),
+            "messages": len(self.message_ids),
+            "streams": {room: n for room, n in self.open_streams.items() if n},
+            "history_calls": self.history_calls,
+        }
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(self.path)
+
+
+def serve_counting_room(stats_path: Path) -> None:
+    """The real room service (services.room.server.serve) with its RoomSession counted."""
+    from services.common.log import setup_logging
+    from services.room import server, servicer
+    from services.room.config import RoomSettings
+
+    counter = SessionCounter(stats_path)
+    counter.wrap(servicer.RoomServicer)
+    settings = RoomSettings()
+    setup_logging("room", settings.log_level, settings.log_format)
+
+    async def run() -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, counter.dump)
+        await server.serve(settings)
+
+    asyncio.run(run())
+
+
+# --- child processes -----------------------------------------------------------------------------
+
+
+@dataclass
+class ScriptProcess(ServiceProcess):
+    """This script in a server role, as a child process with its own log."""
+
+    args: tuple[str, ...] = ()
+
+    async def start(self) -> None:
+        """Spawn `python bench_fanout.py <args>` (logs appended to `log_path`)."""
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, *self.args, env=self.env, stdout=log, stderr=log
+            )
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it lingers."""
+        if self.running:
+            try:
+                await self.signal(signal.SIGTERM)
+            except TimeoutError:
+                await self.signal(signal.SIGKILL)
+
+
+@dataclass
+class CountingStack(Stack):
+    """The test Stack, with the room service started in the counting role."""
+
+    async def start_room(self) -> None:
+        """Start the counting room service and wait until it serves."""
+        stats = self.workdir / "room-stats.json"
+        self.room = ScriptProcess(
+            "room",
+            "services.room",
+            self._env(),
+            self.workdir / "room.log",
+            args=("--role", "room", "--stats", str(stats)),
+        )
+        await self.room.start()
+        await self.room.wait_ready(lambda: grpc_serving(self.room_addr, ROOM_SERVICE))
+
+    async def counts(self) -> dict[str, Any]:
+        """A fresh snapshot of the room service's counts."""
+        assert self.room is not None and self.room.process is not None
+        path = self.workdir / "room-stats.json"
+        previous = json.loads(path.read_text())["snapshot"] if path.exists() else 0
+        self.room.process.send_signal(signal.SIGUSR1)
+        async with asyncio.timeout(10):
+            # Another process writes the file: there is nothing to wait on but the file itself.
+            while not path.exists() or json.loads(path.read_text())["snapshot"] <= previous:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        return dict(json.loads(path.read_text()))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Target:
+    """A running system under test: where each client connects, and how to inspect it."""
+
+    name: str
+    urls: list[str]
+    tokens: list[str]
+    pids: dict[str, int]
+    counts: Callable[[], Awaitable[dict[str, Any]]] | None = None
+
+
+async def gather_limited(coros: Sequence[Coroutine[Any, Any, Any]], limit: int) -> list[Any]:
+    """Run coroutines at most `limit` at a time; results in order."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(coro: Coroutine[Any, Any, Any]) -> Any:
+        async with gate:
+            return await coro
+
+    return await asyncio.gather(*(one(c) for c in coros))
+
+
+@contextlib.asynccontextmanager
+async def baseline(args: argparse.Namespace, workdir: Path) -> AsyncIterator[Target]:
+    """The broadcast server on a free port."""
+    port = free_port("127.0.0.1")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    server = ScriptProcess(
+        "baseline",
+        "baseline",
+        env,
+        workdir / "baseline.log",
+        args=("--role", "baseline", "--port", str(port)),
+    )
+    await server.start()
+    try:
+        await server.wait_ready(lambda: http_ok(f"http://127.0.0.1:{port}/healthz"))
+        assert server.process is not None
+        urls = [f"ws://127.0.0.1:{port}/ws/room/room-{i % args.rooms}" for i in range(args.clients)]
+        yield Target(
+            "baseline",
+            urls,
+            [f"user-{i}" for i in range(args.clients)],
+            {"server": server.process.pid},
+        )
+    finally:
+        await server.stop()
+
+
+async def sign_in(http: httpx.AsyncClient, name: str) -> str:
+    """A new user's token (POST /api/session)."""
+    reply = await http.post("/api/session", json={"name": name})
+    reply.raise_for_status()
+    return str(reply.json()["token"])
+
+
+async def create_room(http: httpx.AsyncClient, token: str, name: str) -> str:
+    """A new room's id (POST /api/rooms)."""
+    reply = await http.post(
+        "/api/rooms", json={"name": name}, headers={"Authorization": f"Bearer {token}"}
+    )
+    reply.raise_for_status()
+    return str(reply.json()["id"])
+
+
+@contextlib.asynccontextmanager
+async def chimera(args: argparse.Namespace, workdir: Path) -> AsyncIterator[Target]:
+    """A room service and --gateways gateways on a fresh database, with rooms and users made."""
+    drop: Callable[[str], Awaitable[None]] | None = None
+    if args.db == "postgres":
+        from tests.support.databases import create_postgres_database, drop_postgres_database
+
+        url, drop = await create_postgres_database(), drop_postgres_database
+    else:
+        url = f"sqlite+aiosqlite:///{workdir / 'data' / 'chimera.db'}"
+    stack = CountingStack(workdir, url)
+    try:
+        await stack.start(gateways=args.gateways)
+        async with httpx.AsyncClient(base_url=stack.base_url(0), timeout=30) as http:
+            owner = await sign_in(http, "bench-owner")
+            rooms = [await create_room(http, owner, f"bench {r}") for r in range(args.rooms)]
+            tokens = await gather_limited(
+                [sign_in(http, f"bench-{i}") for i in range(args.clients)], 20
+            )
+        # Client i joins room i % rooms through gateway (i // rooms) % gateways: every room on every gateway.
+        urls = [
+            stack.ws_url(rooms[i % args.rooms], (i // args.rooms) % args.gateways)
+            for i in range(args.clients)
+        ]
+        pids = {p.name: p.process.pid for p in [stack.room, *stack.gateways] if p and p.process}
+        yield Target("chimera", urls, tokens, pids, stack.counts)
+    except BaseException:
+        print(stack.logs(), file=sys.stderr)
+        raise
+    finally:
+        await stack.stop()
+        if drop is not None:
+            await drop(url)
+
+
+# --- the load generator --------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """One round's sends and every receipt, indexed by send id."""
+
+    rooms: int
+    sent_at: list[float] = field(default_factory=list)
+    expected: list[int] = field(default_factory=list)
+    received: list[int] = field(default_factory=list)
+    measured: list[bool] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    send_lag: list[float] = field(default_factory=list)
+    members: list[int] = field(default_factory=list)
+    frames: int = 0
+    outstanding: int = 0  # receipts still expected
+    sending: bool = True
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
+    dropped: Counter[int | None] = field(default_factory=Counter)
+    closing: bool = False
+
+    def __post_init__(self) -> None:
+        self.members = [0] * self.rooms
+
+    def on_frame(self, now: float, raw: str | bytes) -> None:
+        """Record one received frame; only message frames carry a send id."""
+        self.frames += 1
+        i = raw.find(MARK) if isinstance(raw, str) else -1
+        if i < 0:
+            return
+        i += len(MARK)
+        send_id = int(raw[i : raw.index(" ", i)])
+        self.received[send_id] += 1
+        if self.measured[send_id]:
+            self.latencies.append(now - self.sent_at[send_id])
+        self.outstanding -= 1
+        if self.outstanding <= 0 and not self.sending:
+            self.drained.set()
+
+
+@dataclass
+class Client:
+    """One member's socket."""
+
+    url: str
+    token: str
+    room: int
+    ws: ClientConnection | None = None
+    reader: asyncio.Task[None] | None = None
+
+
+async def connect(client: Client, load: Load, deflate: bool) -> None:
+    """Open the socket, say hello, wait for welcome, then record every frame."""
+    ws = await websockets.connect(
+        client.url,
+        compression="deflate" if deflate else None,
+        ping_interval=None,  # the server pings; 1,000 client pingers would only load this process
+        max_size=2**20,
+        max_queue=256,
+        open_timeout=60,
+        close_timeout=5,
+        proxy=None,
+    )
+    await ws.send(json.dumps({"type": "hello", "token": client.token}))
+    welcome = json.loads(await ws.recv())
+    if welcome.get("type") != "welcome":
+        raise RuntimeError(f"expected welcome, got {welcome}")
+    client.ws = ws
+    load.members[client.room] += 1
+    client.reader = asyncio.create_task(read(ws, client.room, load))
+
+
+async def read(ws: ClientConnection, room: int, load: Load) -> None:
+    perf, on_frame = time.perf_counter, load.on_frame
+    try:
+        while True:
+            raw = await ws.recv()
+            on_frame(perf(), raw)
+    except websockets.ConnectionClosed:
+        pass
+    finally:
+        load.members[room] -= 1
+        if not load.closing:
+            load.dropped[ws.close_code] += 1
+
+
+async def settle(load: Load, timeout: float = 30.0) -> None:
+    """Wait until the join traffic (presence frames) has stopped."""
+    deadline = time.perf_counter() + timeout
+    seen = -1
+    while seen != load.frames and time.perf_counter() < deadline:
+        seen = load.frames
+        await asyncio.sleep(SETTLE_QUIET_S)
+
+
+async def send_poisson(
+    clients: list[Client], load: Load, args: argparse.Namespace, rng: random.Random
+) -> None:
+    """Send from random clients at Poisson times; the first --warmup seconds are not measured."""
+    perf = time.perf_counter
+    start = perf()
+    measure_from, end = start + args.warmup, start + args.warmup + args.duration
+    at = start
+    while True:
+        at += rng.expovariate(args.rate)
+        if at >= end:
+            return
+        delay = at - perf()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        client = rng.choice(clients)
+        if client.ws is None or client.reader is None or client.reader.done():
+            continue
+        send_id = len(load.sent_at)
+        frame = json.dumps(
+            {"type": "send", "content": f"bench {send_id} {FILLER}", "client_msg_id": f"b{send_id}"}
+        )
+        now = perf()
+        load.send_lag.append(now - at)
+        load.sent_at.append(now)
+        load.expected.append(load.members[client.room])
+        load.outstanding += load.members[client.room]
+        load.received.append(0)
+        load.measured.append(now >= measure_from)
+        await client.ws.send(frame)
+
+
+async def drain(load: Load) -> None:
+    """Wait until every member has every message, or give up after DRAIN_TIMEOUT_S."""
+    load.sending = False
+    if load.outstanding <= 0:
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+            await load.drained.wait()
+
+
+@dataclass
+class RoundResult:
+    """What one round measured."""
+
+    system: str
+    latencies: list[float]
+    sends: int
+    expected: int
+    received: int
+    dropped: Counter[int | None]
+    send_lag_p99: float
+    cpu: dict[str, float]
+    grpc: dict[str, Any] | None
+
+
+async def run_round(system: str, args: argparse.Namespace, seed: int) -> RoundResult:
+    """Start `system`, connect everyone, send for warm-up + duration, collect, stop."""
+    start = baseline if system == "baseline" else chimera
+    with tempfile.TemporaryDirectory(prefix=f"bench-fanout-{system}-") as tmp:
+        async with start(args, Path(tmp)) as target:
+            load = Load(args.rooms)
+            clients = [
+                Client(url, token, i % args.rooms)
+                for i, (url, token) in enumerate(zip(target.urls, target.tokens, strict=True))
+            ]
+            await gather_limited(
+                [connect(c, load, args.deflate) for c in clients], CONNECT_CONCURRENCY
+            )
+            await settle(load)
+            before = await target.counts() if target.counts else None
+            cpu0 = {name: cpu_seconds(pid) for name, pid in target.pids.items()}
+            cpu0["loadgen"], t0 = time.process_time(), time.perf_counter()
+            await send_poisson(clients, load, args, random.Random(seed))
+            await drain(load)
+            window = time.perf_counter() - t0
+            cpu = {
+                name: (cpu_seconds(pid) - cpu0[name]) / window for name, pid in target.pids.items()
+            }
+            cpu["loadgen"] = (time.process_time() - cpu0["loadgen"]) / window
+            after = await target.counts() if target.counts else None
+            load.closing = True
+            await gather_limited([c.ws.close() for c in clients if c.ws], 100)
+            await asyncio.gather(*(c.reader for c in clients if c.reader), return_exceptions=True)
+    measured = [i for i, m in enumerate(load.measured) if m]
+    return RoundResult(
+        system=system,
+        latencies=load.latencies,
+        sends=len(measured),
+        expected=sum(load.expected[i] for i in measured),
+        received=sum(load.received[i] for i in measured),
+        dropped=load.dropped,
+        send_lag_p99=percentile(sorted(load.send_lag), 0.99),
+        cpu=cpu,
+        grpc=grpc_delta(before, after) if before and after else None,
+    )
+
+
+def grpc_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """RoomSession events the room service yielded between two snapshots, per message stored."""
+    events = {k: after["events"].get(k, 0) - before["events"].get(k, 0) for k in after["events"]}
+    messages = after["messages"] - before["messages"]
+    return {
+        "messages": messages,
+        "message_events": events.get("message", 0),
+        "all_events": sum(events.values()),
+        "events": {k: v for k, v in events.items() if v},
+        "streams_per_room": sorted(set(after["streams"].values())),
+        "history_calls": after["history_calls"] - before["history_calls"],
+    }
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile of an already sorted sequence."""
+    if not ordered:
+        return float("nan")
+    pos = q * (len(ordered) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.2f} ms"
+
+
+def machine() -> str:
+    """CPU count and model, memory, Python: the line recorded next to the figures."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    mem_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return f"{os.cpu_count()} CPUs ({model}), {mem_kib / 2**20:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def report_round(n: int, r: RoundResult) -> None:
+    ordered = sorted(r.latencies)
+    cpu = "  ".join(f"{name} {share:.0%}" for name, share in r.cpu.items())
+    lost = r.expected - r.received
+    dropped = f"  sockets dropped {dict(r.dropped)}" if r.dropped else ""
+    print(
+        f"round {n} {r.system:8}  sends {r.sends:5}  receipts {r.received}/{r.expected}"
+        f"{f' ({lost} missing)' if lost else ''}  p50 {ms(percentile(ordered, 0.5))}  p99 {ms(percentile(ordered, 0.99))}"
+        f"  send lag p99 {ms(r.send_lag_p99)}  cpu: {cpu}{dropped}",
+        flush=True,
+    )
+
+
+def report(results: list[RoundResult], args: argparse.Namespace) -> None:
+    pooled = {
+        s: sorted(x for r in results if r.system == s for x in r.latencies)
+        for s in ("baseline", "chimera")
+    }
+    p = {s: (percentile(v, 0.5), percentile(v, 0.99)) for s, v in pooled.items()}
+    print(f"\nAll measured receipts, pooled over {args.rounds} rounds each:")
+    print(f"  {'':10} {'p50':>10} {'p99':>10}  receipts")
+    for s in ("baseline", "chimera"):
+        print(f"  {s:10} {ms(p[s][0]):>10} {ms(p[s][1]):>10}  {len(pooled[s])}")
+    ratio50, ratio99 = p["chimera"][0] / p["baseline"][0], p["chimera"][1] / p["baseline"][1]
+    print(f"  {'ratio':10} {ratio50:>9.2f}x {ratio99:>9.2f}x")
+    verdict = (
+        "meets the aim"
+        if ratio99 <= AIM_RATIO
+        else "meets"
+        if ratio99 <= TARGET_RATIO
+        else "MISSES"
+    )
+    print(
+        f"\np99 ratio {ratio99:.2f}x: {verdict} the target (<= {TARGET_RATIO}x, aim {AIM_RATIO}x)"
+    )
+    ok = "meets" if p["chimera"][1] <= TARGET_P99_S else "MISSES"
+    print(
+        f"Chimera p99 {p['chimera'][1] * 1000:.1f} ms: {ok} the target (<= {TARGET_P99_S * 1000:.0f} ms)"
+    )
+    grpc = [r.grpc for r in results if r.grpc]
+    if grpc:
+        messages = sum(g["messages"] for g in grpc)
+        per_event = sum(g["message_events"] for g in grpc) / messages
+        all_per_event = sum(g["all_events"] for g in grpc) / messages
+        streams = sorted({s for g in grpc for s in g["streams_per_room"]})
+        history = sum(g["history_calls"] for g in grpc)
+        expected = args.gateways
+        ok = "meets" if streams == [expected] and abs(per_event - expected) < 1e-9 else "MISSES"
+        print(
+            f"gRPC messages per room event: {per_event:.2f} message events per stored message "
+            f"({messages} messages; open RoomSession streams per room: {streams}, "
+            f"{args.gateways} gateway(s) x {args.clients // args.rooms} members per room): {ok} the target "
+            f"(= gateway streams = {expected})"
+        )
+        kinds = sum((Counter(g["events"]) for g in grpc), Counter())
+        print(
+            f"  all RoomSession events in the window: {all_per_event:.2f} per message "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}); LoadHistory calls: {history}"
+        )
+        print(
+            "  measured in the room service process: a wrapper around RoomServicer.RoomSession counts what each stream yields"
+        )
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+def raise_open_files(needed: int) -> None:
+    """Lift the soft RLIMIT_NOFILE (children inherit it) so ~2 sockets per client fit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        limit = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+        if limit < needed:
+            print(f"warning: open-files limit {limit} < {needed} needed", file=sys.stderr)
+
+
+async def bench(args: argparse.Namespace) -> None:
+    print(f"Fan-out latency, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}")
+    print(
+        f"{args.clients} clients in {args.rooms} rooms, Poisson sends at {args.rate:g}/s in all, "
+        f"{args.warmup:g} s warm-up + {args.duration:g} s measured per round, {args.rounds} rounds each, "
+        f"alternating; Chimera on {args.db} with {args.gateways} gateway(s); permessage-deflate "
+        f"{'on' if args.deflate else 'off'}",
+        flush=True,
+    )
+    results: list[RoundResult] = []
+    for pair in range(args.rounds):
+        for system in ("baseline", "chimera"):
+            result = await run_round(system, args, args.seed + pair)  # same send schedule in a pair
+            results.append(result)
+            report_round(pair + 1, result)
+    report(results, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--rooms", type=int, default=10)
+    parser.add_argument(
+        "--rate", type=float, default=50.0, help="sends per second, all clients together"
+    )
+    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per round")
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="unmeasured seconds of sends first"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per system, alternating")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--gateways", type=int, default=1, help="Chimera gateway processes")
+    parser.add_argument(
+        "--deflate", action="store_true", help="clients offer permessage-deflate, as browsers do"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--role", choices=["baseline", "room"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--stats", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role == "baseline":
+        serve_baseline(args.port)
+    elif args.role == "room":
+        serve_counting_room(args.stats)
+    else:
+        raise_open_files(2 * args.clients + 1024)
+        # The servers run on uvloop (uvicorn's default when installed); so does the load generator.
+        try:
+            import uvloop
+        except ImportError:
+            asyncio.run(bench(args))
+        else:
+            uvloop.run(bench(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The `chimera` command: `up` runs the whole stack; `room` and `gateway` run one service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from services.common.log import setup_logging
+from services.common.supervisor import Child, base_env, free_port, grpc_serving, http_ok, supervise
+
+ROOM_SERVICE = "chimera.v1.RoomService"
+
+
+def _up(args: argparse.Namespace) -> int:
+    setup_logging("up", os.environ.get("CHIMERA_LOG_LEVEL", "INFO"))
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    room_port = args.room_port or free_port("127.0.0.1")
+    room_addr = f"127.0.0.1:{room_port}"
+    env = base_env(
+        {
+            "CHIMERA_DATA_DIR": str(data_dir),
+            "CHIMERA_ROOM_HOST": "127.0.0.1",
+            "CHIMERA_ROOM_PORT": str(room_port),
+            "CHIMERA_ROOM_ADDR": room_addr,
+            "CHIMERA_HOST": args.host,
+            "CHIMERA_PORT": str(args.port),
+        }
+    )
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
+    url = f"http://{shown_host}:{args.port}"
+    children = [
+        Child("room service", "services.room", lambda: grpc_serving(room_addr, ROOM_SERVICE), env),
+        Child("gateway", "services.gateway", lambda: http_ok(f"{url}/readyz"), env),
+    ]
+    logging.getLogger("chimera.up").info("data directory: %s", data_dir)
+    return asyncio.run(supervise(children, url))
+
+
+def _room(args: argparse.Namespace) -> int:
+    from services.room.server import main
+
+    main()
+    return 0
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    from services.gateway.server import main
+
+    main()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `chimera` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="chimera", description="Chimera: rooms for people and AI personas."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run the whole stack (gateway + room service) until Ctrl-C")
+    up.add_argument(
+        "--host", default=os.environ.get("CHIMERA_HOST", "127.0.0.1"), help="gateway host"
+    )
+    up.add_argument(
+        "--port", type=int, default=int(os.environ.get("CHIMERA_PORT", "8000")), help="gateway port"
+    )
+    up.add_argument(
+        "--data-dir", default=os.environ.get("CHIMERA_DATA_DIR", "./data"), help="where data lives"
+    )
+    up.add_argument(
+        "--room-port", type=int, default=0, help="room service gRPC port (default: a free one)"
+    )
+    up.set_defaults(func=_up)
+    sub.add_parser(
+        "room", help="run the room service alone (settings from CHIMERA_* env)"
+    ).set_defaults(func=_room)
+    sub.add_parser(
+        "gateway", help="run the gateway alone (settings from CHIMERA_* env)"
+    ).set_defaults(func=_gateway)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `chimera` console script."""
+    args = build_parser().parse_args(argv)
+    sys.exit(args.func(args))

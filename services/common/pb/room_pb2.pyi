@@ -1,0 +1,286 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AuthorKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AUTHOR_KIND_UNSPECIFIED: _ClassVar[AuthorKind]
+    AUTHOR_KIND_HUMAN: _ClassVar[AuthorKind]
+    AUTHOR_KIND_AI: _ClassVar[AuthorKind]
+    AUTHOR_KIND_SYSTEM: _ClassVar[AuthorKind]
+
+class MessageStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MESSAGE_STATUS_UNSPECIFIED: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_COMPLETE: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_STREAMING: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_INTERRUPTED: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_ERROR: _ClassVar[MessageStatus]
+AUTHOR_KIND_UNSPECIFIED: AuthorKind
+AUTHOR_KIND_HUMAN: AuthorKind
+AUTHOR_KIND_AI: AuthorKind
+AUTHOR_KIND_SYSTEM: AuthorKind
+MESSAGE_STATUS_UNSPECIFIED: MessageStatus
+MESSAGE_STATUS_COMPLETE: MessageStatus
+MESSAGE_STATUS_STREAMING: MessageStatus
+MESSAGE_STATUS_INTERRUPTED: MessageStatus
+MESSAGE_STATUS_ERROR: MessageStatus
+
+class User(_message.Message):
+    __slots__ = ("id", "name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class Author(_message.Message):
+    __slots__ = ("id", "name", "kind")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    kind: AuthorKind
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[AuthorKind, str]] = ...) -> None: ...
+
+class Room(_message.Message):
+    __slots__ = ("id", "name", "created_by", "created_at_ms", "updated_at_ms", "last_seq")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    created_by: str
+    created_at_ms: int
+    updated_at_ms: int
+    last_seq: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., last_seq: _Optional[int] = ...) -> None: ...
+
+class Message(_message.Message):
+    __slots__ = ("id", "room_id", "seq", "author", "content", "reply_to", "status", "created_at_ms", "client_msg_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    REPLY_TO_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    room_id: str
+    seq: int
+    author: Author
+    content: str
+    reply_to: str
+    status: MessageStatus
+    created_at_ms: int
+    client_msg_id: str
+    def __init__(self, id: _Optional[str] = ..., room_id: _Optional[str] = ..., seq: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., content: _Optional[str] = ..., reply_to: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., created_at_ms: _Optional[int] = ..., client_msg_id: _Optional[str] = ...) -> None: ...
+
+class CreateRoomRequest(_message.Message):
+    __slots__ = ("actor", "name")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    actor: User
+    name: str
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class GetRoomRequest(_message.Message):
+    __slots__ = ("room_id",)
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    def __init__(self, room_id: _Optional[str] = ...) -> None: ...
+
+class ListRoomsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ListRoomsResponse(_message.Message):
+    __slots__ = ("rooms",)
+    ROOMS_FIELD_NUMBER: _ClassVar[int]
+    rooms: _containers.RepeatedCompositeFieldContainer[Room]
+    def __init__(self, rooms: _Optional[_Iterable[_Union[Room, _Mapping]]] = ...) -> None: ...
+
+class UpdateRoomRequest(_message.Message):
+    __slots__ = ("actor", "room_id", "name")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    actor: User
+    room_id: str
+    name: str
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class LoadHistoryRequest(_message.Message):
+    __slots__ = ("room_id", "before_seq", "after_seq", "limit")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_SEQ_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    before_seq: int
+    after_seq: int
+    limit: int
+    def __init__(self, room_id: _Optional[str] = ..., before_seq: _Optional[int] = ..., after_seq: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class LoadHistoryResponse(_message.Message):
+    __slots__ = ("messages", "has_more")
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    HAS_MORE_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[Message]
+    has_more: bool
+    def __init__(self, messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., has_more: _Optional[bool] = ...) -> None: ...
+
+class PostMessageRequest(_message.Message):
+    __slots__ = ("room_id", "author", "content", "client_msg_id", "reply_to")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
+    REPLY_TO_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    author: User
+    content: str
+    client_msg_id: str
+    reply_to: str
+    def __init__(self, room_id: _Optional[str] = ..., author: _Optional[_Union[User, _Mapping]] = ..., content: _Optional[str] = ..., client_msg_id: _Optional[str] = ..., reply_to: _Optional[str] = ...) -> None: ...
+
+class PostMessageResponse(_message.Message):
+    __slots__ = ("message", "duplicate")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    message: Message
+    duplicate: bool
+    def __init__(self, message: _Optional[_Union[Message, _Mapping]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
+class SessionOpen(_message.Message):
+    __slots__ = ("room_id", "gateway_id")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    gateway_id: str
+    def __init__(self, room_id: _Optional[str] = ..., gateway_id: _Optional[str] = ...) -> None: ...
+
+class MemberJoin(_message.Message):
+    __slots__ = ("conn_id", "user")
+    CONN_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    conn_id: str
+    user: User
+    def __init__(self, conn_id: _Optional[str] = ..., user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+
+class MemberLeave(_message.Message):
+    __slots__ = ("conn_id",)
+    CONN_ID_FIELD_NUMBER: _ClassVar[int]
+    conn_id: str
+    def __init__(self, conn_id: _Optional[str] = ...) -> None: ...
+
+class SendMessage(_message.Message):
+    __slots__ = ("conn_id", "author", "content", "client_msg_id", "reply_to")
+    CONN_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
+    REPLY_TO_FIELD_NUMBER: _ClassVar[int]
+    conn_id: str
+    author: User
+    content: str
+    client_msg_id: str
+    reply_to: str
+    def __init__(self, conn_id: _Optional[str] = ..., author: _Optional[_Union[User, _Mapping]] = ..., content: _Optional[str] = ..., client_msg_id: _Optional[str] = ..., reply_to: _Optional[str] = ...) -> None: ...
+
+class SetTyping(_message.Message):
+    __slots__ = ("conn_id", "active")
+    CONN_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    conn_id: str
+    active: bool
+    def __init__(self, conn_id: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
+
+class SessionRequest(_message.Message):
+    __slots__ = ("open", "join", "leave", "send", "typing")
+    OPEN_FIELD_NUMBER: _ClassVar[int]
+    JOIN_FIELD_NUMBER: _ClassVar[int]
+    LEAVE_FIELD_NUMBER: _ClassVar[int]
+    SEND_FIELD_NUMBER: _ClassVar[int]
+    TYPING_FIELD_NUMBER: _ClassVar[int]
+    open: SessionOpen
+    join: MemberJoin
+    leave: MemberLeave
+    send: SendMessage
+    typing: SetTyping
+    def __init__(self, open: _Optional[_Union[SessionOpen, _Mapping]] = ..., join: _Optional[_Union[MemberJoin, _Mapping]] = ..., leave: _Optional[_Union[MemberLeave, _Mapping]] = ..., send: _Optional[_Union[SendMessage, _Mapping]] = ..., typing: _Optional[_Union[SetTyping, _Mapping]] = ...) -> None: ...
+
+class SessionOpened(_message.Message):
+    __slots__ = ("room", "participants")
+    ROOM_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    room: Room
+    participants: _containers.RepeatedCompositeFieldContainer[User]
+    def __init__(self, room: _Optional[_Union[Room, _Mapping]] = ..., participants: _Optional[_Iterable[_Union[User, _Mapping]]] = ...) -> None: ...
+
+class SendResult(_message.Message):
+    __slots__ = ("conn_id", "client_msg_id", "message", "duplicate", "error_code", "error_message")
+    CONN_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    conn_id: str
+    client_msg_id: str
+    message: Message
+    duplicate: bool
+    error_code: str
+    error_message: str
+    def __init__(self, conn_id: _Optional[str] = ..., client_msg_id: _Optional[str] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., duplicate: _Optional[bool] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ...) -> None: ...
+
+class PresenceEvent(_message.Message):
+    __slots__ = ("user", "online")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    online: bool
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ..., online: _Optional[bool] = ...) -> None: ...
+
+class TypingEvent(_message.Message):
+    __slots__ = ("user", "active")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    active: bool
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ..., active: _Optional[bool] = ...) -> None: ...
+
+class RoomUpdated(_message.Message):
+    __slots__ = ("room",)
+    ROOM_FIELD_NUMBER: _ClassVar[int]
+    room: Room
+    def __init__(self, room: _Optional[_Union[Room, _Mapping]] = ...) -> None: ...
+
+class SessionEvent(_message.Message):
+    __slots__ = ("opened", "message", "send_result", "presence", "typing", "room_updated")
+    OPENED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SEND_RESULT_FIELD_NUMBER: _ClassVar[int]
+    PRESENCE_FIELD_NUMBER: _ClassVar[int]
+    TYPING_FIELD_NUMBER: _ClassVar[int]
+    ROOM_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    opened: SessionOpened
+    message: Message
+    send_result: SendResult
+    presence: PresenceEvent
+    typing: TypingEvent
+    room_updated: RoomUpdated
+    def __init__(self, opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., presence: _Optional[_Union[PresenceEvent, _Mapping]] = ..., typing: _Optional[_Union[TypingEvent, _Mapping]] = ..., room_updated: _Optional[_Union[RoomUpdated, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,56 @@
+"""Protobuf messages to the JSON the REST API and WebSocket frames carry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common.ids import ms_to_iso
+from services.common.pb import room_pb2 as pb
+
+AUTHOR_KINDS = {
+    pb.AUTHOR_KIND_HUMAN: "human",
+    pb.AUTHOR_KIND_AI: "ai",
+    pb.AUTHOR_KIND_SYSTEM: "system",
+}
+STATUSES = {
+    pb.MESSAGE_STATUS_COMPLETE: "complete",
+    pb.MESSAGE_STATUS_STREAMING: "streaming",
+    pb.MESSAGE_STATUS_INTERRUPTED: "interrupted",
+    pb.MESSAGE_STATUS_ERROR: "error",
+}
+
+
+def room_json(room: pb.Room) -> dict[str, Any]:
+    """A room as clients see it."""
+    return {
+        "id": room.id,
+        "name": room.name,
+        "created_by": room.created_by,
+        "created_at": ms_to_iso(room.created_at_ms),
+        "updated_at": ms_to_iso(room.updated_at_ms),
+        "last_seq": room.last_seq,
+    }
+
+
+def user_json(user: pb.User) -> dict[str, Any]:
+    """A person as clients see them."""
+    return {"id": user.id, "name": user.name}
+
+
+def message_json(message: pb.Message) -> dict[str, Any]:
+    """A message as clients see it; clients upsert by `id`."""
+    return {
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "author": {
+            "id": message.author.id,
+            "name": message.author.name,
+            "kind": AUTHOR_KINDS.get(message.author.kind, "human"),
+        },
+        "content": message.content,
+        "reply_to": message.reply_to or None,
+        "status": STATUSES.get(message.status, "complete"),
+        "created_at": ms_to_iso(message.created_at_ms),
+        "client_msg_id": message.client_msg_id or None,
+    }

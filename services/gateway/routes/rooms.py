@@ -1,0 +1,57 @@
+"""Rooms: create, list, read, rename."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.common.pb import room_pb2 as pb
+from services.gateway.convert import room_json
+from services.gateway.deps import CurrentUser, GatewayDep
+from services.gateway.schemas import RoomIn, RoomList, RoomOut, RoomPatch
+
+router = APIRouter(prefix="/api/rooms", tags=["rooms"])
+
+
+def actor(user: CurrentUser) -> pb.User:
+    """The caller as the room service knows it."""
+    return pb.User(id=user.id, name=user.name)
+
+
+@router.post("", status_code=201, response_model=RoomOut)
+async def create_room(body: RoomIn, user: CurrentUser, gateway: GatewayDep) -> dict:
+    """Create a room."""
+    room = await gateway.rooms.CreateRoom(
+        pb.CreateRoomRequest(actor=actor(user), name=body.name),
+        timeout=gateway.settings.room_timeout_s,
+    )
+    return room_json(room)
+
+
+@router.get("", response_model=RoomList)
+async def list_rooms(user: CurrentUser, gateway: GatewayDep) -> dict:
+    """Rooms, newest first."""
+    reply = await gateway.rooms.ListRooms(
+        pb.ListRoomsRequest(), timeout=gateway.settings.room_timeout_s
+    )
+    return {"rooms": [room_json(room) for room in reply.rooms]}
+
+
+@router.get("/{room_id}", response_model=RoomOut)
+async def get_room(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict:
+    """One room."""
+    room = await gateway.rooms.GetRoom(
+        pb.GetRoomRequest(room_id=room_id), timeout=gateway.settings.room_timeout_s
+    )
+    return room_json(room)
+
+
+@router.patch("/{room_id}", response_model=RoomOut)
+async def update_room(
+    room_id: str, body: RoomPatch, user: CurrentUser, gateway: GatewayDep
+) -> dict:
+    """Change a room's name; members see the change live."""
+    request = pb.UpdateRoomRequest(actor=actor(user), room_id=room_id)
+    if body.name is not None:
+        request.name = body.name
+    room = await gateway.rooms.UpdateRoom(request, timeout=gateway.settings.room_timeout_s)
+    return room_json(room)

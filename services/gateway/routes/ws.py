@@ -1,0 +1,173 @@
+"""WebSocket /ws/room/{room_id}: hello, welcome and replay, then live frames both ways."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import grpc
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from services.common.errors import ChimeraError
+from services.common.pb import room_pb2 as pb
+from services.gateway.auth import Identity
+from services.gateway.convert import message_json, room_json, user_json
+from services.gateway.deps import Gateway, authenticate, get_gateway
+from services.gateway.ws.connection import Connection
+from services.gateway.ws.link import RoomLink
+from services.gateway.ws.protocol import (
+    CLOSE_HELLO_TIMEOUT,
+    CLOSE_ROOM_NOT_FOUND,
+    CLOSE_TOO_BIG,
+    CLOSE_TRY_AGAIN,
+    CLOSE_UNAUTHENTICATED,
+    FrameError,
+    Hello,
+    Ping,
+    Send,
+    Typing,
+    can_resume,
+    encode,
+    error_frame,
+    parse_client_frame,
+)
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+
+class _Closed(Exception):
+    """Close the socket with this code before it joins the room."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+async def _receive_text(websocket: WebSocket, max_bytes: int) -> str | None:
+    """The next text frame; None for a binary frame; WebSocketDisconnect when gone."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    if text is None:
+        return None
+    if len(text) > max_bytes // 4 and len(text.encode()) > max_bytes:
+        raise _Closed(CLOSE_TOO_BIG, "frame too large")
+    return text
+
+
+async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[Hello, Identity]:
+    settings = gateway.settings
+    try:
+        async with asyncio.timeout(settings.hello_timeout_s):
+            text = await _receive_text(websocket, settings.max_frame_bytes)
+    except TimeoutError:
+        raise _Closed(CLOSE_HELLO_TIMEOUT, "no hello in time") from None
+    try:
+        frame = parse_client_frame(text) if text is not None else None
+    except FrameError:
+        frame = None
+    if not isinstance(frame, Hello):
+        raise _Closed(CLOSE_UNAUTHENTICATED, "first frame must be hello with a token")
+    try:
+        return frame, authenticate(gateway, frame.token)
+    except ChimeraError as exc:
+        raise _Closed(CLOSE_UNAUTHENTICATED, exc.message) from None
+
+
+async def _room(gateway: Gateway, room_id: str) -> pb.Room:
+    try:
+        return await gateway.rooms.GetRoom(
+            pb.GetRoomRequest(room_id=room_id), timeout=gateway.settings.room_timeout_s
+        )
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            raise _Closed(CLOSE_ROOM_NOT_FOUND, "room not found") from None
+        raise _Closed(CLOSE_TRY_AGAIN, "room service unavailable; reconnect") from None
+
+
+async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello) -> None:
+    """Register the socket, then send welcome and (on resume) every message it missed."""
+    try:
+        async with asyncio.timeout(gateway.settings.room_timeout_s):
+            await link.ready.wait()
+    except TimeoutError:
+        raise _Closed(CLOSE_TRY_AGAIN, "room service unavailable; reconnect") from None
+    upto = link.add(conn)  # from here on, every message above `upto` is pushed to conn
+    replay: list[pb.Message] = []
+    resumed = can_resume(hello.last_seq, upto, gateway.settings.resume_window)
+    if resumed and hello.last_seq != upto:
+        try:
+            replay = await link.history_after(hello.last_seq or 0, upto)
+        except grpc.aio.AioRpcError:
+            raise _Closed(CLOSE_TRY_AGAIN, "room service unavailable; reconnect") from None
+    room = link.room or pb.Room()
+    welcome = encode(
+        "welcome",
+        room=room_json(room),
+        user={"id": conn.user.id, "name": conn.user.name},
+        participants=[user_json(u) for u in link.participants_with(conn.pb_user)],
+        last_seq=upto,
+        resumed=resumed,
+    )
+    conn.start([welcome, *(encode("message", message=message_json(m)) for m in replay)])
+
+
+def _handle(link: RoomLink, conn: Connection, text: str | None) -> None:
+    if text is None:
+        conn.push(error_frame("unsupported", "Binary frames are not supported; send JSON text."))
+        return
+    try:
+        frame = parse_client_frame(text)
+    except FrameError as exc:
+        conn.push(error_frame(exc.code, exc.message))
+        return
+    if isinstance(frame, Send):
+        link.send(conn, frame.content, frame.client_msg_id, frame.reply_to)
+    elif isinstance(frame, Typing):
+        link.typing(conn, frame.active)
+    elif isinstance(frame, Ping):
+        conn.push(encode("pong"))
+    else:
+        conn.push(error_frame("invalid_frame", "Already said hello."))
+
+
+@router.websocket("/ws/room/{room_id}")
+async def room_socket(websocket: WebSocket, room_id: str) -> None:
+    """A member's live connection to one room (docs/websocket-protocol.md)."""
+    gateway = get_gateway(websocket)
+    settings = gateway.settings
+    await websocket.accept()
+    conn: Connection | None = None
+    link: RoomLink | None = None
+    try:
+        hello, user = await _hello(websocket, gateway)
+        await _room(gateway, room_id)
+        conn = Connection(websocket, user, room_id, settings.socket_queue_size)
+        link = gateway.hub.link(room_id)
+        await _join(gateway, link, conn, hello)
+        while conn.close_code is None:
+            _handle(link, conn, await _receive_text(websocket, settings.max_frame_bytes))
+    except _Closed as closed:
+        if conn is not None and conn.close_code is None:
+            conn.close(closed.code, closed.reason)
+        elif conn is None:
+            with contextlib.suppress(Exception):
+                await websocket.close(closed.code, closed.reason)
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the peer went away (RuntimeError: Starlette's "not connected")
+    finally:
+        if link is not None and conn is not None:
+            link.remove(conn)
+        if conn is not None:
+            if conn.close_code is not None:
+                await conn.closed.wait()
+            await conn.stop()
+        if websocket.application_state == WebSocketState.CONNECTED and conn is None:
+            with contextlib.suppress(Exception):
+                await websocket.close()

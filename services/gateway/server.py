@@ -1,0 +1,33 @@
+"""Gateway process: uvicorn serving the FastAPI app."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from services.common.log import setup_logging
+from services.gateway.app import create_app
+from services.gateway.config import GatewaySettings
+
+
+def main() -> None:
+    """Entry point for `chimera gateway`."""
+    settings = GatewaySettings()
+    setup_logging("gateway", settings.log_level, settings.log_format)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_frame_bytes,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    main()

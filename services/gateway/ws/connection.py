@@ -1,0 +1,83 @@
+"""One member's WebSocket: a bounded outbound queue drained by a single writer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket
+
+from services.common.ids import new_id
+from services.common.pb import room_pb2 as pb
+from services.gateway.auth import Identity
+from services.gateway.ws.protocol import CLOSE_TRY_AGAIN
+
+logger = logging.getLogger(__name__)
+
+
+class Connection:
+    """A socket in a room. `push` never blocks: a socket too far behind is closed 1013."""
+
+    def __init__(self, websocket: WebSocket, user: Identity, room_id: str, max_queue: int) -> None:
+        self.id = new_id()
+        self.websocket = websocket
+        self.user = user
+        self.pb_user = pb.User(id=user.id, name=user.name)
+        self.room_id = room_id
+        self.max_queue = max_queue
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self.closed = asyncio.Event()
+        self.close_code: int | None = None
+
+    def push(self, frame: str) -> None:
+        """Queue a frame for this socket only."""
+        if self.close_code is not None:
+            return
+        if self._queue.qsize() >= self.max_queue:
+            logger.info(
+                "socket fell behind; closing", extra={"conn_id": self.id, "room_id": self.room_id}
+            )
+            self.close(CLOSE_TRY_AGAIN, "fell behind; reconnect and resume")
+            return
+        self._queue.put_nowait(frame)
+
+    def start(self, prelude: list[str]) -> None:
+        """Start writing: `prelude` (welcome, replay) first, then whatever was pushed."""
+        self._writer = asyncio.create_task(self._write(prelude), name=f"ws-writer-{self.id}")
+
+    async def _write(self, prelude: list[str]) -> None:
+        try:
+            for frame in prelude:
+                await self.websocket.send_text(frame)
+            while True:
+                await self.websocket.send_text(await self._queue.get())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The peer went away; the reader sees the disconnect and cleans up.
+            self.closed.set()
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the socket now, dropping whatever is still queued."""
+        if self.close_code is not None:
+            return
+        self.close_code = code
+        if self._writer is not None:
+            self._writer.cancel()
+        asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            if self._writer is not None:
+                await asyncio.gather(self._writer, return_exceptions=True)
+            async with asyncio.timeout(5):
+                await self.websocket.close(code, reason)
+        self.closed.set()
+
+    async def stop(self) -> None:
+        """Stop the writer (the socket is already gone)."""
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)

@@ -1,0 +1,288 @@
+"""A gateway's one RoomSession stream for a room, shared by all its local sockets.
+
+Each room event arrives once, is encoded to JSON once, and the same text is
+queued on every local socket. The stream reconnects by itself; on reconnect it
+re-announces its members, re-sends unacknowledged sends (idempotent by
+client_msg_id) and backfills any messages it missed, so sockets lose nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+
+import grpc
+
+from services.common.ids import new_id
+from services.common.pb import room_pb2 as pb
+from services.common.pb.room_pb2_grpc import RoomServiceStub
+from services.gateway.convert import message_json, room_json, user_json
+from services.gateway.ws.connection import Connection
+from services.gateway.ws.protocol import CLOSE_ROOM_NOT_FOUND, encode, error_frame
+
+logger = logging.getLogger(__name__)
+
+HISTORY_PAGE = 200
+MAX_PENDING_SENDS = 10_000
+
+
+class RoomLink:
+    """One room's stream to the room service and the local sockets it serves."""
+
+    def __init__(
+        self,
+        room_id: str,
+        stub: RoomServiceStub,
+        *,
+        gateway_id: str,
+        call_timeout_s: float,
+        on_closed: Callable[[RoomLink], None],
+    ) -> None:
+        self.room_id = room_id
+        self.stub = stub
+        self.gateway_id = gateway_id
+        self.call_timeout_s = call_timeout_s
+        self.on_closed = on_closed
+        self.conns: dict[str, Connection] = {}
+        self.participants: dict[str, pb.User] = {}
+        self.room: pb.Room | None = None
+        self.last_seq = 0
+        self.ready = asyncio.Event()
+        self.connected = False
+        self._was_up = False
+        self._outbox: asyncio.Queue[pb.SessionRequest] = asyncio.Queue()
+        self._pending: dict[tuple[str, str], pb.SendMessage] = {}
+        self._task = asyncio.create_task(self._run(), name=f"room-link-{room_id}")
+
+    # --- local sockets -------------------------------------------------------------
+
+    def add(self, conn: Connection) -> int:
+        """Register a socket; every message above the returned seq will be pushed to it."""
+        self.conns[conn.id] = conn
+        self._request(pb.SessionRequest(join=pb.MemberJoin(conn_id=conn.id, user=conn.pb_user)))
+        return self.last_seq
+
+    def remove(self, conn: Connection) -> None:
+        """Unregister a socket; the last one closes the stream."""
+        if self.conns.pop(conn.id, None) is None:
+            return
+        self._request(pb.SessionRequest(leave=pb.MemberLeave(conn_id=conn.id)))
+        if not self.conns:
+            self.on_closed(self)
+            self._task.cancel()
+
+    def participants_with(self, user: pb.User) -> list[pb.User]:
+        """Who is online, as this gateway knows it, including `user`."""
+        people = dict(self.participants)
+        people.setdefault(user.id, user)
+        return list(people.values())
+
+    def send(
+        self, conn: Connection, content: str, client_msg_id: str | None, reply_to: str | None
+    ) -> str:
+        """Forward a send; it is retried across reconnects until the room service answers."""
+        cmid = client_msg_id or f"gw-{new_id()}"
+        key = (conn.id, cmid)
+        if key in self._pending:
+            return cmid
+        if len(self._pending) >= MAX_PENDING_SENDS:
+            conn.push(
+                error_frame(
+                    "unavailable",
+                    "Too many sends in flight; try again shortly.",
+                    client_msg_id=cmid,
+                )
+            )
+            return cmid
+        send = pb.SendMessage(
+            conn_id=conn.id,
+            author=conn.pb_user,
+            content=content,
+            client_msg_id=cmid,
+            reply_to=reply_to or "",
+        )
+        self._pending[key] = send
+        self._request(pb.SessionRequest(send=send))
+        return cmid
+
+    def typing(self, conn: Connection, active: bool) -> None:
+        """Forward a typing start/stop."""
+        self._request(pb.SessionRequest(typing=pb.SetTyping(conn_id=conn.id, active=active)))
+
+    def _request(self, request: pb.SessionRequest) -> None:
+        if self.connected:
+            self._outbox.put_nowait(request)
+        # Otherwise the reconnect re-announces members and pending sends itself.
+
+    async def history_after(self, after: int, upto: int) -> list[pb.Message]:
+        """Messages with after < seq <= upto, oldest first."""
+        messages: list[pb.Message] = []
+        while after < upto:
+            page = await self.stub.LoadHistory(
+                pb.LoadHistoryRequest(room_id=self.room_id, after_seq=after, limit=HISTORY_PAGE),
+                timeout=self.call_timeout_s,
+            )
+            batch = [m for m in page.messages if m.seq <= upto]
+            messages.extend(batch)
+            if not batch or not page.has_more or batch[-1].seq >= upto:
+                break
+            after = batch[-1].seq
+        return messages
+
+    # --- the stream ----------------------------------------------------------------
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            call = self.stub.RoomSession()
+            try:
+                await self._session(call)
+                logger.info("room stream ended", extra={"room_id": self.room_id})
+            except asyncio.CancelledError:
+                call.cancel()
+                raise
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.NOT_FOUND:
+                    self._room_gone()
+                    return
+                logger.info(
+                    "room stream lost; reconnecting",
+                    extra={"room_id": self.room_id, "grpc_code": exc.code().name},
+                )
+            except Exception:
+                logger.exception(
+                    "room stream failed; reconnecting", extra={"room_id": self.room_id}
+                )
+            finally:
+                self.connected = False
+                call.cancel()
+            backoff = 0.05 if self._was_up else min(backoff * 2, 2.0)
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+
+    async def _session(self, call: grpc.aio.StreamStreamCall) -> None:
+        self._was_up = False
+        # Rebuild the stream's state from scratch: members, then unacknowledged sends.
+        # The snapshot and the switch to the outbox happen with no await between them,
+        # so every join and send goes out exactly once.
+        self._outbox = asyncio.Queue()
+        replay = [
+            pb.SessionRequest(open=pb.SessionOpen(room_id=self.room_id, gateway_id=self.gateway_id))
+        ]
+        replay += [
+            pb.SessionRequest(join=pb.MemberJoin(conn_id=c.id, user=c.pb_user))
+            for c in self.conns.values()
+        ]
+        replay += [pb.SessionRequest(send=send) for send in self._pending.values()]
+        self.connected = True
+        for request in replay:
+            await call.write(request)
+        writer = asyncio.create_task(self._write(call))
+        try:
+            async for event in call:
+                await self._on_event(event)
+        finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+
+    async def _write(self, call: grpc.aio.StreamStreamCall) -> None:
+        while True:
+            await call.write(await self._outbox.get())
+
+    async def _on_event(self, event: pb.SessionEvent) -> None:
+        kind = event.WhichOneof("kind")
+        if kind == "message":
+            await self._on_message(event.message)
+        elif kind == "send_result":
+            self._on_send_result(event.send_result)
+        elif kind == "presence":
+            self._on_presence(event.presence)
+        elif kind == "typing":
+            frame = encode("typing", user=user_json(event.typing.user), active=event.typing.active)
+            for conn in list(self.conns.values()):
+                if conn.user.id != event.typing.user.id:
+                    conn.push(frame)
+        elif kind == "room_updated":
+            self.room = event.room_updated.room
+            self._broadcast(encode("room", room=room_json(self.room)))
+        elif kind == "opened":
+            await self._on_opened(event.opened)
+
+    async def _on_opened(self, opened: pb.SessionOpened) -> None:
+        if self.ready.is_set():
+            await self._catch_up(opened.room.last_seq)
+            self._resync_presence(opened.participants)
+        self.room = opened.room
+        self.last_seq = max(self.last_seq, opened.room.last_seq)
+        if not self.ready.is_set():
+            self.participants = {u.id: u for u in opened.participants}
+        self._was_up = True
+        self.ready.set()
+        logger.info("room stream open", extra={"room_id": self.room_id, "last_seq": self.last_seq})
+
+    async def _catch_up(self, upto: int) -> None:
+        """Push messages this gateway missed while its stream was down."""
+        for message in await self.history_after(self.last_seq, upto):
+            self._push_message(message)
+
+    def _resync_presence(self, online: list[pb.User]) -> None:
+        local = {conn.user.id for conn in self.conns.values()}
+        fresh = {u.id: u for u in online}
+        for user_id, user in list(self.participants.items()):
+            if user_id not in fresh and user_id not in local:
+                self._on_presence(pb.PresenceEvent(user=user, online=False))
+        for user_id, user in fresh.items():
+            if user_id not in self.participants:
+                self._on_presence(pb.PresenceEvent(user=user, online=True))
+
+    async def _on_message(self, message: pb.Message) -> None:
+        if self.ready.is_set() and message.seq > self.last_seq + 1:
+            await self._catch_up(message.seq - 1)  # never let a gap through
+        self._push_message(message)
+
+    def _push_message(self, message: pb.Message) -> None:
+        self.last_seq = max(self.last_seq, message.seq)
+        self._broadcast(encode("message", message=message_json(message)))
+
+    def _on_send_result(self, result: pb.SendResult) -> None:
+        self._pending.pop((result.conn_id, result.client_msg_id), None)
+        conn = self.conns.get(result.conn_id)
+        if conn is None:
+            return
+        if result.error_code:
+            conn.push(
+                error_frame(
+                    result.error_code, result.error_message, client_msg_id=result.client_msg_id
+                )
+            )
+        else:
+            conn.push(
+                encode(
+                    "ack",
+                    client_msg_id=result.client_msg_id,
+                    message_id=result.message.id,
+                    seq=result.message.seq,
+                    duplicate=result.duplicate,
+                )
+            )
+
+    def _on_presence(self, presence: pb.PresenceEvent) -> None:
+        if presence.online:
+            self.participants[presence.user.id] = presence.user
+        else:
+            self.participants.pop(presence.user.id, None)
+        self._broadcast(encode("presence", user=user_json(presence.user), online=presence.online))
+
+    def _broadcast(self, frame: str) -> None:
+        for conn in list(self.conns.values()):
+            conn.push(frame)
+
+    def _room_gone(self) -> None:
+        for conn in list(self.conns.values()):
+            conn.close(CLOSE_ROOM_NOT_FOUND, "room not found")
+
+    async def close(self) -> None:
+        """Stop the stream (gateway shutdown)."""
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)

@@ -1,0 +1,105 @@
+"""WebSocket frames: parsing client frames and encoding server frames.
+
+The protocol, with example frames, is in docs/websocket-protocol.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from services.common.validation import Text
+
+MAX_SEQ = 2**63 - 1
+
+# Close codes (RFC 6455 §7.4 plus the application range 4000-4999).
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_TOO_BIG = 1009
+CLOSE_SERVICE_RESTART = 1012
+CLOSE_TRY_AGAIN = 1013  # fell behind, or the room service is unreachable: reconnect and resume
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_ROOM_NOT_FOUND = 4404
+CLOSE_HELLO_TIMEOUT = 4408
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+
+class Hello(_Frame):
+    type: Literal["hello"]
+    token: Text = Field(max_length=4096)
+    last_seq: int | None = Field(None, ge=0, le=MAX_SEQ)
+
+
+class Send(_Frame):
+    type: Literal["send"]
+    content: Text
+    client_msg_id: Text | None = Field(None, min_length=1, max_length=128)
+    reply_to: Text | None = Field(None, max_length=64)
+
+
+class Typing(_Frame):
+    type: Literal["typing"]
+    active: bool
+
+
+class Ping(_Frame):
+    type: Literal["ping"]
+
+
+ClientFrame = Annotated[Hello | Send | Typing | Ping, Field(discriminator="type")]
+_client_frame: TypeAdapter[Hello | Send | Typing | Ping] = TypeAdapter(ClientFrame)
+CLIENT_TYPES = ("hello", "send", "typing", "ping")
+
+
+class FrameError(Exception):
+    """A client frame that cannot be used; answered with an `error` frame."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse_client_frame(text: str) -> Hello | Send | Typing | Ping:
+    """Decode and validate one client frame, or raise FrameError saying what is wrong."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise FrameError("invalid_json", "Frame is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise FrameError("invalid_frame", "Frame must be a JSON object.")
+    kind = data.get("type")
+    if kind not in CLIENT_TYPES:
+        raise FrameError(
+            "unknown_type", f"Unknown frame type; expected one of {', '.join(CLIENT_TYPES)}."
+        )
+    try:
+        return _client_frame.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or kind
+        raise FrameError(
+            "invalid_frame", f"Invalid {kind} frame: {where}: {first['msg']}."
+        ) from None
+
+
+def can_resume(last_seq: int | None, room_last_seq: int, window: int) -> bool:
+    """Whether a client that has seen `last_seq` gets a replay (never a partial one)."""
+    if last_seq is None:
+        return False
+    return 0 <= room_last_seq - last_seq <= window
+
+
+def encode(kind: str, **fields: Any) -> str:
+    """One server frame as JSON text (encoded once, written to many sockets)."""
+    return json.dumps({"type": kind, **fields}, separators=(",", ":"), ensure_ascii=False)
+
+
+def error_frame(code: str, message: str, **extra: Any) -> str:
+    """An `error` frame."""
+    return encode("error", code=code, message=message, **extra)

@@ -1,0 +1,3 @@
+from services.room.server import main
+
+main()

@@ -1,0 +1,50 @@
+"""Store records to protobuf messages."""
+
+from __future__ import annotations
+
+from services.common.ids import to_ms
+from services.common.pb import room_pb2 as pb
+from services.room.store.records import MessageRecord, RoomRecord
+
+AUTHOR_KINDS = {
+    "human": pb.AUTHOR_KIND_HUMAN,
+    "ai": pb.AUTHOR_KIND_AI,
+    "system": pb.AUTHOR_KIND_SYSTEM,
+}
+STATUSES = {
+    "complete": pb.MESSAGE_STATUS_COMPLETE,
+    "streaming": pb.MESSAGE_STATUS_STREAMING,
+    "interrupted": pb.MESSAGE_STATUS_INTERRUPTED,
+    "error": pb.MESSAGE_STATUS_ERROR,
+}
+
+
+def room_pb(room: RoomRecord) -> pb.Room:
+    """A stored room as the wire type."""
+    return pb.Room(
+        id=room.id,
+        name=room.name,
+        created_by=room.created_by,
+        created_at_ms=to_ms(room.created_at),
+        updated_at_ms=to_ms(room.updated_at),
+        last_seq=room.last_seq,
+    )
+
+
+def message_pb(message: MessageRecord) -> pb.Message:
+    """A stored message as the wire type."""
+    return pb.Message(
+        id=message.id,
+        room_id=message.room_id,
+        seq=message.seq,
+        author=pb.Author(
+            id=message.author.id,
+            name=message.author.name,
+            kind=AUTHOR_KINDS.get(message.author.kind, pb.AUTHOR_KIND_UNSPECIFIED),
+        ),
+        content=message.content,
+        reply_to=message.reply_to or "",
+        status=STATUSES.get(message.status, pb.MESSAGE_STATUS_UNSPECIFIED),
+        created_at_ms=to_ms(message.created_at),
+        client_msg_id=message.client_msg_id or "",
+    )

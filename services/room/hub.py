@@ -1,0 +1,171 @@
+"""Fan-out inside the room service: gateway streams per room, presence and typing.
+
+Each gateway holds one RoomSession stream per room; an event is queued once per
+stream, never once per member. Presence and typing live only here, in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from services.common.pb import room_pb2 as pb
+
+logger = logging.getLogger(__name__)
+
+
+class StreamClosed(Exception):
+    """Sentinel payload: end the stream with this status."""
+
+    def __init__(self, code: str, details: str) -> None:
+        super().__init__(details)
+        self.code = code
+        self.details = details
+
+
+@dataclass(eq=False)
+class GatewayStream:
+    """One RoomSession stream: its outbound queue and the members it carries."""
+
+    room_id: str
+    gateway_id: str
+    max_queue: int
+    queue: asyncio.Queue[pb.SessionEvent | StreamClosed] = field(init=False)
+    members: dict[str, pb.User] = field(default_factory=dict)
+    busy: asyncio.Lock = field(default_factory=asyncio.Lock)
+    closed: bool = False
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue()
+
+    def send(self, event: pb.SessionEvent) -> None:
+        """Queue an event; a stream too far behind is cut so its gateway resyncs."""
+        if self.closed:
+            return
+        if self.queue.qsize() >= self.max_queue:
+            logger.warning("gateway stream lagging; closing it", extra={"room_id": self.room_id})
+            self.close("resource_exhausted", "stream fell too far behind; reconnect")
+            return
+        self.queue.put_nowait(event)
+
+    def close(self, code: str, details: str) -> None:
+        """End the stream after what is already queued."""
+        if not self.closed:
+            self.closed = True
+            self.queue.put_nowait(StreamClosed(code, details))
+
+
+@dataclass(eq=False)
+class _RoomState:
+    streams: set[GatewayStream] = field(default_factory=set)
+    # user id -> (user, open connections across every gateway)
+    online: dict[str, tuple[pb.User, int]] = field(default_factory=dict)
+    typing: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class RoomHub:
+    """Every room's live streams, online members and typing timers."""
+
+    def __init__(self, typing_ttl_s: float) -> None:
+        self._rooms: dict[str, _RoomState] = {}
+        self._typing_ttl_s = typing_ttl_s
+
+    def _state(self, room_id: str) -> _RoomState:
+        state = self._rooms.get(room_id)
+        if state is None:
+            state = self._rooms[room_id] = _RoomState()
+        return state
+
+    def _discard_if_idle(self, room_id: str) -> None:
+        state = self._rooms.get(room_id)
+        if state and not state.streams and not state.online and not state.lock.locked():
+            del self._rooms[room_id]
+
+    def lock(self, room_id: str) -> asyncio.Lock:
+        """The per-room lock that keeps commit order and broadcast order the same."""
+        return self._state(room_id).lock
+
+    def broadcast(self, room_id: str, event: pb.SessionEvent) -> None:
+        """Queue `event` once on every stream of the room."""
+        state = self._rooms.get(room_id)
+        if state:
+            for stream in state.streams:
+                stream.send(event)
+
+    async def attach(
+        self, stream: GatewayStream, load_room: Callable[[], Awaitable[pb.Room]]
+    ) -> None:
+        """Add a stream; its first event is the room and who is online."""
+        state = self._state(stream.room_id)
+        async with state.lock:  # no message can be broadcast between the read and the attach
+            room = await load_room()
+            participants = [user for user, _ in state.online.values()]
+            stream.send(
+                pb.SessionEvent(opened=pb.SessionOpened(room=room, participants=participants))
+            )
+            state.streams.add(stream)
+
+    def detach(self, stream: GatewayStream) -> None:
+        """Remove a stream and every member it carried."""
+        for conn_id in list(stream.members):
+            self.leave(stream, conn_id)
+        state = self._rooms.get(stream.room_id)
+        if state:
+            state.streams.discard(stream)
+        self._discard_if_idle(stream.room_id)
+
+    def join(self, stream: GatewayStream, conn_id: str, user: pb.User) -> None:
+        """A member connected; the first connection of a user makes them online."""
+        if conn_id in stream.members:
+            return
+        stream.members[conn_id] = user
+        state = self._state(stream.room_id)
+        known, count = state.online.get(user.id, (user, 0))
+        state.online[user.id] = (known, count + 1)
+        if count == 0:
+            self.broadcast(
+                stream.room_id, pb.SessionEvent(presence=pb.PresenceEvent(user=user, online=True))
+            )
+
+    def leave(self, stream: GatewayStream, conn_id: str) -> None:
+        """A member disconnected; the last connection of a user makes them offline."""
+        user = stream.members.pop(conn_id, None)
+        state = self._rooms.get(stream.room_id)
+        if user is None or state is None or user.id not in state.online:
+            return
+        known, count = state.online[user.id]
+        if count > 1:
+            state.online[user.id] = (known, count - 1)
+            return
+        del state.online[user.id]
+        self.set_typing(stream.room_id, user, False)
+        self.broadcast(
+            stream.room_id, pb.SessionEvent(presence=pb.PresenceEvent(user=user, online=False))
+        )
+        self._discard_if_idle(stream.room_id)
+
+    def set_typing(self, room_id: str, user: pb.User, active: bool) -> None:
+        """Start or stop a typing indicator; an active one expires by itself."""
+        state = self._rooms.get(room_id)
+        if state is None:
+            return
+        timer = state.typing.pop(user.id, None)
+        if timer is not None:
+            timer.cancel()
+        if active:
+            loop = asyncio.get_running_loop()
+            state.typing[user.id] = loop.call_later(
+                self._typing_ttl_s, self.set_typing, room_id, user, False
+            )
+        if active or timer is not None:
+            # Announce a start always (it refreshes clients' own timers); a stop only if one was running.
+            self.broadcast(
+                room_id, pb.SessionEvent(typing=pb.TypingEvent(user=user, active=active))
+            )
+
+    def streams(self) -> list[GatewayStream]:
+        """Every open stream, for shutdown."""
+        return [s for state in self._rooms.values() for s in state.streams]

@@ -1,0 +1,207 @@
+"""Room and message persistence; every public method is one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.common.errors import InvalidArgument, NotFound
+from services.room.store.models import Message, Room, utcnow
+from services.room.store.records import AuthorRecord, MessageRecord, RoomRecord
+
+ROOM_NOT_FOUND = "Room not found."
+
+
+class RoomRepository:
+    """Rooms and their densely numbered messages, stored through SQLAlchemy."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def create_room(self, name: str, created_by: str) -> RoomRecord:
+        """Store a new, empty room."""
+        now = utcnow()
+        room = Room(
+            id=str(uuid4()),
+            name=name,
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
+            last_seq=0,
+        )
+        async with self._sessions.begin() as session:
+            session.add(room)
+        return _room_record(room)
+
+    async def get_room(self, room_id: str) -> RoomRecord:
+        """The room `room_id`; NotFound if there is none."""
+        async with self._sessions() as session:
+            room = await session.get(Room, room_id)
+            if room is None:
+                raise NotFound(ROOM_NOT_FOUND)
+            return _room_record(room)
+
+    async def list_rooms(self, limit: int) -> list[RoomRecord]:
+        """Up to `limit` rooms, newest first."""
+        query = select(Room).order_by(Room.created_at.desc(), Room.id.desc()).limit(limit)
+        async with self._sessions() as session:
+            return [_room_record(room) for room in await session.scalars(query)]
+
+    async def update_room(self, room_id: str, *, name: str | None) -> RoomRecord:
+        """Change the given fields of a room and bump its updated_at; NotFound if there is none."""
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if name is not None:
+            values["name"] = name
+        statement = update(Room).where(Room.id == room_id).values(values).returning(Room)
+        async with self._sessions.begin() as session:
+            room = await session.scalar(statement, execution_options={"synchronize_session": False})
+            if room is None:
+                raise NotFound(ROOM_NOT_FOUND)
+            return _room_record(room)
+
+    async def post_message(
+        self,
+        room_id: str,
+        author: AuthorRecord,
+        content: str,
+        *,
+        client_msg_id: str | None,
+        reply_to: str | None,
+    ) -> tuple[MessageRecord, bool]:
+        """Store a message under the room's next seq; returns (message, is_duplicate).
+
+        A repeated (room, author, client_msg_id) returns the stored message and stores nothing.
+        """
+        async with self._sessions() as session:
+            # The write comes first: on PostgreSQL the room row lock orders concurrent posters
+            # (so the duplicate check below sees their commits); on SQLite a transaction that
+            # starts by writing waits for the lock instead of failing on a stale read snapshot.
+            seq = await _allocate_seq(session, room_id)
+            if client_msg_id is not None:
+                existing = await _find_by_client_msg_id(session, room_id, author.id, client_msg_id)
+                if existing is not None:
+                    await session.rollback()  # hands the seq back
+                    return existing, True
+            if reply_to is not None:
+                await _check_reply_to(session, room_id, reply_to)
+            message = Message(
+                id=str(uuid4()),
+                room_id=room_id,
+                seq=seq,
+                author_id=author.id,
+                author_name=author.name,
+                author_kind=author.kind,
+                content=content,
+                reply_to=reply_to,
+                status="complete",
+                client_msg_id=client_msg_id,
+                created_at=utcnow(),
+            )
+            session.add(message)
+            try:
+                await session.commit()
+            except IntegrityError:
+                # A concurrent duplicate (another room-service instance) committed first.
+                await session.rollback()
+                if client_msg_id is None:
+                    raise
+                existing = await _find_by_client_msg_id(session, room_id, author.id, client_msg_id)
+                if existing is None:
+                    raise
+                return existing, True
+            return _message_record(message), False
+
+    async def load_history(
+        self, room_id: str, *, before: int | None, after: int | None, limit: int
+    ) -> tuple[list[MessageRecord], bool]:
+        """One page of a room's messages, oldest first, and whether more lie beyond it.
+
+        No cursor: the newest `limit`; `before=S`: the newest `limit` with seq < S;
+        `after=S`: the oldest `limit` with seq > S. "Beyond" is older for the first two and
+        newer for `after`.
+        """
+        if before is not None and after is not None:
+            raise InvalidArgument("Pass either before or after, not both.")
+        async with self._sessions() as session:
+            if await session.scalar(select(Room.id).where(Room.id == room_id)) is None:
+                raise NotFound(ROOM_NOT_FOUND)
+            # One row past the page tells whether there is more.
+            rows = list(await session.scalars(_page_query(room_id, before, after).limit(limit + 1)))
+        has_more = len(rows) > limit
+        page = rows[:limit]
+        if after is None:
+            page.reverse()
+        return [_message_record(message) for message in page], has_more
+
+
+def _page_query(room_id: str, before: int | None, after: int | None) -> Select[Message]:
+    # Keyset on the (room_id, seq) unique index: cost does not grow with the room's size.
+    query = select(Message).where(Message.room_id == room_id)
+    if after is not None:
+        return query.where(Message.seq > after).order_by(Message.seq.asc())
+    if before is not None:
+        query = query.where(Message.seq < before)
+    return query.order_by(Message.seq.desc())
+
+
+async def _allocate_seq(session: AsyncSession, room_id: str) -> int:
+    statement = (
+        update(Room)
+        .where(Room.id == room_id)
+        .values(last_seq=Room.last_seq + 1)
+        .returning(Room.last_seq)
+    )
+    seq = await session.scalar(statement, execution_options={"synchronize_session": False})
+    if seq is None:
+        raise NotFound(ROOM_NOT_FOUND)
+    return seq
+
+
+async def _find_by_client_msg_id(
+    session: AsyncSession, room_id: str, author_id: str, client_msg_id: str
+) -> MessageRecord | None:
+    message = await session.scalar(
+        select(Message).where(
+            Message.room_id == room_id,
+            Message.author_id == author_id,
+            Message.client_msg_id == client_msg_id,
+        )
+    )
+    return None if message is None else _message_record(message)
+
+
+async def _check_reply_to(session: AsyncSession, room_id: str, reply_to: str) -> None:
+    parent_room = await session.scalar(select(Message.room_id).where(Message.id == reply_to))
+    if parent_room != room_id:
+        raise InvalidArgument("reply_to must name a message in this room.")
+
+
+def _room_record(room: Room) -> RoomRecord:
+    return RoomRecord(
+        id=room.id,
+        name=room.name,
+        created_by=room.created_by,
+        created_at=room.created_at,
+        updated_at=room.updated_at,
+        last_seq=room.last_seq,
+    )
+
+
+def _message_record(message: Message) -> MessageRecord:
+    return MessageRecord(
+        id=message.id,
+        room_id=message.room_id,
+        seq=message.seq,
+        author=AuthorRecord(
+            id=message.author_id, name=message.author_name, kind=message.author_kind
+        ),
+        content=message.content,
+        reply_to=message.reply_to,
+        status=message.status,
+        client_msg_id=message.client_msg_id,
+        created_at=message.created_at,
+    )

@@ -1,0 +1,376 @@
+"""RoomRepository and the migrations, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.errors import InvalidArgument, NotFound
+from services.room.store import repository as repository_module
+from services.room.store.database import alembic_config, create_engine, default_url, migrate
+from services.room.store.models import Base, Message
+from services.room.store.records import AuthorRecord, MessageRecord
+from services.room.store.repository import RoomRepository
+
+ALICE = AuthorRecord(id="user-alice", name="Alice", kind="human")
+BOB = AuthorRecord(id="user-bob", name="Bob", kind="human")
+MISSING_ROOM = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.fixture
+def repo(engine: AsyncEngine) -> RoomRepository:
+    return RoomRepository(engine)
+
+
+async def post(
+    repo: RoomRepository,
+    room_id: str,
+    content: str = "hello",
+    *,
+    author: AuthorRecord = ALICE,
+    client_msg_id: str | None = None,
+    reply_to: str | None = None,
+) -> tuple[MessageRecord, bool]:
+    return await repo.post_message(
+        room_id, author, content, client_msg_id=client_msg_id, reply_to=reply_to
+    )
+
+
+async def fill(repo: RoomRepository, room_id: str, count: int) -> list[MessageRecord]:
+    return [(await post(repo, room_id, f"m{i}"))[0] for i in range(1, count + 1)]
+
+
+async def message_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(func.count()).select_from(Message))).scalar_one()
+
+
+def seqs(messages: list[MessageRecord]) -> list[int]:
+    return [message.seq for message in messages]
+
+
+# --- engines ------------------------------------------------------------------------------------
+
+
+async def test_sqlite_engine_is_durable_and_waits_for_locks(tmp_path: Path) -> None:
+    engine = create_engine(default_url(tmp_path / "data"))
+    try:
+        async with engine.connect() as conn:
+            settings = [
+                (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar_one()
+                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+            ]
+    finally:
+        await engine.dispose()
+    assert settings == ["wal", 2, 5000, 1]  # synchronous 2 is FULL
+    assert (tmp_path / "data" / "chimera.db").is_file()
+
+
+def test_urls_get_async_drivers_and_unknown_databases_are_refused() -> None:
+    assert create_engine("postgresql://postgres@127.0.0.1/chimera").dialect.driver == "asyncpg"
+    assert create_engine("sqlite:///chimera.db").dialect.driver == "aiosqlite"
+    with pytest.raises(ValueError, match="Unsupported database 'mysql'"):
+        create_engine("mysql://root@127.0.0.1/chimera")
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+
+def _schema_diff(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    return compare_metadata(context, Base.metadata)
+
+
+async def test_migrations_apply_to_empty_database_and_rerun_as_noop(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        room = await RoomRepository(engine).create_room("kept", "user-alice")
+        await migrate(engine)
+        async with engine.connect() as conn:
+            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+            diff = await conn.run_sync(_schema_diff)
+        assert version == [("0001",)]
+        assert diff == []
+        assert (await RoomRepository(engine).get_room(room.id)).name == "kept"
+    finally:
+        await engine.dispose()
+
+
+async def test_downgrade_to_base_and_upgrade_again(engine: AsyncEngine) -> None:
+    def downgrade(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(downgrade)
+    await migrate(engine)
+    async with engine.connect() as conn:
+        assert await conn.run_sync(_schema_diff) == []
+
+
+# --- rooms --------------------------------------------------------------------------------------
+
+
+async def test_create_get_and_update_room(repo: RoomRepository) -> None:
+    room = await repo.create_room("General", "user-alice")
+    assert (room.name, room.created_by, room.last_seq) == ("General", "user-alice", 0)
+    assert room.updated_at == room.created_at
+    assert await repo.get_room(room.id) == room
+
+    renamed = await repo.update_room(room.id, name="Random")
+    assert renamed.name == "Random"
+    assert renamed.created_at == room.created_at
+    assert renamed.updated_at > room.updated_at
+    assert await repo.get_room(room.id) == renamed
+
+    touched = await repo.update_room(room.id, name=None)
+    assert touched.name == "Random"
+    assert touched.updated_at > renamed.updated_at
+
+
+async def test_unknown_room_is_not_found(repo: RoomRepository) -> None:
+    with pytest.raises(NotFound, match=r"^Room not found\.$"):
+        await repo.get_room(MISSING_ROOM)
+    with pytest.raises(NotFound):
+        await repo.update_room(MISSING_ROOM, name="x")
+    with pytest.raises(NotFound):
+        await post(repo, MISSING_ROOM)
+    with pytest.raises(NotFound):
+        await repo.load_history(MISSING_ROOM, before=None, after=None, limit=10)
+
+
+async def test_list_rooms_newest_first(repo: RoomRepository) -> None:
+    assert await repo.list_rooms(10) == []
+    created = [await repo.create_room(f"room {i}", "user-alice") for i in range(3)]
+    newest_first = [room.id for room in reversed(created)]
+    assert [room.id for room in await repo.list_rooms(10)] == newest_first
+    assert [room.id for room in await repo.list_rooms(2)] == newest_first[:2]
+
+
+async def test_timestamps_are_aware_utc(engine: AsyncEngine, repo: RoomRepository) -> None:
+    before = datetime.now(UTC)
+    room = await repo.create_room("General", "user-alice")
+    await post(repo, room.id)
+    stored_room = await RoomRepository(engine).get_room(room.id)
+    [stored_message], _ = await repo.load_history(room.id, before=None, after=None, limit=1)
+    for stamp in (stored_room.created_at, stored_room.updated_at, stored_message.created_at):
+        assert stamp.utcoffset() == timedelta(0)
+        assert before <= stamp <= datetime.now(UTC)
+
+
+# --- posting ------------------------------------------------------------------------------------
+
+
+async def test_seq_is_dense_under_concurrent_posts(repo: RoomRepository) -> None:
+    rooms = [await repo.create_room(f"room {i}", "user-alice") for i in range(3)]
+    results = await asyncio.gather(
+        *(post(repo, rooms[i % 3].id, f"m{i}", client_msg_id=f"c-{i}") for i in range(200))
+    )
+    assert not any(duplicate for _, duplicate in results)
+    for index, room in enumerate(rooms):
+        expected = len(range(index, 200, 3))
+        history, has_more = await repo.load_history(room.id, before=None, after=None, limit=500)
+        assert seqs(history) == list(range(1, expected + 1))
+        assert not has_more
+        assert (await repo.get_room(room.id)).last_seq == expected
+
+
+async def test_repeated_client_msg_id_returns_original(
+    engine: AsyncEngine, repo: RoomRepository
+) -> None:
+    room = await repo.create_room("General", "user-alice")
+    original, duplicate = await post(repo, room.id, "first", client_msg_id="c-1")
+    assert not duplicate
+
+    again, duplicate = await post(repo, room.id, "edited on retry", client_msg_id="c-1")
+    assert duplicate
+    assert again == original
+    assert await message_count(engine) == 1
+
+    # The retry consumed no seq.
+    following, _ = await post(repo, room.id, "next", client_msg_id="c-2")
+    assert following.seq == 2
+
+
+async def test_concurrent_retries_store_one_message(
+    engine: AsyncEngine, repo: RoomRepository
+) -> None:
+    room = await repo.create_room("General", "user-alice")
+    results = await asyncio.gather(
+        *(post(repo, room.id, f"try {i}", client_msg_id="c-1") for i in range(20))
+    )
+    assert [duplicate for _, duplicate in results].count(False) == 1
+    assert len({message.id for message, _ in results}) == 1
+    assert await message_count(engine) == 1
+    assert (await repo.get_room(room.id)).last_seq == 1
+
+
+async def test_client_msg_id_is_scoped_to_author_and_room(
+    engine: AsyncEngine, repo: RoomRepository
+) -> None:
+    room = await repo.create_room("General", "user-alice")
+    other_room = await repo.create_room("Random", "user-alice")
+    original, _ = await post(repo, room.id, client_msg_id="c-1")
+
+    from_bob, bob_duplicate = await post(repo, room.id, author=BOB, client_msg_id="c-1")
+    elsewhere, elsewhere_duplicate = await post(repo, other_room.id, client_msg_id="c-1")
+
+    assert not bob_duplicate and not elsewhere_duplicate
+    assert len({original.id, from_bob.id, elsewhere.id}) == 3
+    assert (from_bob.seq, elsewhere.seq) == (2, 1)
+    assert await message_count(engine) == 3
+
+
+async def test_messages_without_client_msg_id_never_collide(repo: RoomRepository) -> None:
+    room = await repo.create_room("General", "user-alice")
+    first, first_duplicate = await post(repo, room.id, "same")
+    second, second_duplicate = await post(repo, room.id, "same")
+    assert not first_duplicate and not second_duplicate
+    assert (first.seq, second.seq) == (1, 2)
+
+
+async def test_duplicate_that_wins_the_race_is_returned(
+    engine: AsyncEngine, repo: RoomRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = await repo.create_room("General", "user-alice")
+    original, _ = await post(repo, room.id, client_msg_id="c-1")
+    lookup = repository_module._find_by_client_msg_id
+    calls = 0
+
+    async def miss_first_lookup(*args: object) -> MessageRecord | None:
+        # Simulates another instance committing between our check and our INSERT.
+        nonlocal calls
+        calls += 1
+        return None if calls == 1 else await lookup(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repository_module, "_find_by_client_msg_id", miss_first_lookup)
+    again, duplicate = await post(repo, room.id, "retry", client_msg_id="c-1")
+
+    assert duplicate and again == original
+    assert await message_count(engine) == 1
+    assert (await repo.get_room(room.id)).last_seq == 1
+
+
+async def test_reply_to_a_message_in_the_same_room(repo: RoomRepository) -> None:
+    room = await repo.create_room("General", "user-alice")
+    parent, _ = await post(repo, room.id, "question")
+    reply, _ = await post(repo, room.id, "answer", author=BOB, reply_to=parent.id)
+    assert reply.reply_to == parent.id
+    history, _ = await repo.load_history(room.id, before=None, after=None, limit=10)
+    assert history[-1] == reply
+
+
+@pytest.mark.parametrize("target", ["other-room", "unknown"])
+async def test_reply_to_outside_the_room_is_rejected_and_stores_nothing(
+    engine: AsyncEngine, repo: RoomRepository, target: str
+) -> None:
+    room = await repo.create_room("General", "user-alice")
+    other_room = await repo.create_room("Random", "user-alice")
+    await post(repo, room.id, "first")
+    elsewhere, _ = await post(repo, other_room.id, "elsewhere")
+    reply_to = elsewhere.id if target == "other-room" else MISSING_ROOM
+
+    with pytest.raises(InvalidArgument, match=r"^reply_to must name a message in this room\.$"):
+        await post(repo, room.id, "reply", reply_to=reply_to)
+
+    assert await message_count(engine) == 2
+    following, _ = await post(repo, room.id, "second")
+    assert following.seq == 2
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+async def test_history_of_empty_room(repo: RoomRepository) -> None:
+    room = await repo.create_room("General", "user-alice")
+    assert await repo.load_history(room.id, before=None, after=None, limit=50) == ([], False)
+    assert await repo.load_history(room.id, before=1, after=None, limit=50) == ([], False)
+    assert await repo.load_history(room.id, before=None, after=0, limit=50) == ([], False)
+
+
+@pytest.mark.parametrize(("count", "has_more"), [(5, False), (6, True)])
+async def test_newest_page_at_exactly_limit_and_one_more(
+    repo: RoomRepository, count: int, has_more: bool
+) -> None:
+    room = await repo.create_room("General", "user-alice")
+    posted = await fill(repo, room.id, count)
+    page, more = await repo.load_history(room.id, before=None, after=None, limit=5)
+    assert page == posted[-5:]
+    assert more is has_more
+
+
+async def test_paging_backwards_and_forwards(repo: RoomRepository) -> None:
+    room = await repo.create_room("General", "user-alice")
+    await fill(repo, room.id, 12)
+
+    assert await _seqs_and_more(repo, room.id, before=None, after=None) == (
+        [8, 9, 10, 11, 12],
+        True,
+    )
+    assert await _seqs_and_more(repo, room.id, before=8, after=None) == ([3, 4, 5, 6, 7], True)
+    assert await _seqs_and_more(repo, room.id, before=3, after=None) == ([1, 2], False)
+    assert await _seqs_and_more(repo, room.id, before=6, after=None) == ([1, 2, 3, 4, 5], False)
+    assert await _seqs_and_more(repo, room.id, before=1, after=None) == ([], False)
+
+    assert await _seqs_and_more(repo, room.id, before=None, after=0) == ([1, 2, 3, 4, 5], True)
+    assert await _seqs_and_more(repo, room.id, before=None, after=5) == ([6, 7, 8, 9, 10], True)
+    assert await _seqs_and_more(repo, room.id, before=None, after=7) == ([8, 9, 10, 11, 12], False)
+    assert await _seqs_and_more(repo, room.id, before=None, after=10) == ([11, 12], False)
+    assert await _seqs_and_more(repo, room.id, before=None, after=12) == ([], False)
+
+
+async def _seqs_and_more(
+    repo: RoomRepository, room_id: str, *, before: int | None, after: int | None
+) -> tuple[list[int], bool]:
+    page, has_more = await repo.load_history(room_id, before=before, after=after, limit=5)
+    return seqs(page), has_more
+
+
+async def test_history_is_per_room(repo: RoomRepository) -> None:
+    room = await repo.create_room("General", "user-alice")
+    other_room = await repo.create_room("Random", "user-alice")
+    mine = await fill(repo, room.id, 3)
+    await fill(repo, other_room.id, 4)
+    assert await repo.load_history(room.id, before=None, after=None, limit=10) == (mine, False)
+
+
+async def test_before_and_after_together_are_rejected(repo: RoomRepository) -> None:
+    room = await repo.create_room("General", "user-alice")
+    with pytest.raises(InvalidArgument):
+        await repo.load_history(room.id, before=5, after=1, limit=10)
+
+
+# --- durability ---------------------------------------------------------------------------------
+
+
+async def test_messages_survive_reopening_the_database(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        repo = RoomRepository(engine)
+        room = await repo.create_room("General", "user-alice")
+        message, _ = await post(repo, room.id, "remember me", client_msg_id="c-1")
+    finally:
+        await engine.dispose()
+
+    reopened = create_engine(database_url)
+    try:
+        await migrate(reopened)
+        history, _ = await RoomRepository(reopened).load_history(
+            room.id, before=None, after=None, limit=10
+        )
+        assert history == [message]
+    finally:
+        await reopened.dispose()

@@ -1,0 +1,213 @@
+"""Test clients: REST over httpx and a WebSocket member that records what it sees."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from tests.support.databases import (
+    PostgresUnavailable,
+    create_postgres_database,
+    drop_postgres_database,
+    skip_or_fail,
+    sqlite_url,
+)
+from tests.support.stack import Stack
+
+WAIT_S = 20.0
+
+
+class Api:
+    """A REST client for one gateway."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+
+    async def session(self, name: str) -> tuple[dict[str, Any], str]:
+        """Sign in as `name`; return (user, token)."""
+        reply = await self.http.post("/api/session", json={"name": name})
+        reply.raise_for_status()
+        body = reply.json()
+        return body["user"], body["token"]
+
+    async def create_room(self, token: str, name: str = "Room") -> dict[str, Any]:
+        reply = await self.http.post("/api/rooms", json={"name": name}, headers=auth(token))
+        assert reply.status_code == 201, reply.text
+        return reply.json()
+
+    async def history(self, token: str, room_id: str, **params: Any) -> dict[str, Any]:
+        reply = await self.http.get(
+            f"/api/rooms/{room_id}/messages", params=params, headers=auth(token)
+        )
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    async def all_messages(self, token: str, room_id: str) -> list[dict[str, Any]]:
+        """Every message of a room, oldest first, paging forward with `after`."""
+        out: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            page = await self.history(token, room_id, after=after, limit=200)
+            out += page["messages"]
+            if not page["has_more"]:
+                return out
+            after = out[-1]["seq"]
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Member:
+    """A WebSocket member: every frame it receives is recorded in order."""
+
+    url: str
+    token: str
+    ws: ClientConnection | None = None
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    welcome: dict[str, Any] | None = None
+    close_code: int | None = None
+    _reader: asyncio.Task[None] | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def connect(self, last_seq: int | None = None) -> dict[str, Any]:
+        """Open the socket, say hello, and return the welcome frame."""
+        self.ws = await websockets.connect(self.url, max_size=None)
+        hello: dict[str, Any] = {"type": "hello", "token": self.token}
+        if last_seq is not None:
+            hello["last_seq"] = last_seq
+        await self.ws.send(json.dumps(hello))
+        self.close_code = None
+        self._reader = asyncio.create_task(self._read(self.ws))
+        frame = await self.wait_for(lambda f: f["type"] == "welcome")
+        self.welcome = frame
+        return frame
+
+    async def _read(self, ws: ClientConnection) -> None:
+        try:
+            async for raw in ws:
+                self.frames.append(json.loads(raw))
+                self._changed.set()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.close_code = ws.close_code if ws.close_code is not None else 1006
+            self._changed.set()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        assert self.ws is not None
+        await self.ws.send(json.dumps(frame))
+
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = WAIT_S, start: int = 0
+    ) -> dict[str, Any]:
+        """The first recorded frame (from index `start`) matching `predicate`, waiting if needed."""
+        async with asyncio.timeout(timeout):
+            index = start
+            while True:
+                while index < len(self.frames):
+                    if predicate(self.frames[index]):
+                        return self.frames[index]
+                    index += 1
+                if self.close_code is not None:
+                    raise ConnectionError(f"socket closed with {self.close_code} while waiting")
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = WAIT_S) -> None:
+        """Wait until `condition()` holds, re-checking on every frame."""
+        async with asyncio.timeout(timeout):
+            while not condition():
+                if self.close_code is not None:
+                    raise ConnectionError(f"socket closed with {self.close_code} while waiting")
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def wait_closed(self, timeout: float = WAIT_S) -> int:
+        async with asyncio.timeout(timeout):
+            while self.close_code is None:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.close_code
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Message frames' messages, in arrival order."""
+        return [f["message"] for f in self.frames if f["type"] == "message"]
+
+    def seqs(self) -> list[int]:
+        return [m["seq"] for m in self.messages()]
+
+    def last_seq(self) -> int:
+        seqs = self.seqs()
+        return max(seqs) if seqs else (self.welcome or {}).get("last_seq", 0)
+
+    async def drop(self) -> None:
+        """Close the socket abruptly (no close handshake), like a lost network."""
+        assert self.ws is not None
+        self.ws.transport.abort()
+        if self._reader:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+
+async def resume(member: Member, last_seq: int | None = None) -> dict[str, Any]:
+    """Reconnect a dropped `member` and return the new connection's welcome frame."""
+    start = len(member.frames)
+    await member.connect(last_seq)  # its own wait may find the old welcome; look past it
+    member.welcome = await member.wait_for(lambda f: f["type"] == "welcome", start=start)
+    return member.welcome
+
+
+# ---------------------------------------------------------------------------------------------
+# Module-scoped stacks: one running stack per test module and database, for modules whose tests
+# only create their own rooms and users and so can share the processes.
+# ---------------------------------------------------------------------------------------------
+
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@asynccontextmanager
+async def running_stack(
+    database: str, workdir: Path, env_extra: dict[str, str] | None = None, gateways: int = 1
+) -> AsyncIterator[Stack]:
+    """A started Stack on a fresh "sqlite" or "postgres" database; stopped and dropped after."""
+    if database == "sqlite":
+        url = sqlite_url(workdir)
+    else:
+        try:
+            url = await create_postgres_database()
+        except PostgresUnavailable as error:
+            skip_or_fail(error)
+    stack = Stack(workdir, url, env_extra=dict(env_extra or {}))
+    try:
+        await stack.start(gateways=gateways)
+        yield stack
+    except BaseException:
+        print(stack.logs())
+        raise
+    finally:
+        await stack.stop()
+        if database == "postgres":
+            await drop_postgres_database(url)
