@@ -24,11 +24,11 @@ bootstrap_venv() {
     fi
     local stamp=".venv/.chimera-install-${extras:-base}"
     local want
-    want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+    want="$(cat pyproject.toml scripts/constraints.txt | sha256sum | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         echo "==> installing Chimera into .venv ($spec)"
         .venv/bin/python -m pip install --quiet --upgrade pip
-        .venv/bin/python -m pip install --quiet -e "$spec"
+        .venv/bin/python -m pip install --quiet -e "$spec" -c scripts/constraints.txt
         echo "$want" >"$stamp"
     else
         echo "==> .venv is up to date"

@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 
-bootstrap_venv
+bootstrap_venv "${CHIMERA_EXTRAS:-}"
 echo "==> starting Chimera (gateway + room service); Ctrl-C stops everything"
 exec .venv/bin/chimera up "$@"

@@ -1,4 +1,4 @@
-"""The `chimera` command: `up` runs the whole stack; `room` and `gateway` run one service."""
+"""The `chimera` command: `up` runs the whole stack; `room`, `llm` and `gateway` run one service."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from services.common.log import setup_logging
 from services.common.supervisor import Child, base_env, free_port, grpc_serving, http_ok, supervise
 
 ROOM_SERVICE = "chimera.v1.RoomService"
+LLM_SERVICE = "chimera.v1.LlmService"
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -21,12 +22,25 @@ def _up(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     room_port = args.room_port or free_port("127.0.0.1")
     room_addr = f"127.0.0.1:{room_port}"
+    llm_port = args.llm_port or free_port("127.0.0.1")
+    llm_addr = f"127.0.0.1:{llm_port}"
+    overrides = {}
+    if args.models:
+        models = Path(args.models).resolve()
+        if not models.is_file():
+            print(f"chimera up: model registry {models} does not exist", file=sys.stderr)
+            return 2
+        overrides["CHIMERA_MODELS"] = str(models)
     env = base_env(
-        {
+        overrides
+        | {
             "CHIMERA_DATA_DIR": str(data_dir),
             "CHIMERA_ROOM_HOST": "127.0.0.1",
             "CHIMERA_ROOM_PORT": str(room_port),
             "CHIMERA_ROOM_ADDR": room_addr,
+            "CHIMERA_LLM_HOST": "127.0.0.1",
+            "CHIMERA_LLM_PORT": str(llm_port),
+            "CHIMERA_LLM_ADDR": llm_addr,
             "CHIMERA_HOST": args.host,
             "CHIMERA_PORT": str(args.port),
         }
@@ -34,6 +48,7 @@ def _up(args: argparse.Namespace) -> int:
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     url = f"http://{shown_host}:{args.port}"
     children = [
+        Child("llm node", "services.llm_node", lambda: grpc_serving(llm_addr, LLM_SERVICE), env),
         Child("room service", "services.room", lambda: grpc_serving(room_addr, ROOM_SERVICE), env),
         Child("gateway", "services.gateway", lambda: http_ok(f"{url}/readyz"), env),
     ]
@@ -43,6 +58,13 @@ def _up(args: argparse.Namespace) -> int:
 
 def _room(args: argparse.Namespace) -> int:
     from services.room.server import main
+
+    main()
+    return 0
+
+
+def _llm(args: argparse.Namespace) -> int:
+    from services.llm_node.server import main
 
     main()
     return 0
@@ -61,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chimera", description="Chimera: rooms for people and AI personas."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="run the whole stack (gateway + room service) until Ctrl-C")
+    up = sub.add_parser("up", help="run the whole stack (gateway, room service, LLM node) until Ctrl-C")
     up.add_argument(
         "--host", default=os.environ.get("CHIMERA_HOST", "127.0.0.1"), help="gateway host"
     )
@@ -74,10 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--room-port", type=int, default=0, help="room service gRPC port (default: a free one)"
     )
+    up.add_argument("--llm-port", type=int, default=0, help="LLM node gRPC port (default: a free one)")
+    up.add_argument(
+        "--models",
+        default=os.environ.get("CHIMERA_MODELS"),
+        help="model registry TOML (default: the one shipped in services/llm_node/models.toml)",
+    )
     up.set_defaults(func=_up)
     sub.add_parser(
         "room", help="run the room service alone (settings from CHIMERA_* env)"
     ).set_defaults(func=_room)
+    sub.add_parser(
+        "llm", help="run the LLM node alone (settings from CHIMERA_* env; CHIMERA_MODELS)"
+    ).set_defaults(func=_llm)
     sub.add_parser(
         "gateway", help="run the gateway alone (settings from CHIMERA_* env)"
     ).set_defaults(func=_gateway)

@@ -65,20 +65,46 @@ HTTP_STATUS: dict[grpc.StatusCode, tuple[int, str]] = {
     grpc.StatusCode.UNAVAILABLE: (503, "unavailable"),
     grpc.StatusCode.DEADLINE_EXCEEDED: (504, "deadline_exceeded"),
 }
+# Servicers mark the details they write for clients with this trailing-metadata key;
+# details without it come from the transport (sizes, connections) and are not shown.
+SAFE_DETAILS_KEY = "chimera-safe-details"
+SAFE_DETAILS = ((SAFE_DETAILS_KEY, "1"),)
+
 INTERNAL = (500, "internal")
 INTERNAL_MESSAGE = "Internal server error."
 _GENERIC_MESSAGES = {
-    grpc.StatusCode.UNAVAILABLE: "The room service is unavailable; try again shortly.",
-    grpc.StatusCode.DEADLINE_EXCEEDED: "The room service did not answer in time.",
+    grpc.StatusCode.UNAVAILABLE: "A Chimera service is unavailable; try again shortly.",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "A Chimera service did not answer in time.",
 }
 
 
-def http_error(code: grpc.StatusCode, details: str | None) -> tuple[int, str, str]:
-    """Map a gRPC status to (HTTP status, error code, client-safe message)."""
+_GENERIC_CLIENT_MESSAGES = {
+    grpc.StatusCode.RESOURCE_EXHAUSTED: "Too large or too many requests.",
+}
+
+
+def http_error(code: grpc.StatusCode, details: str | None, *, safe: bool = True) -> tuple[int, str, str]:
+    """Map a gRPC status to (HTTP status, error code, client-safe message).
+
+    `safe` says the details were written for clients (see `is_safe`); otherwise a generic
+    message for the status is used.
+    """
     status, name = HTTP_STATUS.get(code, INTERNAL)
     if status >= 500:
         return status, name, _GENERIC_MESSAGES.get(code, INTERNAL_MESSAGE)
-    return status, name, details or name.replace("_", " ")
+    if not safe or not details:
+        details = _GENERIC_CLIENT_MESSAGES.get(code, name.replace("_", " ").capitalize() + ".")
+    return status, name, details
+
+
+def is_safe(error: grpc.aio.AioRpcError) -> bool:
+    """Whether a failed call's details were written by a Chimera servicer for clients."""
+    return any(key == SAFE_DETAILS_KEY for key, _ in (error.trailing_metadata() or ()))
+
+
+async def abort(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> None:
+    """End a call with a status whose message is meant for clients."""
+    await context.abort(code, message, trailing_metadata=SAFE_DETAILS)
 
 
 def error_code(code: grpc.StatusCode) -> str:

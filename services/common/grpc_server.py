@@ -13,7 +13,9 @@ from grpc_reflection.v1alpha import reflection
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# A history page holds up to 200 messages of up to 16,000 characters, i.e. up to 64 KB each in
+# UTF-8: about 13 MB. gRPC's 4 MB default refused such pages (REST 429, resume closed 1013).
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 
 def channel_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
@@ -27,6 +29,38 @@ def channel_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[st
         ("grpc.http2.max_pings_without_data", 0),
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ]
+
+
+class _HealthServicer(health.aio.HealthServicer):
+    """The standard health service, except that Watch streams end once shutdown begins.
+
+    The stock Watch never ends by itself, so every open watcher (gRPC's client-side health
+    checking opens one) would hold a graceful stop for its whole grace period.
+    """
+
+    async def Watch(self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext) -> None:  # type: ignore[override]
+        condition = self._server_watchers[request.service]
+        self._watcher_count_by_service[request.service] += 1
+        last_status = None
+        try:
+            async with condition:
+                while True:
+                    status = self._server_status.get(
+                        request.service, health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+                    )
+                    if status != last_status:
+                        await context.write(health_pb2.HealthCheckResponse(status=status))
+                        last_status = status
+                    if self._gracefully_shutting_down:
+                        context.set_code(grpc.StatusCode.UNAVAILABLE)
+                        context.set_details("server is shutting down")
+                        return
+                    await condition.wait()
+        finally:
+            self._watcher_count_by_service[request.service] -= 1
+            if self._watcher_count_by_service[request.service] == 0:
+                del self._server_watchers[request.service]
+                del self._watcher_count_by_service[request.service]
 
 
 class GrpcServer:
@@ -44,7 +78,7 @@ class GrpcServer:
         self.address = f"{host}:{port}"
         self.service_names = list(service_names)
         self.server = grpc.aio.server(options=channel_options(max_message_bytes))
-        self.health = health.aio.HealthServicer()
+        self.health = _HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         if reflection_enabled:
             names = [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]

@@ -12,12 +12,13 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from services.common.grpc_server import channel_options
+from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.common.pb.room_pb2_grpc import RoomServiceStub
 from services.gateway.auth import TokenSigner, load_or_create_secret
 from services.gateway.config import GatewaySettings
 from services.gateway.deps import Gateway
 from services.gateway.errors import install_error_handlers
-from services.gateway.routes import health, messages, rooms, session, ws
+from services.gateway.routes import health, messages, models, rooms, session, ws
 from services.gateway.schemas import ErrorOut
 from services.gateway.ws.hub import GatewayHub
 
@@ -66,8 +67,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         channel = open_room_channel(settings.room_addr)
         stub = RoomServiceStub(channel)
         hub = GatewayHub(stub, call_timeout_s=settings.room_timeout_s)
+        llm_channel = grpc.aio.insecure_channel(settings.llm_addr, options=channel_options())
         app.state.gateway = Gateway(
-            settings=settings, signer=signer, channel=channel, rooms=stub, hub=hub
+            settings=settings,
+            signer=signer,
+            channel=channel,
+            rooms=stub,
+            hub=hub,
+            llm_channel=llm_channel,
+            llm=LlmServiceStub(llm_channel),
         )
         logger.info("gateway ready", extra={"room_addr": settings.room_addr})
         try:
@@ -75,6 +83,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         finally:
             await hub.close()
             await channel.close()
+            await llm_channel.close()
 
     app = FastAPI(
         title="Chimera",
@@ -89,7 +98,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         },
     )
     install_error_handlers(app)
-    for module in (health, session, rooms, messages, ws):
+    for module in (health, session, rooms, messages, models, ws):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -13,6 +13,7 @@ class GatewaySettings(CommonSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     room_addr: str = "127.0.0.1:50051"
+    llm_addr: str = "127.0.0.1:50052"
     secret: SecretStr | None = None  # default: generated into data_dir/secret.key
     token_ttl_s: int = 30 * 24 * 3600
     resume_window: int = 1_000

@@ -29,6 +29,19 @@ def room_json(room: pb.Room) -> dict[str, Any]:
         "created_at": ms_to_iso(room.created_at_ms),
         "updated_at": ms_to_iso(room.updated_at_ms),
         "last_seq": room.last_seq,
+        "personas": [persona_json(p) for p in room.personas],
+    }
+
+
+def persona_json(persona: pb.Persona) -> dict[str, Any]:
+    """A persona as clients see it."""
+    return {
+        "handle": persona.handle,
+        "name": persona.name,
+        "model": persona.model,
+        "system_prompt": persona.system_prompt,
+        "temperature": round(persona.temperature, 4),
+        "max_tokens": persona.max_tokens,
     }
 
 
@@ -47,10 +60,25 @@ def message_json(message: pb.Message) -> dict[str, Any]:
             "id": message.author.id,
             "name": message.author.name,
             "kind": AUTHOR_KINDS.get(message.author.kind, "human"),
+            "handle": message.author.handle or None,
         },
         "content": message.content,
         "reply_to": message.reply_to or None,
         "status": STATUSES.get(message.status, "complete"),
         "created_at": ms_to_iso(message.created_at_ms),
         "client_msg_id": message.client_msg_id or None,
+        "model": message.model or None,
+        "usage": {
+            "prompt_tokens": message.usage.prompt_tokens,
+            "completion_tokens": message.usage.completion_tokens,
+        }
+        if message.HasField("usage")
+        else None,
+        "timing": {
+            "time_to_first_token_ms": message.timing.time_to_first_token_ms,
+            "total_ms": message.timing.total_ms,
+        }
+        if message.HasField("timing")
+        else None,
+        "error": message.error or None,
     }

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from services.common.errors import Unauthenticated
+from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.common.pb.room_pb2_grpc import RoomServiceStub
 from services.gateway.auth import Identity, TokenSigner
 from services.gateway.config import GatewaySettings
@@ -26,6 +27,8 @@ class Gateway:
     channel: grpc.aio.Channel
     rooms: RoomServiceStub
     hub: GatewayHub
+    llm_channel: grpc.aio.Channel
+    llm: LlmServiceStub
 
 
 def get_gateway(connection: HTTPConnection) -> Gateway:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from services.common.errors import INTERNAL, INTERNAL_MESSAGE, ChimeraError, http_error
+from services.common.errors import INTERNAL, INTERNAL_MESSAGE, ChimeraError, http_error, is_safe
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def _rpc(request: Request, exc: grpc.aio.AioRpcError) -> JSONResponse:
-        status, code, message = http_error(exc.code(), exc.details())
+        status, code, message = http_error(exc.code(), exc.details(), safe=is_safe(exc))
         if status >= 500:
             logger.warning(
                 "room service call failed",

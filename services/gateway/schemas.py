@@ -27,12 +27,36 @@ class SessionOut(BaseModel):
     token: str = Field(description="Signed, expiring bearer token.")
 
 
+class PersonaIn(_In):
+    handle: Text = Field(
+        description="Unique in the room: 1-32 of a-z, 0-9, _ and -.", examples=["alpha"]
+    )
+    name: Text = Field("", description="Display name (default: the handle).", examples=["Alpha"])
+    model: Text = Field(description="A model id from GET /api/models.", examples=["gpt-4o-mini"])
+    system_prompt: Text = ""
+    temperature: float | None = Field(None, ge=0, le=2, description="Default 0.7.")
+    max_tokens: int | None = Field(None, ge=1, le=32768, description="Reply budget; default 512.")
+
+
+class PersonaOut(BaseModel):
+    handle: str
+    name: str
+    model: str
+    system_prompt: str
+    temperature: float
+    max_tokens: int
+
+
 class RoomIn(_In):
     name: Text = Field(description="Room name, 1-200 characters.", examples=["Design review"])
+    personas: list[PersonaIn] = Field(default_factory=list, max_length=20)
 
 
 class RoomPatch(_In):
     name: Text | None = None
+    personas: list[PersonaIn] | None = Field(
+        None, max_length=20, description="Replaces all personas."
+    )
 
 
 class RoomOut(BaseModel):
@@ -42,6 +66,7 @@ class RoomOut(BaseModel):
     created_at: str
     updated_at: str
     last_seq: int
+    personas: list[PersonaOut]
 
 
 class RoomList(BaseModel):
@@ -52,6 +77,17 @@ class AuthorOut(BaseModel):
     id: str
     name: str
     kind: Literal["human", "ai", "system"]
+    handle: str | None = Field(None, description="The persona's handle, for AI authors.")
+
+
+class UsageOut(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class TimingOut(BaseModel):
+    time_to_first_token_ms: int
+    total_ms: int
 
 
 class MessageOut(BaseModel):
@@ -64,6 +100,10 @@ class MessageOut(BaseModel):
     status: Literal["complete", "streaming", "interrupted", "error"]
     created_at: str
     client_msg_id: str | None
+    model: str | None = None
+    usage: UsageOut | None = None
+    timing: TimingOut | None = None
+    error: str | None = Field(None, description="Why, when status is error.")
 
 
 class MessageIn(_In):
@@ -79,6 +119,31 @@ class MessageIn(_In):
 class MessagePage(BaseModel):
     messages: list[MessageOut] = Field(description="Oldest first.")
     has_more: bool
+
+
+class ModelOut(BaseModel):
+    id: str
+    backend: str
+    model: str
+    available: bool
+    reason: str | None = Field(None, description="Why not, when not available.")
+    context_window: int
+
+
+class ModelList(BaseModel):
+    models: list[ModelOut]
+
+
+class ProviderOut(BaseModel):
+    backend: str
+    models: int
+    available: int
+    healthy: bool
+    detail: str
+
+
+class ProviderList(BaseModel):
+    providers: list[ProviderOut]
 
 
 class ErrorBody(BaseModel):

@@ -16,3 +16,11 @@ class RoomSettings(CommonSettings):
     shutdown_grace_s: float = 10.0
     session_queue_size: int = 10_000  # events buffered per gateway stream before it is cut
     grpc_reflection: bool = True
+    # AI replies
+    llm_addr: str = "127.0.0.1:50052"  # the LLM node
+    ai_room_concurrency: int = 2  # replies generating at once in one room; the rest queue
+    ai_global_concurrency: int = 8  # replies generating at once in this room service
+    delta_interval_ms: int = 50  # tokens are coalesced into at most one delta per interval
+    checkpoint_interval_s: float = 3.0  # partial text is saved this often while streaming
+    context_messages: int = 500  # newest messages considered when fitting a persona's context
+    llm_timeout_s: float = 600.0  # longest a single reply may take

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.common.ids import to_ms
 from services.common.pb import room_pb2 as pb
+from services.room.personas import persona_pb
 from services.room.store.records import MessageRecord, RoomRecord
 
 AUTHOR_KINDS = {
@@ -28,12 +29,13 @@ def room_pb(room: RoomRecord) -> pb.Room:
         created_at_ms=to_ms(room.created_at),
         updated_at_ms=to_ms(room.updated_at),
         last_seq=room.last_seq,
+        personas=[persona_pb(p) for p in room.personas],
     )
 
 
 def message_pb(message: MessageRecord) -> pb.Message:
     """A stored message as the wire type."""
-    return pb.Message(
+    result = pb.Message(
         id=message.id,
         room_id=message.room_id,
         seq=message.seq,
@@ -41,10 +43,20 @@ def message_pb(message: MessageRecord) -> pb.Message:
             id=message.author.id,
             name=message.author.name,
             kind=AUTHOR_KINDS.get(message.author.kind, pb.AUTHOR_KIND_UNSPECIFIED),
+            handle=message.author.handle or "",
         ),
         content=message.content,
         reply_to=message.reply_to or "",
         status=STATUSES.get(message.status, pb.MESSAGE_STATUS_UNSPECIFIED),
         created_at_ms=to_ms(message.created_at),
         client_msg_id=message.client_msg_id or "",
+        model=message.model or "",
+        error=message.error or "",
     )
+    if message.prompt_tokens is not None or message.completion_tokens is not None:
+        result.usage.prompt_tokens = message.prompt_tokens or 0
+        result.usage.completion_tokens = message.completion_tokens or 0
+    if message.ttft_ms is not None or message.total_ms is not None:
+        result.timing.time_to_first_token_ms = message.ttft_ms or 0
+        result.timing.total_ms = message.total_ms or 0
+    return result

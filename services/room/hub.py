@@ -96,16 +96,19 @@ class RoomHub:
                 stream.send(event)
 
     async def attach(
-        self, stream: GatewayStream, load_room: Callable[[], Awaitable[pb.Room]]
+        self,
+        stream: GatewayStream,
+        load_room: Callable[[], Awaitable[pb.Room]],
+        streaming: Callable[[], list[pb.Message]] = list,
     ) -> None:
-        """Add a stream; its first event is the room and who is online."""
+        """Add a stream; its first event is the room, who is online and replies in progress."""
         state = self._state(stream.room_id)
         async with state.lock:  # no message can be broadcast between the read and the attach
             room = await load_room()
             participants = [user for user, _ in state.online.values()]
-            stream.send(
-                pb.SessionEvent(opened=pb.SessionOpened(room=room, participants=participants))
-            )
+            # No await from here to the add: no delta can fall between the snapshot and the stream.
+            opened = pb.SessionOpened(room=room, participants=participants, streaming=streaming())
+            stream.send(pb.SessionEvent(opened=opened))
             state.streams.add(stream)
 
     def detach(self, stream: GatewayStream) -> None:

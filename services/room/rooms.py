@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 
 from services.common.errors import InvalidArgument
 from services.common.pb import room_pb2 as pb
 from services.common.validation import clean_name
 from services.room.convert import message_pb, room_pb
 from services.room.hub import RoomHub
+from services.room.personas import validate_personas
 from services.room.store.records import AuthorRecord
 from services.room.store.repository import RoomRepository
 
@@ -25,14 +27,26 @@ MAX_ROOMS = 500
 class Rooms:
     """What the servicer exposes, independent of gRPC."""
 
-    def __init__(self, repo: RoomRepository, hub: RoomHub, *, max_message_chars: int) -> None:
+    def __init__(
+        self,
+        repo: RoomRepository,
+        hub: RoomHub,
+        *,
+        max_message_chars: int,
+        on_human_message: Callable[[pb.Message], None] | None = None,
+    ) -> None:
         self.repo = repo
         self.hub = hub
         self.max_message_chars = max_message_chars
+        self.on_human_message = on_human_message
 
-    async def create(self, actor: pb.User, name: str) -> pb.Room:
-        """Create a room owned by `actor`."""
-        room = await self.repo.create_room(clean_name(name, "Room name", MAX_ROOM_NAME), actor.id)
+    async def create(
+        self, actor: pb.User, name: str, personas: Sequence[pb.Persona] = ()
+    ) -> pb.Room:
+        """Create a room owned by `actor`, with its personas."""
+        room = await self.repo.create_room(
+            clean_name(name, "Room name", MAX_ROOM_NAME), actor.id, validate_personas(personas)
+        )
         logger.info("room created", extra={"room_id": room.id})
         return room_pb(room)
 
@@ -45,12 +59,15 @@ class Rooms:
         limit = MAX_ROOMS if limit <= 0 else min(limit, MAX_ROOMS)
         return [room_pb(room) for room in await self.repo.list_rooms(limit)]
 
-    async def update(self, room_id: str, name: str | None) -> pb.Room:
-        """Change a room's fields and tell its members."""
+    async def update(
+        self, room_id: str, name: str | None, personas: Sequence[pb.Persona] | None = None
+    ) -> pb.Room:
+        """Change a room's fields (personas: replace them all) and tell its members."""
         if name is not None:
             name = clean_name(name, "Room name", MAX_ROOM_NAME)
+        records = validate_personas(personas) if personas is not None else None
         async with self.hub.lock(room_id):
-            room = room_pb(await self.repo.update_room(room_id, name=name))
+            room = room_pb(await self.repo.update_room(room_id, name=name, personas=records))
             self.hub.broadcast(room_id, pb.SessionEvent(room_updated=pb.RoomUpdated(room=room)))
         return room
 
@@ -90,6 +107,8 @@ class Rooms:
         )
         if not duplicate:
             self.hub.set_typing(room_id, author, False)
+            if self.on_human_message is not None:
+                self.on_human_message(message)
         return message, duplicate
 
     async def _commit(

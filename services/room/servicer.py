@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 
 import grpc
 
-from services.common.errors import ChimeraError, InvalidArgument, error_code
+from services.common.errors import abort, ChimeraError, InvalidArgument, error_code
 from services.common.pb import room_pb2 as pb
 from services.common.pb import room_pb2_grpc
 from services.room.hub import GatewayStream, RoomHub, StreamClosed
+from services.room.orchestrator.turns import Orchestrator
 from services.room.rooms import Rooms
 
 logger = logging.getLogger(__name__)
@@ -32,10 +33,10 @@ def _unary(
         try:
             return await method(self, request, context)
         except ChimeraError as exc:
-            await context.abort(exc.code, exc.message)
+            await abort(context, exc.code, exc.message)
         except Exception:
             logger.exception("unhandled error", extra={"rpc": method.__name__})
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            await abort(context, grpc.StatusCode.INTERNAL, "internal error")
         raise AssertionError("unreachable")  # context.abort always raises
 
     return wrapper
@@ -44,9 +45,12 @@ def _unary(
 class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     """Serves rooms, history and live RoomSession streams."""
 
-    def __init__(self, rooms: Rooms, hub: RoomHub, *, session_queue_size: int) -> None:
+    def __init__(
+        self, rooms: Rooms, hub: RoomHub, orchestrator: Orchestrator, *, session_queue_size: int
+    ) -> None:
         self.rooms = rooms
         self.hub = hub
+        self.orchestrator = orchestrator
         self.session_queue_size = session_queue_size
         self.stopping = False
 
@@ -54,7 +58,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     async def CreateRoom(
         self, request: pb.CreateRoomRequest, context: grpc.aio.ServicerContext
     ) -> pb.Room:
-        return await self.rooms.create(request.actor, request.name)
+        return await self.rooms.create(request.actor, request.name, request.personas)
 
     @_unary
     async def GetRoom(
@@ -73,7 +77,8 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         self, request: pb.UpdateRoomRequest, context: grpc.aio.ServicerContext
     ) -> pb.Room:
         name = request.name if request.HasField("name") else None
-        return await self.rooms.update(request.room_id, name)
+        personas = request.personas.personas if request.HasField("personas") else None
+        return await self.rooms.update(request.room_id, name, personas)
 
     @_unary
     async def LoadHistory(
@@ -97,19 +102,29 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         )
         return pb.PostMessageResponse(message=message, duplicate=duplicate)
 
+    @_unary
+    async def InterruptMessage(
+        self, request: pb.InterruptMessageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Message:
+        return await self.orchestrator.stop(request.room_id, request.message_id)
+
     async def RoomSession(
         self, request_iterator: AsyncIterator[pb.SessionRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.SessionEvent]:
         first = await anext(aiter(request_iterator), None)
         if first is None or first.WhichOneof("kind") != "open":
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "first request must be open")
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "first request must be open")
             return
         room_id = first.open.room_id
         stream = GatewayStream(room_id, first.open.gateway_id, self.session_queue_size)
         try:
-            await self.hub.attach(stream, functools.partial(self.rooms.get, room_id))
+            await self.hub.attach(
+                stream,
+                functools.partial(self.rooms.get, room_id),
+                functools.partial(self.orchestrator.streaming, room_id),
+            )
         except ChimeraError as exc:
-            await context.abort(exc.code, exc.message)
+            await abort(context, exc.code, exc.message)
             return
         logger.info("session opened", extra={"room_id": room_id, "gateway_id": stream.gateway_id})
         pump = asyncio.create_task(self._pump(request_iterator, stream))
@@ -157,6 +172,14 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
             user = stream.members.get(request.typing.conn_id)
             if user is not None:
                 self.hub.set_typing(stream.room_id, user, request.typing.active)
+        elif kind == "interrupt":
+            if not self.orchestrator.request_stop(stream.room_id, request.interrupt.message_id):
+                error = pb.RequestError(
+                    conn_id=request.interrupt.conn_id,
+                    code="not_found",
+                    message="That reply is not streaming.",
+                )
+                stream.send(pb.SessionEvent(error=error))
         elif kind == "send":
             stream.send(pb.SessionEvent(send_result=await self._send(stream.room_id, request.send)))
 

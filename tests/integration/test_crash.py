@@ -16,8 +16,8 @@ pytestmark = pytest.mark.integration
 
 SENDERS = 4
 WINDOW = 4  # unacknowledged sends each sender allows itself
-BEFORE_KILL = 40  # messages stored before the kill
-AFTER_RESTART = 40  # messages stored after the restart before the senders stop
+BEFORE_KILL = 30  # messages stored before the kill
+AFTER_RESTART = 20  # messages stored after the restart before the senders stop
 
 
 def acks(member: Member) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,6 +32,45 @@ EXIT_TIMEOUT_S = 30.0
 WORKERS = 3
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVING = health_pb2.HealthCheckResponse.SERVING
+
+
+@contextlib.asynccontextmanager
+async def draining_stack(tmp_path: Path, database_url: str, gateways: int) -> AsyncIterator[Stack]:
+    """A stack whose room service may take far longer to drain than any wait in these tests.
+
+    So a stream or call that merely outlasts the grace period fails the test instead of
+    passing once the server gives up on it.
+    """
+    running = Stack(tmp_path, database_url, env_extra={"CHIMERA_SHUTDOWN_GRACE_S": "120"})
+    try:
+        await running.start(gateways=gateways)
+        yield running
+    except BaseException:
+        print(running.logs())
+        raise
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, database_url: str) -> AsyncIterator[Stack]:
+    """Overrides the shared `stack`: a long shutdown grace, one gateway (SQLite and PostgreSQL)."""
+    async with draining_stack(tmp_path, database_url, gateways=1) as running:
+        yield running
+
+
+@pytest.fixture
+async def postgres_stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    """A room service alone on a fresh PostgreSQL database."""
+    try:
+        url = await create_postgres_database()
+    except PostgresUnavailable as error:
+        skip_or_fail(error)
+    try:
+        async with draining_stack(tmp_path, url, gateways=0) as running:
+            yield running
+    finally:
+        await drop_postgres_database(url)
 
 
 async def watch_health(channel: grpc.aio.Channel) -> grpc.aio.UnaryStreamCall:
@@ -115,7 +155,7 @@ async def test_sigterm_drains_the_room_service_and_members_lose_nothing(
             asyncio.create_task(post_until_refused(stub, room["id"], f"w{i}", outcomes[i]))
             for i in range(WORKERS)
         ]
-        # Let every worker have calls answered, so the signal lands while they keep calling.
+        # Let the calls flow first, so the signal lands while the workers keep calling.
         await ben.wait_until(lambda: len(ben.messages()) >= 2 + 2 * WORKERS)
 
         stack.room.process.send_signal(signal.SIGTERM)
@@ -169,25 +209,6 @@ async def test_sigterm_drains_the_room_service_and_members_lose_nothing(
     await ben.close()
 
 
-@pytest.fixture
-async def postgres_stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    """A room service alone on a fresh PostgreSQL database, with a long shutdown grace."""
-    try:
-        url = await create_postgres_database()
-    except PostgresUnavailable as error:
-        skip_or_fail(error)
-    running = Stack(tmp_path, url, env_extra={"CHIMERA_SHUTDOWN_GRACE_S": "60"})
-    try:
-        await running.start(gateways=0)
-        yield running
-    except BaseException:
-        print(running.logs())
-        raise
-    finally:
-        await running.stop()
-        await drop_postgres_database(url)
-
-
 async def lock_waiters(db: asyncpg.Connection) -> int:
     """Backends of this database waiting for a lock."""
     return await db.fetchval(
@@ -219,16 +240,14 @@ async def test_sigterm_finishes_an_in_flight_call_and_refuses_new_ones(
             lock = db.transaction()
             await lock.start()
             await db.execute("SELECT id FROM rooms WHERE id = $1 FOR UPDATE", room.id)
-            post = asyncio.create_task(
-                stub.PostMessage(
-                    pb.PostMessageRequest(
-                        room_id=room.id,
-                        author=pb.User(id="u1", name="Ana"),
-                        content="in flight",
-                        client_msg_id="c1",
-                    ),
-                    timeout=CALL_TIMEOUT_S,
-                )
+            post = stub.PostMessage(
+                pb.PostMessageRequest(
+                    room_id=room.id,
+                    author=pb.User(id="u1", name="Ana"),
+                    content="in flight",
+                    client_msg_id="c1",
+                ),
+                timeout=CALL_TIMEOUT_S,
             )
             async with asyncio.timeout(CALL_TIMEOUT_S):
                 while True:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -22,7 +25,7 @@ from tests.support.databases import (
     skip_or_fail,
     sqlite_url,
 )
-from tests.support.stack import Stack
+from tests.support.stack import Stack, wait_models_started
 
 WAIT_S = 20.0
 
@@ -92,8 +95,9 @@ class Member:
             hello["last_seq"] = last_seq
         await self.ws.send(json.dumps(hello))
         self.close_code = None
+        start = len(self.frames)  # a reconnect must not find the previous connection's welcome
         self._reader = asyncio.create_task(self._read(self.ws))
-        frame = await self.wait_for(lambda f: f["type"] == "welcome")
+        frame = await self.wait_for(lambda f: f["type"] == "welcome", start=start)
         self.welcome = frame
         return frame
 
@@ -171,10 +175,7 @@ class Member:
 
 async def resume(member: Member, last_seq: int | None = None) -> dict[str, Any]:
     """Reconnect a dropped `member` and return the new connection's welcome frame."""
-    start = len(member.frames)
-    await member.connect(last_seq)  # its own wait may find the old welcome; look past it
-    member.welcome = await member.wait_for(lambda f: f["type"] == "welcome", start=start)
-    return member.welcome
+    return await member.connect(last_seq)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,3 +212,138 @@ async def running_stack(
         await stack.stop()
         if database == "postgres":
             await drop_postgres_database(url)
+
+
+def server_secret(stack: Stack) -> bytes:
+    """The secret the stack's gateways sign tokens with (generated into its data directory)."""
+    return (stack.workdir / "data" / "secret.key").read_bytes().strip()
+
+
+def mint_token(secret: bytes, **claims: Any) -> str:
+    """A token made like the gateway's (HS256; sub, name, iat, exp, iss), any claim overridden."""
+    now = int(time.time())
+    body: dict[str, Any] = {
+        "sub": str(uuid.uuid4()),
+        "name": "Mallory",
+        "iat": now,
+        "exp": now + 3600,
+        "iss": "chimera",
+    }
+    body.update(claims)
+    return jwt.encode(body, secret, algorithm="HS256")
+
+
+# ---------------------------------------------------------------------------------------------
+# AI replies: a stack with an LLM node, and what members see of a persona's reply.
+# ---------------------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def running_ai_stack(
+    database: str,
+    workdir: Path,
+    models_toml: str,
+    env_extra: dict[str, str] | None = None,
+    gateways: int = 1,
+) -> AsyncIterator[Stack]:
+    """`running_stack` plus an LLM node serving the registry `models_toml`, its models started."""
+    path = workdir / "models.toml"
+    path.write_text(models_toml)
+
+    async def start_llm(stack: Stack) -> None:
+        await stack.start_llm(path)
+        await wait_models_started(stack)
+
+    async def start_gateways(stack: Stack) -> None:
+        for _ in range(gateways):
+            await stack.add_gateway()
+
+    async with running_stack(database, workdir, env_extra, gateways=0) as stack:
+        await asyncio.gather(start_llm(stack), start_gateways(stack))
+        yield stack
+
+
+def persona(handle: str, model: str, **fields: Any) -> dict[str, Any]:
+    """A persona for a request body, named after its handle."""
+    return {"handle": handle, "name": handle.capitalize(), "model": model, **fields}
+
+
+async def create_persona_room(
+    api: Api, token: str, *personas: dict[str, Any], name: str = "AI room"
+) -> dict[str, Any]:
+    """Create a room with `personas` over REST."""
+    reply = await api.http.post(
+        "/api/rooms", json={"name": name, "personas": list(personas)}, headers=auth(token)
+    )
+    assert reply.status_code == 201, reply.text
+    return reply.json()
+
+
+async def say(member: Member, content: str) -> str:
+    """Send `content` over the member's socket; return the stored message's id once acknowledged."""
+    cmid = f"say-{uuid.uuid4()}"
+    start = len(member.frames)
+    await member.send({"type": "send", "content": content, "client_msg_id": cmid})
+    ack = await member.wait_for(
+        lambda f: f["type"] == "ack" and f["client_msg_id"] == cmid, start=start
+    )
+    return str(ack["message_id"])
+
+
+def is_reply(
+    message: dict[str, Any], trigger_id: str | None = None, handle: str | None = None
+) -> bool:
+    """Whether `message` is an AI reply (to `trigger_id`, by `handle`, when given)."""
+    return (
+        message["author"]["kind"] == "ai"
+        and (trigger_id is None or message["reply_to"] == trigger_id)
+        and (handle is None or message["author"]["handle"] == handle)
+    )
+
+
+async def wait_reply(
+    member: Member,
+    trigger_id: str,
+    handle: str | None = None,
+    *,
+    final: bool = True,
+    timeout: float = WAIT_S,
+) -> dict[str, Any]:
+    """The AI reply to `trigger_id` as `member` sees it: in its final state, or (final=False)
+    as first announced."""
+    frame = await member.wait_for(
+        lambda f: (
+            f["type"] == "message"
+            and is_reply(f["message"], trigger_id, handle)
+            and (not final or f["message"]["status"] != "streaming")
+        ),
+        timeout=timeout,
+    )
+    return frame["message"]
+
+
+def ai_replies(member: Member) -> list[dict[str, Any]]:
+    """The final state of every AI reply `member` has seen, in order of seq."""
+    latest: dict[str, dict[str, Any]] = {}
+    for message in member.messages():
+        if is_reply(message):
+            latest[message["id"]] = message
+    return sorted(latest.values(), key=lambda m: m["seq"])
+
+
+def reply_frames(member: Member, message_id: str, start: int = 0) -> list[dict[str, Any]]:
+    """Every `message` and `delta` frame about one message (from frame index `start` on)."""
+    return [
+        f
+        for f in member.frames[start:]
+        if (f["type"] == "message" and f["message"]["id"] == message_id)
+        or (f["type"] == "delta" and f["message_id"] == message_id)
+    ]
+
+
+def shown_text(member: Member, message_id: str) -> str:
+    """The text a client shows for a message: upserted on each `message`, extended by `delta`."""
+    text = ""
+    for frame in reply_frames(member, message_id):
+        text = frame["message"]["content"] if frame["type"] == "message" else text + frame["text"]
+    return text

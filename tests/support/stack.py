@@ -10,10 +10,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
+
+from services.common.pb import llm_pb2
+from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.common.supervisor import free_port, grpc_serving, http_ok
 
 READY_TIMEOUT_S = 60.0
 ROOM_SERVICE = "chimera.v1.RoomService"
+LLM_SERVICE = "chimera.v1.LlmService"
 
 
 @dataclass
@@ -79,6 +84,8 @@ class Stack:
     database_url: str
     env_extra: dict[str, str] = field(default_factory=dict)
     room_port: int = field(default_factory=lambda: free_port("127.0.0.1"))
+    llm_port: int = field(default_factory=lambda: free_port("127.0.0.1"))
+    llm: ServiceProcess | None = None
     room: ServiceProcess | None = None
     gateways: list[ServiceProcess] = field(default_factory=list)
     gateway_ports: list[int] = field(default_factory=list)
@@ -91,6 +98,9 @@ class Stack:
             CHIMERA_ROOM_HOST="127.0.0.1",
             CHIMERA_ROOM_PORT=str(self.room_port),
             CHIMERA_ROOM_ADDR=f"127.0.0.1:{self.room_port}",
+            CHIMERA_LLM_HOST="127.0.0.1",
+            CHIMERA_LLM_PORT=str(self.llm_port),
+            CHIMERA_LLM_ADDR=f"127.0.0.1:{self.llm_port}",
             CHIMERA_SHUTDOWN_GRACE_S="5",
             PYTHONUNBUFFERED="1",
         )
@@ -113,6 +123,14 @@ class Stack:
         self.room = ServiceProcess("room", "services.room", self._env(), self.workdir / "room.log")
         await self.room.start()
         await self.room.wait_ready(lambda: grpc_serving(self.room_addr, ROOM_SERVICE))
+
+    async def start_llm(self, models: Path) -> None:
+        """Start (or restart) the LLM node with the registry file `models`."""
+        self.llm = ServiceProcess(
+            "llm", "services.llm_node", self._env(CHIMERA_MODELS=str(models)), self.workdir / "llm.log"
+        )
+        await self.llm.start()
+        await self.llm.wait_ready(lambda: grpc_serving(f"127.0.0.1:{self.llm_port}", LLM_SERVICE))
 
     async def add_gateway(self) -> int:
         """Start one more gateway; return its index."""
@@ -145,7 +163,7 @@ class Stack:
 
     async def stop(self) -> None:
         """SIGTERM everything that still runs."""
-        for process in [*self.gateways, self.room]:
+        for process in [*self.gateways, self.room, self.llm]:
             if process is not None and process.running:
                 try:
                     await process.signal(signal.SIGTERM)
@@ -154,5 +172,25 @@ class Stack:
 
     def logs(self) -> str:
         """Every process's log tail, for failure messages."""
-        parts = [p for p in [self.room, *self.gateways] if p is not None]
+        parts = [p for p in [self.room, self.llm, *self.gateways] if p is not None]
         return "\n".join(f"--- {p.name}\n{p.log_tail()}" for p in parts)
+
+
+async def wait_models_started(
+    stack: Stack, timeout: float = READY_TIMEOUT_S
+) -> list[llm_pb2.ModelInfo]:
+    """Wait until the stack's LLM node has tried to start every model; return its ModelInfos.
+
+    The node serves at once and starts its models in the background ("starting" until then).
+    """
+    assert stack.llm is not None
+    deadline = time.monotonic() + timeout
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.llm_port}") as channel:
+        stub = LlmServiceStub(channel)
+        while True:
+            reply = await stub.ListModels(llm_pb2.ListModelsRequest(), timeout=10)
+            if all(m.available or m.reason != "starting" for m in reply.models):
+                return list(reply.models)
+            if not stack.llm.running or time.monotonic() > deadline:
+                raise RuntimeError(f"LLM node models did not start:\n{stack.llm.log_tail()}")
+            await asyncio.sleep(0.05)

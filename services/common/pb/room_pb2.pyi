@@ -40,33 +40,75 @@ class User(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class Author(_message.Message):
-    __slots__ = ("id", "name", "kind")
+    __slots__ = ("id", "name", "kind", "handle")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     kind: AuthorKind
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[AuthorKind, str]] = ...) -> None: ...
+    handle: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[AuthorKind, str]] = ..., handle: _Optional[str] = ...) -> None: ...
+
+class Persona(_message.Message):
+    __slots__ = ("handle", "name", "model", "system_prompt", "temperature", "max_tokens")
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_PROMPT_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    handle: str
+    name: str
+    model: str
+    system_prompt: str
+    temperature: float
+    max_tokens: int
+    def __init__(self, handle: _Optional[str] = ..., name: _Optional[str] = ..., model: _Optional[str] = ..., system_prompt: _Optional[str] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ...) -> None: ...
+
+class PersonaList(_message.Message):
+    __slots__ = ("personas",)
+    PERSONAS_FIELD_NUMBER: _ClassVar[int]
+    personas: _containers.RepeatedCompositeFieldContainer[Persona]
+    def __init__(self, personas: _Optional[_Iterable[_Union[Persona, _Mapping]]] = ...) -> None: ...
+
+class Usage(_message.Message):
+    __slots__ = ("prompt_tokens", "completion_tokens")
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    prompt_tokens: int
+    completion_tokens: int
+    def __init__(self, prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ...) -> None: ...
+
+class Timing(_message.Message):
+    __slots__ = ("time_to_first_token_ms", "total_ms")
+    TIME_TO_FIRST_TOKEN_MS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_MS_FIELD_NUMBER: _ClassVar[int]
+    time_to_first_token_ms: int
+    total_ms: int
+    def __init__(self, time_to_first_token_ms: _Optional[int] = ..., total_ms: _Optional[int] = ...) -> None: ...
 
 class Room(_message.Message):
-    __slots__ = ("id", "name", "created_by", "created_at_ms", "updated_at_ms", "last_seq")
+    __slots__ = ("id", "name", "created_by", "created_at_ms", "updated_at_ms", "last_seq", "personas")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    PERSONAS_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     created_by: str
     created_at_ms: int
     updated_at_ms: int
     last_seq: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., last_seq: _Optional[int] = ...) -> None: ...
+    personas: _containers.RepeatedCompositeFieldContainer[Persona]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., personas: _Optional[_Iterable[_Union[Persona, _Mapping]]] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ("id", "room_id", "seq", "author", "content", "reply_to", "status", "created_at_ms", "client_msg_id")
+    __slots__ = ("id", "room_id", "seq", "author", "content", "reply_to", "status", "created_at_ms", "client_msg_id", "model", "usage", "timing", "error")
     ID_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +118,10 @@ class Message(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    TIMING_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     id: str
     room_id: str
     seq: int
@@ -85,15 +131,21 @@ class Message(_message.Message):
     status: MessageStatus
     created_at_ms: int
     client_msg_id: str
-    def __init__(self, id: _Optional[str] = ..., room_id: _Optional[str] = ..., seq: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., content: _Optional[str] = ..., reply_to: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., created_at_ms: _Optional[int] = ..., client_msg_id: _Optional[str] = ...) -> None: ...
+    model: str
+    usage: Usage
+    timing: Timing
+    error: str
+    def __init__(self, id: _Optional[str] = ..., room_id: _Optional[str] = ..., seq: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., content: _Optional[str] = ..., reply_to: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., created_at_ms: _Optional[int] = ..., client_msg_id: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class CreateRoomRequest(_message.Message):
-    __slots__ = ("actor", "name")
+    __slots__ = ("actor", "name", "personas")
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    PERSONAS_FIELD_NUMBER: _ClassVar[int]
     actor: User
     name: str
-    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+    personas: _containers.RepeatedCompositeFieldContainer[Persona]
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., name: _Optional[str] = ..., personas: _Optional[_Iterable[_Union[Persona, _Mapping]]] = ...) -> None: ...
 
 class GetRoomRequest(_message.Message):
     __slots__ = ("room_id",)
@@ -114,14 +166,16 @@ class ListRoomsResponse(_message.Message):
     def __init__(self, rooms: _Optional[_Iterable[_Union[Room, _Mapping]]] = ...) -> None: ...
 
 class UpdateRoomRequest(_message.Message):
-    __slots__ = ("actor", "room_id", "name")
+    __slots__ = ("actor", "room_id", "name", "personas")
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    PERSONAS_FIELD_NUMBER: _ClassVar[int]
     actor: User
     room_id: str
     name: str
-    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    personas: PersonaList
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., name: _Optional[str] = ..., personas: _Optional[_Union[PersonaList, _Mapping]] = ...) -> None: ...
 
 class LoadHistoryRequest(_message.Message):
     __slots__ = ("room_id", "before_seq", "after_seq", "limit")
@@ -156,6 +210,16 @@ class PostMessageRequest(_message.Message):
     client_msg_id: str
     reply_to: str
     def __init__(self, room_id: _Optional[str] = ..., author: _Optional[_Union[User, _Mapping]] = ..., content: _Optional[str] = ..., client_msg_id: _Optional[str] = ..., reply_to: _Optional[str] = ...) -> None: ...
+
+class InterruptMessageRequest(_message.Message):
+    __slots__ = ("actor", "room_id", "message_id")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    actor: User
+    room_id: str
+    message_id: str
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., message_id: _Optional[str] = ...) -> None: ...
 
 class PostMessageResponse(_message.Message):
     __slots__ = ("message", "duplicate")
@@ -201,6 +265,14 @@ class SendMessage(_message.Message):
     reply_to: str
     def __init__(self, conn_id: _Optional[str] = ..., author: _Optional[_Union[User, _Mapping]] = ..., content: _Optional[str] = ..., client_msg_id: _Optional[str] = ..., reply_to: _Optional[str] = ...) -> None: ...
 
+class InterruptReply(_message.Message):
+    __slots__ = ("conn_id", "message_id")
+    CONN_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    conn_id: str
+    message_id: str
+    def __init__(self, conn_id: _Optional[str] = ..., message_id: _Optional[str] = ...) -> None: ...
+
 class SetTyping(_message.Message):
     __slots__ = ("conn_id", "active")
     CONN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -210,26 +282,48 @@ class SetTyping(_message.Message):
     def __init__(self, conn_id: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
 
 class SessionRequest(_message.Message):
-    __slots__ = ("open", "join", "leave", "send", "typing")
+    __slots__ = ("open", "join", "leave", "send", "typing", "interrupt")
     OPEN_FIELD_NUMBER: _ClassVar[int]
     JOIN_FIELD_NUMBER: _ClassVar[int]
     LEAVE_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     TYPING_FIELD_NUMBER: _ClassVar[int]
+    INTERRUPT_FIELD_NUMBER: _ClassVar[int]
     open: SessionOpen
     join: MemberJoin
     leave: MemberLeave
     send: SendMessage
     typing: SetTyping
-    def __init__(self, open: _Optional[_Union[SessionOpen, _Mapping]] = ..., join: _Optional[_Union[MemberJoin, _Mapping]] = ..., leave: _Optional[_Union[MemberLeave, _Mapping]] = ..., send: _Optional[_Union[SendMessage, _Mapping]] = ..., typing: _Optional[_Union[SetTyping, _Mapping]] = ...) -> None: ...
+    interrupt: InterruptReply
+    def __init__(self, open: _Optional[_Union[SessionOpen, _Mapping]] = ..., join: _Optional[_Union[MemberJoin, _Mapping]] = ..., leave: _Optional[_Union[MemberLeave, _Mapping]] = ..., send: _Optional[_Union[SendMessage, _Mapping]] = ..., typing: _Optional[_Union[SetTyping, _Mapping]] = ..., interrupt: _Optional[_Union[InterruptReply, _Mapping]] = ...) -> None: ...
 
 class SessionOpened(_message.Message):
-    __slots__ = ("room", "participants")
+    __slots__ = ("room", "participants", "streaming")
     ROOM_FIELD_NUMBER: _ClassVar[int]
     PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    STREAMING_FIELD_NUMBER: _ClassVar[int]
     room: Room
     participants: _containers.RepeatedCompositeFieldContainer[User]
-    def __init__(self, room: _Optional[_Union[Room, _Mapping]] = ..., participants: _Optional[_Iterable[_Union[User, _Mapping]]] = ...) -> None: ...
+    streaming: _containers.RepeatedCompositeFieldContainer[Message]
+    def __init__(self, room: _Optional[_Union[Room, _Mapping]] = ..., participants: _Optional[_Iterable[_Union[User, _Mapping]]] = ..., streaming: _Optional[_Iterable[_Union[Message, _Mapping]]] = ...) -> None: ...
+
+class MessageDelta(_message.Message):
+    __slots__ = ("message_id", "text")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    text: str
+    def __init__(self, message_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class RequestError(_message.Message):
+    __slots__ = ("conn_id", "code", "message")
+    CONN_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    conn_id: str
+    code: str
+    message: str
+    def __init__(self, conn_id: _Optional[str] = ..., code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class SendResult(_message.Message):
     __slots__ = ("conn_id", "client_msg_id", "message", "duplicate", "error_code", "error_message")
@@ -270,17 +364,21 @@ class RoomUpdated(_message.Message):
     def __init__(self, room: _Optional[_Union[Room, _Mapping]] = ...) -> None: ...
 
 class SessionEvent(_message.Message):
-    __slots__ = ("opened", "message", "send_result", "presence", "typing", "room_updated")
+    __slots__ = ("opened", "message", "send_result", "presence", "typing", "room_updated", "delta", "error")
     OPENED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SEND_RESULT_FIELD_NUMBER: _ClassVar[int]
     PRESENCE_FIELD_NUMBER: _ClassVar[int]
     TYPING_FIELD_NUMBER: _ClassVar[int]
     ROOM_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     opened: SessionOpened
     message: Message
     send_result: SendResult
     presence: PresenceEvent
     typing: TypingEvent
     room_updated: RoomUpdated
-    def __init__(self, opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., presence: _Optional[_Union[PresenceEvent, _Mapping]] = ..., typing: _Optional[_Union[TypingEvent, _Mapping]] = ..., room_updated: _Optional[_Union[RoomUpdated, _Mapping]] = ...) -> None: ...
+    delta: MessageDelta
+    error: RequestError
+    def __init__(self, opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., presence: _Optional[_Union[PresenceEvent, _Mapping]] = ..., typing: _Optional[_Union[TypingEvent, _Mapping]] = ..., room_updated: _Optional[_Union[RoomUpdated, _Mapping]] = ..., delta: _Optional[_Union[MessageDelta, _Mapping]] = ..., error: _Optional[_Union[RequestError, _Mapping]] = ...) -> None: ...

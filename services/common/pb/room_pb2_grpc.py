@@ -65,6 +65,11 @@ class RoomServiceStub:
                 request_serializer=chimera_dot_v1_dot_room__pb2.PostMessageRequest.SerializeToString,
                 response_deserializer=chimera_dot_v1_dot_room__pb2.PostMessageResponse.FromString,
                 _registered_method=True)
+        self.InterruptMessage = channel.unary_unary(
+                '/chimera.v1.RoomService/InterruptMessage',
+                request_serializer=chimera_dot_v1_dot_room__pb2.InterruptMessageRequest.SerializeToString,
+                response_deserializer=chimera_dot_v1_dot_room__pb2.Message.FromString,
+                _registered_method=True)
         self.RoomSession = channel.stream_stream(
                 '/chimera.v1.RoomService/RoomSession',
                 request_serializer=chimera_dot_v1_dot_room__pb2.SessionRequest.SerializeToString,
@@ -112,6 +117,13 @@ class RoomServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InterruptMessage(self, request, context):
+        """Stop a streaming AI reply; returns the message once it is interrupted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RoomSession(self, request_iterator, context):
         """One stream per (gateway, room): member joins/leaves, sends and typing in;
         room events out, each once per stream.
@@ -152,6 +164,11 @@ def add_RoomServiceServicer_to_server(servicer, server):
                     servicer.PostMessage,
                     request_deserializer=chimera_dot_v1_dot_room__pb2.PostMessageRequest.FromString,
                     response_serializer=chimera_dot_v1_dot_room__pb2.PostMessageResponse.SerializeToString,
+            ),
+            'InterruptMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.InterruptMessage,
+                    request_deserializer=chimera_dot_v1_dot_room__pb2.InterruptMessageRequest.FromString,
+                    response_serializer=chimera_dot_v1_dot_room__pb2.Message.SerializeToString,
             ),
             'RoomSession': grpc.stream_stream_rpc_method_handler(
                     servicer.RoomSession,
@@ -322,6 +339,33 @@ class RoomService:
             '/chimera.v1.RoomService/PostMessage',
             chimera_dot_v1_dot_room__pb2.PostMessageRequest.SerializeToString,
             chimera_dot_v1_dot_room__pb2.PostMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InterruptMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chimera.v1.RoomService/InterruptMessage',
+            chimera_dot_v1_dot_room__pb2.InterruptMessageRequest.SerializeToString,
+            chimera_dot_v1_dot_room__pb2.Message.FromString,
             options,
             channel_credentials,
             insecure,

@@ -63,3 +63,15 @@ async def post_message(
     if reply.duplicate:
         response.status_code = 200
     return message_json(reply.message)
+
+
+@router.post("/{message_id}/interrupt", response_model=MessageOut)
+async def interrupt_message(
+    room_id: str, message_id: str, user: CurrentUser, gateway: GatewayDep
+) -> dict:
+    """Stop a streaming AI reply (any member may); returns it with its partial text, interrupted."""
+    request = pb.InterruptMessageRequest(
+        actor=pb.User(id=user.id, name=user.name), room_id=room_id, message_id=message_id
+    )
+    message = await gateway.rooms.InterruptMessage(request, timeout=gateway.settings.room_timeout_s)
+    return message_json(message)

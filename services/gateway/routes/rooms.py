@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from services.common.pb import room_pb2 as pb
 from services.gateway.convert import room_json
 from services.gateway.deps import CurrentUser, GatewayDep
-from services.gateway.schemas import RoomIn, RoomList, RoomOut, RoomPatch
+from services.gateway.schemas import PersonaIn, RoomIn, RoomList, RoomOut, RoomPatch
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
@@ -17,11 +17,28 @@ def actor(user: CurrentUser) -> pb.User:
     return pb.User(id=user.id, name=user.name)
 
 
+def persona_pb(persona: PersonaIn) -> pb.Persona:
+    """A persona from a request body; the room service validates and fills defaults."""
+    message = pb.Persona(
+        handle=persona.handle,
+        name=persona.name,
+        model=persona.model,
+        system_prompt=persona.system_prompt,
+    )
+    if persona.temperature is not None:
+        message.temperature = persona.temperature
+    if persona.max_tokens is not None:
+        message.max_tokens = persona.max_tokens
+    return message
+
+
 @router.post("", status_code=201, response_model=RoomOut)
 async def create_room(body: RoomIn, user: CurrentUser, gateway: GatewayDep) -> dict:
     """Create a room."""
     room = await gateway.rooms.CreateRoom(
-        pb.CreateRoomRequest(actor=actor(user), name=body.name),
+        pb.CreateRoomRequest(
+            actor=actor(user), name=body.name, personas=[persona_pb(p) for p in body.personas]
+        ),
         timeout=gateway.settings.room_timeout_s,
     )
     return room_json(room)
@@ -49,9 +66,12 @@ async def get_room(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict
 async def update_room(
     room_id: str, body: RoomPatch, user: CurrentUser, gateway: GatewayDep
 ) -> dict:
-    """Change a room's name; members see the change live."""
+    """Rename a room or replace its personas; members see the change live."""
     request = pb.UpdateRoomRequest(actor=actor(user), room_id=room_id)
     if body.name is not None:
         request.name = body.name
+    if body.personas is not None:
+        request.personas.personas.extend(persona_pb(p) for p in body.personas)
+        request.personas.SetInParent()  # an empty list still means "no personas"
     room = await gateway.rooms.UpdateRoom(request, timeout=gateway.settings.room_timeout_s)
     return room_json(room)

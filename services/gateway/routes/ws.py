@@ -25,6 +25,7 @@ from services.gateway.ws.protocol import (
     CLOSE_UNAUTHENTICATED,
     FrameError,
     Hello,
+    Interrupt,
     Ping,
     Send,
     Typing,
@@ -98,7 +99,7 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
             await link.ready.wait()
     except TimeoutError:
         raise _Closed(CLOSE_TRY_AGAIN, "room service unavailable; reconnect") from None
-    upto = link.add(conn)  # from here on, every message above `upto` is pushed to conn
+    upto, in_progress = link.add(conn)  # from here on, every message above `upto` is pushed to conn
     replay: list[pb.Message] = []
     resumed = can_resume(hello.last_seq, upto, gateway.settings.resume_window)
     if resumed and hello.last_seq != upto:
@@ -115,7 +116,12 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
         last_seq=upto,
         resumed=resumed,
     )
-    conn.start([welcome, *(encode("message", message=message_json(m)) for m in replay)])
+    # Replies still streaming follow the replay with their text so far; their deltas come next.
+    frames = [
+        welcome,
+        *(encode("message", message=message_json(m)) for m in [*replay, *in_progress]),
+    ]
+    conn.start(frames)
 
 
 def _handle(link: RoomLink, conn: Connection, text: str | None) -> None:
@@ -133,8 +139,30 @@ def _handle(link: RoomLink, conn: Connection, text: str | None) -> None:
         link.typing(conn, frame.active)
     elif isinstance(frame, Ping):
         conn.push(encode("pong"))
+    elif isinstance(frame, Interrupt):
+        link.interrupt(conn, frame.message_id)
     else:
         conn.push(error_frame("invalid_frame", "Already said hello."))
+
+
+async def _read_frames(websocket: WebSocket, link: RoomLink, conn: Connection, max_bytes: int) -> None:
+    """Handle the client's frames until it leaves or the server closes the socket.
+
+    The wait also ends when the server closes the socket (a slow reader that never answers the
+    close handshake), so the member leaves the room at once instead of when TCP gives up.
+    """
+    closed = asyncio.ensure_future(conn.closed.wait())
+    try:
+        while conn.close_code is None:
+            receive = asyncio.ensure_future(_receive_text(websocket, max_bytes))
+            await asyncio.wait({receive, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if not receive.done():
+                receive.cancel()
+                await asyncio.gather(receive, return_exceptions=True)
+                return
+            _handle(link, conn, receive.result())
+    finally:
+        closed.cancel()
 
 
 @router.websocket("/ws/room/{room_id}")
@@ -151,8 +179,7 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
         conn = Connection(websocket, user, room_id, settings.socket_queue_size)
         link = gateway.hub.link(room_id)
         await _join(gateway, link, conn, hello)
-        while conn.close_code is None:
-            _handle(link, conn, await _receive_text(websocket, settings.max_frame_bytes))
+        await _read_frames(websocket, link, conn, settings.max_frame_bytes)
     except _Closed as closed:
         if conn is not None and conn.close_code is None:
             conn.close(closed.code, closed.reason)

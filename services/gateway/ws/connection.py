@@ -15,6 +15,8 @@ from services.gateway.ws.protocol import CLOSE_TRY_AGAIN
 
 logger = logging.getLogger(__name__)
 
+CLOSE_TIMEOUT_S = 2.0
+
 
 class Connection:
     """A socket in a room. `push` never blocks: a socket too far behind is closed 1013."""
@@ -28,6 +30,7 @@ class Connection:
         self.max_queue = max_queue
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
         self.close_code: int | None = None
 
@@ -66,13 +69,14 @@ class Connection:
         self.close_code = code
         if self._writer is not None:
             self._writer.cancel()
-        asyncio.get_running_loop().create_task(self._close(code, reason))
+        self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             if self._writer is not None:
                 await asyncio.gather(self._writer, return_exceptions=True)
-            async with asyncio.timeout(5):
+            # A peer that reads nothing never takes the close frame; give up after a moment.
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
                 await self.websocket.close(code, reason)
         self.closed.set()
 

@@ -49,6 +49,7 @@ class RoomLink:
         self.participants: dict[str, pb.User] = {}
         self.room: pb.Room | None = None
         self.last_seq = 0
+        self.streaming: dict[str, pb.Message] = {}  # AI replies in progress, text so far
         self.ready = asyncio.Event()
         self.connected = False
         self._was_up = False
@@ -58,11 +59,12 @@ class RoomLink:
 
     # --- local sockets -------------------------------------------------------------
 
-    def add(self, conn: Connection) -> int:
-        """Register a socket; every message above the returned seq will be pushed to it."""
+    def add(self, conn: Connection) -> tuple[int, list[pb.Message]]:
+        """Register a socket. Every message above the returned seq, and every delta, will be
+        pushed to it; the returned replies in progress carry their text up to this moment."""
         self.conns[conn.id] = conn
         self._request(pb.SessionRequest(join=pb.MemberJoin(conn_id=conn.id, user=conn.pb_user)))
-        return self.last_seq
+        return self.last_seq, [_copy(m) for m in self.streaming.values()]
 
     def remove(self, conn: Connection) -> None:
         """Unregister a socket; the last one closes the stream."""
@@ -85,8 +87,6 @@ class RoomLink:
         """Forward a send; it is retried across reconnects until the room service answers."""
         cmid = client_msg_id or f"gw-{new_id()}"
         key = (conn.id, cmid)
-        if key in self._pending:
-            return cmid
         if len(self._pending) >= MAX_PENDING_SENDS:
             conn.push(
                 error_frame(
@@ -106,6 +106,12 @@ class RoomLink:
         self._pending[key] = send
         self._request(pb.SessionRequest(send=send))
         return cmid
+
+    def interrupt(self, conn: Connection, message_id: str) -> None:
+        """Ask the room service to stop a streaming reply."""
+        self._request(
+            pb.SessionRequest(interrupt=pb.InterruptReply(conn_id=conn.id, message_id=message_id))
+        )
 
     def typing(self, conn: Connection, active: bool) -> None:
         """Forward a typing start/stop."""
@@ -192,7 +198,9 @@ class RoomLink:
 
     async def _on_event(self, event: pb.SessionEvent) -> None:
         kind = event.WhichOneof("kind")
-        if kind == "message":
+        if kind == "delta":
+            self._on_delta(event.delta)
+        elif kind == "message":
             await self._on_message(event.message)
         elif kind == "send_result":
             self._on_send_result(event.send_result)
@@ -208,11 +216,18 @@ class RoomLink:
             self._broadcast(encode("room", room=room_json(self.room)))
         elif kind == "opened":
             await self._on_opened(event.opened)
+        elif kind == "error":
+            target = self.conns.get(event.error.conn_id)
+            if target is not None:
+                target.push(error_frame(event.error.code, event.error.message))
 
     async def _on_opened(self, opened: pb.SessionOpened) -> None:
         if self.ready.is_set():
             await self._catch_up(opened.room.last_seq)
             self._resync_presence(opened.participants)
+            await self._settle_replies({m.id for m in opened.streaming})
+        for message in opened.streaming:
+            self.streaming[message.id] = _copy(message)
         self.room = opened.room
         self.last_seq = max(self.last_seq, opened.room.last_seq)
         if not self.ready.is_set():
@@ -220,6 +235,23 @@ class RoomLink:
         self._was_up = True
         self.ready.set()
         logger.info("room stream open", extra={"room_id": self.room_id, "last_seq": self.last_seq})
+
+    async def _settle_replies(self, still_streaming: set[str]) -> None:
+        """Replies that ended while the stream was down: push their final state."""
+        for message in [m for m in self.streaming.values() if m.id not in still_streaming]:
+            page = await self.stub.LoadHistory(
+                pb.LoadHistoryRequest(room_id=self.room_id, after_seq=message.seq - 1, limit=1),
+                timeout=self.call_timeout_s,
+            )
+            self.streaming.pop(message.id, None)
+            for final in page.messages:
+                self._broadcast(encode("message", message=message_json(final)))
+
+    def _on_delta(self, delta: pb.MessageDelta) -> None:
+        message = self.streaming.get(delta.message_id)
+        if message is not None:
+            message.content += delta.text
+        self._broadcast(encode("delta", message_id=delta.message_id, text=delta.text))
 
     async def _catch_up(self, upto: int) -> None:
         """Push messages this gateway missed while its stream was down."""
@@ -237,12 +269,17 @@ class RoomLink:
                 self._on_presence(pb.PresenceEvent(user=user, online=True))
 
     async def _on_message(self, message: pb.Message) -> None:
+        # A message re-sent with a new status has an old seq; only new ones can reveal a gap.
         if self.ready.is_set() and message.seq > self.last_seq + 1:
             await self._catch_up(message.seq - 1)  # never let a gap through
         self._push_message(message)
 
     def _push_message(self, message: pb.Message) -> None:
         self.last_seq = max(self.last_seq, message.seq)
+        if message.status == pb.MESSAGE_STATUS_STREAMING:
+            self.streaming[message.id] = _copy(message)
+        else:
+            self.streaming.pop(message.id, None)
         self._broadcast(encode("message", message=message_json(message)))
 
     def _on_send_result(self, result: pb.SendResult) -> None:
@@ -286,3 +323,9 @@ class RoomLink:
         """Stop the stream (gateway shutdown)."""
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _copy(message: pb.Message) -> pb.Message:
+    copy = pb.Message()
+    copy.CopyFrom(message)
+    return copy

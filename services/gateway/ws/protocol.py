@@ -51,9 +51,15 @@ class Ping(_Frame):
     type: Literal["ping"]
 
 
-ClientFrame = Annotated[Hello | Send | Typing | Ping, Field(discriminator="type")]
-_client_frame: TypeAdapter[Hello | Send | Typing | Ping] = TypeAdapter(ClientFrame)
-CLIENT_TYPES = ("hello", "send", "typing", "ping")
+class Interrupt(_Frame):
+    type: Literal["interrupt"]
+    message_id: Text = Field(max_length=64)
+
+
+Frame = Hello | Send | Typing | Ping | Interrupt
+ClientFrame = Annotated[Frame, Field(discriminator="type")]
+_client_frame: TypeAdapter[Frame] = TypeAdapter(ClientFrame)
+CLIENT_TYPES = ("hello", "send", "typing", "ping", "interrupt")
 
 
 class FrameError(Exception):
@@ -65,7 +71,7 @@ class FrameError(Exception):
         self.message = message
 
 
-def parse_client_frame(text: str) -> Hello | Send | Typing | Ping:
+def parse_client_frame(text: str) -> Frame:
     """Decode and validate one client frame, or raise FrameError saying what is wrong."""
     try:
         data = json.loads(text)

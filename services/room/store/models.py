@@ -1,4 +1,4 @@
-"""SQLAlchemy tables of the room service: rooms and their messages."""
+"""SQLAlchemy tables of the room service: rooms, their personas and their messages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
+    Integer,
     MetaData,
     String,
     Text,
@@ -76,8 +78,27 @@ class Room(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
 
+class Persona(Base):
+    """An AI participant of one room; `position` orders a room's personas."""
+
+    __tablename__ = "personas"
+
+    room_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Part of the primary key: a handle names one persona within its room.
+    handle: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(128))
+    system_prompt: Mapped[str] = mapped_column(Text)
+    temperature: Mapped[float] = mapped_column(Float)
+    max_tokens: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Message(Base):
-    """A message, numbered densely per room by `seq`."""
+    """A message, numbered densely per room by `seq`; AI replies also carry usage and timing."""
 
     __tablename__ = "messages"
     __table_args__ = (
@@ -101,3 +122,11 @@ class Message(Base):
     )
     client_msg_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # AI replies only: the persona that wrote it, the model that answered, and how it went.
+    author_handle: Mapped[str | None] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(128))
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    ttft_ms: Mapped[int | None] = mapped_column(BigInteger)
+    total_ms: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -7,8 +7,20 @@ from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
+class PersonaRecord:
+    """An AI persona of a room, answering to `@handle` with `model`."""
+
+    handle: str
+    name: str
+    model: str
+    system_prompt: str
+    temperature: float
+    max_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class RoomRecord:
-    """A room as stored."""
+    """A room as stored, with its personas in their order."""
 
     id: str
     name: str
@@ -16,20 +28,26 @@ class RoomRecord:
     created_at: datetime
     updated_at: datetime
     last_seq: int
+    personas: tuple[PersonaRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class AuthorRecord:
-    """Who wrote a message; `kind` is "human", "ai" or "system"."""
+    """Who wrote a message; `kind` is "human", "ai" or "system", `handle` the persona's if "ai"."""
 
     id: str
     name: str
     kind: str
+    handle: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class MessageRecord:
-    """A message as stored; `seq` numbers the messages of a room 1, 2, 3, …"""
+    """A message as stored; `seq` numbers the messages of a room 1, 2, 3, …
+
+    `status` is "complete", "streaming", "interrupted" or "error"; the fields after
+    `created_at` describe AI replies and are None on other messages.
+    """
 
     id: str
     room_id: str
@@ -40,3 +58,9 @@ class MessageRecord:
     status: str
     client_msg_id: str | None
     created_at: datetime
+    model: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ttft_ms: int | None = None
+    total_ms: int | None = None
+    error: str | None = None

@@ -1,7 +1,8 @@
-"""Room and message persistence; every public method is one transaction."""
+"""Room, persona and message persistence; every public method is one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -11,19 +12,32 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.errors import InvalidArgument, NotFound
 from services.room.store.models import Message, Room, utcnow
-from services.room.store.records import AuthorRecord, MessageRecord, RoomRecord
+from services.room.store.personas import (
+    add_personas,
+    check_handles,
+    load_personas,
+    replace_personas,
+)
+from services.room.store.records import AuthorRecord, MessageRecord, PersonaRecord, RoomRecord
 
 ROOM_NOT_FOUND = "Room not found."
+MESSAGE_NOT_FOUND = "Message not found."
+FINAL_STATUSES = frozenset({"complete", "interrupted", "error"})
 
 
 class RoomRepository:
-    """Rooms and their densely numbered messages, stored through SQLAlchemy."""
+    """Rooms, their personas and their densely numbered messages, stored through SQLAlchemy."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
-    async def create_room(self, name: str, created_by: str) -> RoomRecord:
-        """Store a new, empty room."""
+    # --- rooms ----------------------------------------------------------------------------------
+
+    async def create_room(
+        self, name: str, created_by: str, personas: Sequence[PersonaRecord] = ()
+    ) -> RoomRecord:
+        """Store a new, empty room with `personas` in the given order."""
+        check_handles(personas)
         now = utcnow()
         room = Room(
             id=str(uuid4()),
@@ -35,7 +49,9 @@ class RoomRepository:
         )
         async with self._sessions.begin() as session:
             session.add(room)
-        return _room_record(room)
+            await session.flush()  # the room row before the personas that reference it
+            add_personas(session, room.id, personas, now)
+        return _room_record(room, tuple(personas))
 
     async def get_room(self, room_id: str) -> RoomRecord:
         """The room `room_id`; NotFound if there is none."""
@@ -43,25 +59,48 @@ class RoomRepository:
             room = await session.get(Room, room_id)
             if room is None:
                 raise NotFound(ROOM_NOT_FOUND)
-            return _room_record(room)
+            personas = await load_personas(session, [room_id])
+            return _room_record(room, personas.get(room_id, ()))
 
     async def list_rooms(self, limit: int) -> list[RoomRecord]:
         """Up to `limit` rooms, newest first."""
         query = select(Room).order_by(Room.created_at.desc(), Room.id.desc()).limit(limit)
         async with self._sessions() as session:
-            return [_room_record(room) for room in await session.scalars(query)]
+            rooms = list(await session.scalars(query))
+            personas = await load_personas(session, [room.id for room in rooms])
+        return [_room_record(room, personas.get(room.id, ())) for room in rooms]
 
-    async def update_room(self, room_id: str, *, name: str | None) -> RoomRecord:
-        """Change the given fields of a room and bump its updated_at; NotFound if there is none."""
-        values: dict[str, Any] = {"updated_at": utcnow()}
+    async def update_room(
+        self,
+        room_id: str,
+        *,
+        name: str | None = None,
+        personas: Sequence[PersonaRecord] | None = None,
+    ) -> RoomRecord:
+        """Change the given fields of a room and bump its updated_at; NotFound if there is none.
+
+        `personas`, when given, replaces all of the room's personas.
+        """
+        if personas is not None:
+            check_handles(personas)
+        now = utcnow()
+        values: dict[str, Any] = {"updated_at": now}
         if name is not None:
             values["name"] = name
         statement = update(Room).where(Room.id == room_id).values(values).returning(Room)
         async with self._sessions.begin() as session:
+            # The room row is locked first, so concurrent replacements of personas queue up.
             room = await session.scalar(statement, execution_options={"synchronize_session": False})
             if room is None:
                 raise NotFound(ROOM_NOT_FOUND)
-            return _room_record(room)
+            if personas is None:
+                stored = (await load_personas(session, [room_id])).get(room_id, ())
+            else:
+                await replace_personas(session, room_id, personas, now)
+                stored = tuple(personas)
+            return _room_record(room, stored)
+
+    # --- messages -------------------------------------------------------------------------------
 
     async def post_message(
         self,
@@ -88,18 +127,14 @@ class RoomRepository:
                     return existing, True
             if reply_to is not None:
                 await _check_reply_to(session, room_id, reply_to)
-            message = Message(
-                id=str(uuid4()),
-                room_id=room_id,
-                seq=seq,
-                author_id=author.id,
-                author_name=author.name,
-                author_kind=author.kind,
-                content=content,
+            message = _new_message(
+                room_id,
+                seq,
+                author,
+                content,
                 reply_to=reply_to,
                 status="complete",
                 client_msg_id=client_msg_id,
-                created_at=utcnow(),
             )
             session.add(message)
             try:
@@ -114,6 +149,15 @@ class RoomRepository:
                     raise
                 return existing, True
             return _message_record(message), False
+
+    async def get_message(self, room_id: str, message_id: str) -> MessageRecord:
+        """The message `message_id` of room `room_id`; NotFound if the room has no such message."""
+        query = select(Message).where(Message.id == message_id, Message.room_id == room_id)
+        async with self._sessions() as session:
+            message = await session.scalar(query)
+        if message is None:
+            raise NotFound(MESSAGE_NOT_FOUND)
+        return _message_record(message)
 
     async def load_history(
         self, room_id: str, *, before: int | None, after: int | None, limit: int
@@ -136,6 +180,101 @@ class RoomRepository:
         if after is None:
             page.reverse()
         return [_message_record(message) for message in page], has_more
+
+    async def recent_messages(
+        self, room_id: str, *, upto_seq: int, limit: int
+    ) -> list[MessageRecord]:
+        """The newest `limit` messages with seq <= `upto_seq`, oldest first (none if no room)."""
+        query = _page_query(room_id, before=upto_seq + 1, after=None).limit(limit)
+        async with self._sessions() as session:
+            rows = list(await session.scalars(query))
+        rows.reverse()
+        return [_message_record(message) for message in rows]
+
+    # --- AI replies -----------------------------------------------------------------------------
+
+    async def start_ai_message(
+        self, room_id: str, author: AuthorRecord, *, reply_to: str | None = None
+    ) -> MessageRecord:
+        """Store an empty, "streaming" AI reply under the room's next seq."""
+        if author.kind != "ai":
+            raise ValueError(f"AI replies need an author of kind 'ai', not {author.kind!r}")
+        async with self._sessions.begin() as session:
+            seq = await _allocate_seq(session, room_id)  # first, as in post_message
+            if reply_to is not None:
+                await _check_reply_to(session, room_id, reply_to)
+            message = _new_message(room_id, seq, author, "", reply_to=reply_to, status="streaming")
+            session.add(message)
+        return _message_record(message)
+
+    async def checkpoint_message(self, message_id: str, content: str) -> None:
+        """Store the partial text of a reply that is still streaming; otherwise do nothing."""
+        statement = (
+            update(Message)
+            .where(Message.id == message_id, Message.status == "streaming")
+            .values(content=content)
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(statement, execution_options={"synchronize_session": False})
+
+    async def finish_message(
+        self,
+        message_id: str,
+        *,
+        content: str,
+        status: str,
+        model: str | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        ttft_ms: int | None = None,
+        total_ms: int | None = None,
+        error: str | None = None,
+    ) -> MessageRecord:
+        """Store the final text, status, usage and timing of a reply; NotFound if there is none."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(
+                f"final status must be one of {sorted(FINAL_STATUSES)}, not {status!r}"
+            )
+        statement = (
+            update(Message)
+            .where(Message.id == message_id)
+            .values(
+                content=content,
+                status=status,
+                model=model,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                ttft_ms=ttft_ms,
+                total_ms=total_ms,
+                error=error,
+            )
+            .returning(Message)
+        )
+        async with self._sessions.begin() as session:
+            message = await session.scalar(
+                statement, execution_options={"synchronize_session": False}
+            )
+            if message is None:
+                raise NotFound(MESSAGE_NOT_FOUND)
+            return _message_record(message)
+
+    async def interrupt_streaming(self) -> list[MessageRecord]:
+        """Mark every reply still "streaming" as "interrupted" and return them, by room and seq.
+
+        For startup: a reply left streaming lost its generation when the previous process ended.
+        """
+        statement = (
+            update(Message)
+            .where(Message.status == "streaming")
+            .values(status="interrupted")
+            .returning(Message)
+        )
+        async with self._sessions.begin() as session:
+            result = await session.scalars(
+                statement, execution_options={"synchronize_session": False}
+            )
+            messages = [_message_record(message) for message in result]
+        return sorted(messages, key=lambda message: (message.room_id, message.seq))
 
 
 def _page_query(room_id: str, before: int | None, after: int | None) -> Select[Message]:
@@ -180,7 +319,33 @@ async def _check_reply_to(session: AsyncSession, room_id: str, reply_to: str) ->
         raise InvalidArgument("reply_to must name a message in this room.")
 
 
-def _room_record(room: Room) -> RoomRecord:
+def _new_message(
+    room_id: str,
+    seq: int,
+    author: AuthorRecord,
+    content: str,
+    *,
+    reply_to: str | None,
+    status: str,
+    client_msg_id: str | None = None,
+) -> Message:
+    return Message(
+        id=str(uuid4()),
+        room_id=room_id,
+        seq=seq,
+        author_id=author.id,
+        author_name=author.name,
+        author_kind=author.kind,
+        author_handle=author.handle,
+        content=content,
+        reply_to=reply_to,
+        status=status,
+        client_msg_id=client_msg_id,
+        created_at=utcnow(),
+    )
+
+
+def _room_record(room: Room, personas: tuple[PersonaRecord, ...]) -> RoomRecord:
     return RoomRecord(
         id=room.id,
         name=room.name,
@@ -188,6 +353,7 @@ def _room_record(room: Room) -> RoomRecord:
         created_at=room.created_at,
         updated_at=room.updated_at,
         last_seq=room.last_seq,
+        personas=personas,
     )
 
 
@@ -197,11 +363,20 @@ def _message_record(message: Message) -> MessageRecord:
         room_id=message.room_id,
         seq=message.seq,
         author=AuthorRecord(
-            id=message.author_id, name=message.author_name, kind=message.author_kind
+            id=message.author_id,
+            name=message.author_name,
+            kind=message.author_kind,
+            handle=message.author_handle,
         ),
         content=message.content,
         reply_to=message.reply_to,
         status=message.status,
         client_msg_id=message.client_msg_id,
         created_at=message.created_at,
+        model=message.model,
+        prompt_tokens=message.prompt_tokens,
+        completion_tokens=message.completion_tokens,
+        ttft_ms=message.ttft_ms,
+        total_ms=message.total_ms,
+        error=message.error,
     )

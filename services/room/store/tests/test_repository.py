@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, func, select, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, column, func, insert, inspect, select, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import InvalidArgument, NotFound
 from services.room.store import repository as repository_module
 from services.room.store.database import alembic_config, create_engine, default_url, migrate
-from services.room.store.models import Base, Message
-from services.room.store.records import AuthorRecord, MessageRecord
+from services.room.store.models import Base, Message, UTCDateTime
+from services.room.store.records import AuthorRecord, MessageRecord, PersonaRecord, RoomRecord
 from services.room.store.repository import RoomRepository
 
 ALICE = AuthorRecord(id="user-alice", name="Alice", kind="human")
 BOB = AuthorRecord(id="user-bob", name="Bob", kind="human")
 MISSING_ROOM = "00000000-0000-0000-0000-000000000000"
+SCRIBE = PersonaRecord(
+    handle="scribe",
+    name="Scribe",
+    model="qwen-local",
+    system_prompt="You take notes.",
+    temperature=0.7,
+    max_tokens=256,
+)
 
 
 @pytest.fixture
@@ -100,24 +111,148 @@ async def test_migrations_apply_to_empty_database_and_rerun_as_noop(database_url
         async with engine.connect() as conn:
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
             diff = await conn.run_sync(_schema_diff)
-        assert version == [("0001",)]
+        assert version == [(ScriptDirectory.from_config(alembic_config()).get_current_head(),)]
         assert diff == []
         assert (await RoomRepository(engine).get_room(room.id)).name == "kept"
     finally:
         await engine.dispose()
 
 
-async def test_downgrade_to_base_and_upgrade_again(engine: AsyncEngine) -> None:
-    def downgrade(connection: Connection) -> None:
+def _alembic(action: Callable[[Config, str], None], revision: str) -> Callable[[Connection], None]:
+    def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.downgrade(config, "base")
+        action(config, revision)
 
+    return run
+
+
+async def test_downgrade_to_base_and_upgrade_again(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await conn.run_sync(downgrade)
+        await conn.run_sync(_alembic(command.downgrade, "base"))
     await migrate(engine)
     async with engine.connect() as conn:
         assert await conn.run_sync(_schema_diff) == []
+
+
+# The tables as revision 0001 created them, so the test does not depend on today's models.
+ROOMS_0001 = table(
+    "rooms",
+    column("id"),
+    column("name"),
+    column("created_by"),
+    column("created_at", UTCDateTime),
+    column("updated_at", UTCDateTime),
+    column("last_seq"),
+)
+MESSAGES_0001 = table(
+    "messages",
+    column("id"),
+    column("room_id"),
+    column("seq"),
+    column("author_id"),
+    column("author_name"),
+    column("author_kind"),
+    column("content"),
+    column("reply_to"),
+    column("status"),
+    column("client_msg_id"),
+    column("created_at", UTCDateTime),
+)
+
+
+async def test_upgrade_from_0001_keeps_rooms_and_messages(database_url: str) -> None:
+    room_id, first_id, second_id = (f"0000000{i}-0000-0000-0000-000000000000" for i in (1, 2, 3))
+    stamp = datetime(2025, 11, 20, 12, 30, tzinfo=UTC)
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_alembic(command.upgrade, "0001"))
+            await conn.execute(
+                insert(ROOMS_0001).values(
+                    id=room_id,
+                    name="Before personas",
+                    created_by="user-alice",
+                    created_at=stamp,
+                    updated_at=stamp,
+                    last_seq=2,
+                )
+            )
+            common = {"room_id": room_id, "author_kind": "human", "status": "complete"}
+            await conn.execute(
+                insert(MESSAGES_0001),
+                [
+                    {
+                        **common,
+                        "id": first_id,
+                        "seq": 1,
+                        "author_id": ALICE.id,
+                        "author_name": ALICE.name,
+                        "content": "first",
+                        "reply_to": None,
+                        "client_msg_id": "c-1",
+                        "created_at": stamp,
+                    },
+                    {
+                        **common,
+                        "id": second_id,
+                        "seq": 2,
+                        "author_id": BOB.id,
+                        "author_name": BOB.name,
+                        "content": "second",
+                        "reply_to": first_id,
+                        "client_msg_id": None,
+                        "created_at": stamp + timedelta(seconds=1),
+                    },
+                ],
+            )
+
+        await migrate(engine)
+        repo = RoomRepository(engine)
+
+        assert await repo.get_room(room_id) == RoomRecord(
+            id=room_id,
+            name="Before personas",
+            created_by="user-alice",
+            created_at=stamp,
+            updated_at=stamp,
+            last_seq=2,
+        )
+        history, has_more = await repo.load_history(room_id, before=None, after=None, limit=10)
+        assert not has_more
+        assert history == [
+            MessageRecord(first_id, room_id, 1, ALICE, "first", None, "complete", "c-1", stamp),
+            MessageRecord(
+                second_id,
+                room_id,
+                2,
+                BOB,
+                "second",
+                first_id,
+                "complete",
+                None,
+                stamp + timedelta(seconds=1),
+            ),
+        ]
+        # The upgraded room goes on where it stopped, and takes personas.
+        following, _ = await post(repo, room_id, "third")
+        assert following.seq == 3
+        assert (await repo.update_room(room_id, personas=[SCRIBE])).personas == (SCRIBE,)
+    finally:
+        await engine.dispose()
+
+
+async def test_downgrade_to_0001_keeps_rooms_and_messages(engine: AsyncEngine) -> None:
+    repo = RoomRepository(engine)
+    room = await repo.create_room("General", "user-alice", [SCRIBE])
+    await fill(repo, room.id, 3)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_alembic(command.downgrade, "0001"))
+        rows = (await conn.execute(text("SELECT seq, content FROM messages ORDER BY seq"))).all()
+        tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+    assert rows == [(1, "m1"), (2, "m2"), (3, "m3")]
+    assert "personas" not in tables
 
 
 # --- rooms --------------------------------------------------------------------------------------

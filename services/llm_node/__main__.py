@@ -1,0 +1,3 @@
+from services.llm_node.server import main
+
+main()

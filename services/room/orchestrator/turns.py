@@ -1,0 +1,300 @@
+"""AI turns: a mention starts a persona's reply, streamed to the room and stoppable by anyone.
+
+A reply is an ordinary message: stored with status "streaming" when it starts (so it
+gets its seq and everyone sees "thinking"), then coalesced `delta` events, then the
+message again in its final state. The database is written at the start, every few
+seconds as a checkpoint, and at the end — never per token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import grpc
+
+from services.common.errors import NotFound, is_safe
+from services.common.pb import llm_pb2
+from services.common.pb import room_pb2 as pb
+from services.common.pb.llm_pb2_grpc import LlmServiceStub
+from services.room.convert import message_pb
+from services.room.hub import RoomHub
+from services.room.orchestrator.coalesce import DeltaCoalescer
+from services.room.orchestrator.context import build_context
+from services.room.orchestrator.mentions import mentioned
+from services.room.store.records import AuthorRecord, PersonaRecord
+from services.room.store.repository import RoomRepository
+
+logger = logging.getLogger(__name__)
+
+MODEL_INFO_TTL_S = 30.0
+
+
+@dataclass(frozen=True)
+class TurnLimits:
+    """How replies are paced and bounded."""
+
+    room_concurrency: int = 2
+    global_concurrency: int = 8
+    delta_interval_s: float = 0.05
+    checkpoint_interval_s: float = 3.0
+    context_messages: int = 500
+    timeout_s: float = 600.0
+
+
+@dataclass(eq=False)
+class _Turn:
+    room_id: str
+    persona: PersonaRecord
+    message: pb.Message
+    sent: list[str] = field(default_factory=list)  # text already sent to the room as deltas
+    task: asyncio.Task[None] | None = None
+    stop_requested: bool = False
+    finishing: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def snapshot(self) -> pb.Message:
+        message = pb.Message()
+        message.CopyFrom(self.message)
+        message.content = "".join(self.sent)
+        return message
+
+
+def persona_author(persona: PersonaRecord) -> AuthorRecord:
+    """How a persona appears as a message author."""
+    return AuthorRecord(
+        id=f"persona:{persona.handle}", name=persona.name, kind="ai", handle=persona.handle
+    )
+
+
+def failure_reason(exc: grpc.aio.AioRpcError) -> str:
+    """A readable reason for a failed generation, safe to show the room."""
+    code = exc.code()
+    if is_safe(exc) and exc.details():
+        return exc.details() or ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return "The LLM node is unreachable."
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return "The model took too long to answer."
+    return "The model failed to answer."
+
+
+class Orchestrator:
+    """Starts, streams, stops and finishes persona replies."""
+
+    def __init__(
+        self, repo: RoomRepository, hub: RoomHub, llm: LlmServiceStub, limits: TurnLimits
+    ) -> None:
+        self.repo = repo
+        self.hub = hub
+        self.llm = llm
+        self.limits = limits
+        self._turns: dict[str, _Turn] = {}  # message id -> streaming reply
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._persona_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._room_slots: dict[str, asyncio.Semaphore] = {}
+        self._global_slots = asyncio.Semaphore(limits.global_concurrency)
+        self._windows: dict[str, tuple[float, int]] = {}
+
+    # --- starting replies ----------------------------------------------------------
+
+    def on_human_message(self, message: pb.Message) -> None:
+        """A human message was committed: the personas it mentions will answer."""
+        if "@" in message.content:
+            self._spawn(self._answer_mentions(message))
+
+    def _spawn(self, work) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _answer_mentions(self, message: pb.Message) -> None:
+        try:
+            room = await self.repo.get_room(message.room_id)
+        except Exception:
+            logger.exception("cannot read room for mentions", extra={"room_id": message.room_id})
+            return
+        handles = mentioned(message.content, [p.handle for p in room.personas])
+        for handle in handles:
+            self._spawn(self._reply(message.room_id, handle, message.id))
+
+    async def _reply(self, room_id: str, handle: str, trigger_id: str) -> None:
+        """One persona's reply, after its turn comes (one at a time per persona, capped per room)."""
+        slots = self._room_slots.setdefault(
+            room_id, asyncio.Semaphore(self.limits.room_concurrency)
+        )
+        async with self._persona_locks[(room_id, handle)], slots, self._global_slots:
+            room = await self.repo.get_room(room_id)
+            persona = next((p for p in room.personas if p.handle == handle), None)
+            if persona is None:
+                return  # removed while waiting
+            async with self.hub.lock(room_id):
+                record = await self.repo.start_ai_message(
+                    room_id, persona_author(persona), reply_to=trigger_id
+                )
+                turn = _Turn(room_id, persona, message_pb(record))
+                self._turns[record.id] = turn
+                self.hub.broadcast(room_id, pb.SessionEvent(message=turn.message))
+            turn.task = asyncio.current_task()  # type: ignore[assignment]
+            try:
+                await self._generate(turn, room.name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception(
+                    "reply crashed", extra={"room_id": room_id, "message_id": record.id}
+                )
+            finally:
+                self._turns.pop(record.id, None)
+                turn.done.set()
+
+    # --- one reply -----------------------------------------------------------------
+
+    async def _generate(self, turn: _Turn, room_name: str) -> None:
+        persona, message = turn.persona, turn.message
+        coalescer = DeltaCoalescer(
+            lambda text: self._send_delta(turn, text), self.limits.delta_interval_s
+        )
+        final: llm_pb2.GenerateFinal | None = None
+        status, error = "complete", None
+        call = None
+        shutting_down = False
+        received: list[str] = []
+        try:
+            transcript = await self.repo.recent_messages(
+                turn.room_id, upto_seq=message.seq - 1, limit=self.limits.context_messages
+            )
+            turns = await build_context(
+                persona,
+                room_name,
+                transcript,
+                context_window=await self._context_window(persona.model),
+                count_tokens=lambda texts: self._count_tokens(persona.model, texts),
+            )
+            call = self.llm.Generate(
+                llm_pb2.GenerateRequest(
+                    request_id=message.id,
+                    model_id=persona.model,
+                    messages=[
+                        llm_pb2.ChatMessage(role=t.role, content=t.content, name=t.name)
+                        for t in turns
+                    ],
+                    temperature=persona.temperature,
+                    max_tokens=persona.max_tokens,
+                ),
+                timeout=self.limits.timeout_s,
+            )
+            last_checkpoint = time.monotonic()
+            async for chunk in call:
+                if chunk.HasField("delta"):
+                    received.append(chunk.delta.text)
+                    coalescer.add(chunk.delta.text)
+                    if time.monotonic() - last_checkpoint >= self.limits.checkpoint_interval_s:
+                        await self.repo.checkpoint_message(message.id, "".join(received))
+                        last_checkpoint = time.monotonic()
+                elif chunk.HasField("final"):
+                    final = chunk.final
+        except asyncio.CancelledError:
+            status = "interrupted"
+            shutting_down = not turn.stop_requested
+        except grpc.aio.AioRpcError as exc:
+            status, error = "error", failure_reason(exc)
+        except Exception:
+            logger.exception(
+                "reply failed", extra={"room_id": turn.room_id, "message_id": message.id}
+            )
+            status, error = "error", "The reply failed unexpectedly."
+        finally:
+            if call is not None:
+                call.cancel()  # Stop reaches the LLM node, which aborts the backend
+            coalescer.flush()
+        # Shielded: the final state is stored and announced even if we are being cancelled again.
+        turn.finishing = True
+        await asyncio.shield(self._finish(turn, "".join(received), status, final, error))
+        if shutting_down:
+            raise asyncio.CancelledError
+
+    def _send_delta(self, turn: _Turn, text: str) -> None:
+        turn.sent.append(text)
+        delta = pb.MessageDelta(message_id=turn.message.id, text=text)
+        self.hub.broadcast(turn.room_id, pb.SessionEvent(delta=delta))
+
+    async def _finish(
+        self,
+        turn: _Turn,
+        content: str,
+        status: str,
+        final: llm_pb2.GenerateFinal | None,
+        error: str | None,
+    ) -> None:
+        async with self.hub.lock(turn.room_id):
+            record = await self.repo.finish_message(
+                turn.message.id,
+                content=content,
+                status=status,
+                model=(final.model if final else None) or turn.persona.model,
+                prompt_tokens=final.prompt_tokens if final else None,
+                completion_tokens=final.completion_tokens if final else None,
+                ttft_ms=final.time_to_first_token_ms if final else None,
+                total_ms=final.total_ms if final else None,
+                error=error,
+            )
+            self._turns.pop(turn.message.id, None)
+            self.hub.broadcast(turn.room_id, pb.SessionEvent(message=message_pb(record)))
+        turn.done.set()
+        logger.info(
+            "reply finished",
+            extra={"room_id": turn.room_id, "message_id": turn.message.id, "status": status},
+        )
+
+    async def _context_window(self, model_id: str) -> int:
+        cached = self._windows.get(model_id)
+        if cached and time.monotonic() - cached[0] < MODEL_INFO_TTL_S:
+            return cached[1]
+        reply = await self.llm.ListModels(llm_pb2.ListModelsRequest(), timeout=10)
+        for info in reply.models:
+            self._windows[info.id] = (time.monotonic(), info.context_window or 8192)
+        return self._windows.get(model_id, (0.0, 8192))[1]
+
+    async def _count_tokens(self, model_id: str, texts: list[str]) -> list[int]:
+        reply = await self.llm.CountTokens(
+            llm_pb2.CountTokensRequest(model_id=model_id, texts=texts), timeout=30
+        )
+        return list(reply.counts)
+
+    # --- stopping ------------------------------------------------------------------
+
+    def request_stop(self, room_id: str, message_id: str) -> bool:
+        """Stop a streaming reply; False if it is not streaming in that room."""
+        turn = self._turns.get(message_id)
+        if turn is None or turn.room_id != room_id or turn.task is None:
+            return False
+        turn.stop_requested = True
+        if not turn.finishing:
+            turn.task.cancel()
+        return True
+
+    async def stop(self, room_id: str, message_id: str) -> pb.Message:
+        """Stop a reply and return it once it is interrupted (or as it already ended)."""
+        turn = self._turns.get(message_id)
+        if self.request_stop(room_id, message_id) and turn is not None:
+            await turn.done.wait()
+        record = await self.repo.get_message(room_id, message_id)
+        if record.author.kind != "ai":
+            raise NotFound("Only AI replies can be stopped.")
+        return message_pb(record)
+
+    def streaming(self, room_id: str) -> list[pb.Message]:
+        """Replies streaming in a room, with the text sent so far."""
+        return [t.snapshot() for t in self._turns.values() if t.room_id == room_id]
+
+    async def close(self) -> None:
+        """Shutdown: every running reply ends as interrupted."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
