@@ -5,10 +5,12 @@
   room    WebSocket "@bot ..." -> gateway -> room service -> LLM node -> the fake provider, and the
           persona's reply back to the same WebSocket as `delta` frames and a final `message`
 
-The fake provider is tests.support.providers run as its own process
-(`python -m tests.support.providers openai --tokens N`): a real uvicorn HTTP server speaking
-OpenAI's SSE wire format, streaming N tokens unpaced unless --tokens-per-second is given. Every
-process is real; every time is taken in this one client process with time.perf_counter().
+The fake provider is tests.support.providers as its own process (`python -m
+tests.support.providers openai --tokens N`, started through this script's provider role so that
+its connections get TCP_NODELAY like any production server's; see tcp_listener, and
+--stock-provider for it as is): a real uvicorn HTTP server speaking OpenAI's SSE wire format,
+streaming N tokens, unpaced unless --tokens-per-second is given. Every process is real; every
+time is taken in this one client process with time.perf_counter().
 
 Time to first token (TTFT) runs from the call (or the WebSocket send) to the first non-empty
 text: the SDK's first content chunk, the first `delta` chunk, the first `delta` frame. Total time
@@ -19,7 +21,7 @@ rooms (one member socket each), so a persona's context stays short.
 
 Usage: python scripts/bench_llm_node.py [--requests 200] [--warmup 20] [--tokens 100]
            [--tokens-per-second R] [--rooms 10] [--db sqlite|postgres] [--deflate]
-           [--paths direct,node,room] [--py-spy DIR]
+           [--paths direct,node,room] [--stock-provider] [--py-spy DIR]
 
 --py-spy DIR records each server process's stacks over the measured rounds, as collapsed stacks
 (DIR/<process>.folded; speedscope.app and flamegraph.pl read them). py-spy must be installed and
@@ -36,6 +38,7 @@ import json
 import os
 import platform
 import signal
+import socket
 import statistics
 import sys
 import tempfile
@@ -73,13 +76,41 @@ READY_TIMEOUT_S = 60.0
 # --- the systems under test ----------------------------------------------------------------------
 
 
+# tests/support/providers/_serve.py binds with socket.create_server(), whose proto is 0, so asyncio
+# does not set TCP_NODELAY on the connections it accepts: a small write waits for the ACK of the
+# one before, and the client delays that ACK up to 40 ms unless the connection was idle. An answer
+# asked for less than ~45 ms after the previous one on the same connection then starts ~40 ms
+# late, and token chunks bunch up. Real providers do not do that, and the stall would land on
+# whichever path happened to ask soonest, so by default the provider runs with TCP_NODELAY.
+def tcp_listener(address: tuple[str, int], **_: Any) -> socket.socket:
+    """socket.create_server's job, with proto=IPPROTO_TCP: asyncio then sets TCP_NODELAY on
+    every accepted connection, as it does for the sockets uvicorn or vLLM bind themselves."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    sock.listen()
+    return sock
+
+
+def serve_provider(argv: list[str]) -> None:
+    """`python -m tests.support.providers ARGV`, with TCP_NODELAY on its connections."""
+    from tests.support.providers import __main__ as provider_cli
+
+    socket.create_server = tcp_listener  # type: ignore[assignment]  # this process only
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(provider_cli.main(provider_cli.parse_args(argv)))
+
+
 @contextlib.asynccontextmanager
 async def fake_provider(
-    tokens: int, tokens_per_second: float | None, log_path: Path
+    tokens: int, tokens_per_second: float | None, log_path: Path, *, stock: bool = False
 ) -> AsyncIterator[tuple[str, int]]:
-    """`python -m tests.support.providers openai` as a child; yield (base URL ending /v1, pid)."""
-    command = [sys.executable, "-m", "tests.support.providers", "openai", "--port", "0"]
-    command += ["--tokens", str(tokens)]
+    """The fake provider as a child; yield (base URL ending /v1, pid)."""
+    if stock:
+        command = [sys.executable, "-m", "tests.support.providers"]
+    else:
+        command = [sys.executable, __file__, "--role", "provider"]
+    command += ["openai", "--port", "0", "--tokens", str(tokens)]
     if tokens_per_second:
         command += ["--tokens-per-second", str(tokens_per_second)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHIMERA_")}
@@ -368,7 +399,9 @@ async def run(args: argparse.Namespace) -> None:
     pace = f"paced at {args.tokens_per_second:g} tokens/s" if args.tokens_per_second else "unpaced"
     print(f"LLM node overhead, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}")
     print(
-        f"Fake provider: tests.support.providers openai, {args.tokens} tokens per answer, {pace}. "
+        f"Fake provider: tests.support.providers openai "
+        f"({'as is, Nagle on' if args.stock_provider else 'with TCP_NODELAY'}), "
+        f"{args.tokens} tokens per answer, {pace}. "
         f"{args.warmup} warm-up + {args.requests} measured rounds; each round one request per "
         f"path, order rotating, one request at a time; room path on {args.db}, {args.rooms} rooms.",
         flush=True,
@@ -376,10 +409,10 @@ async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-llm-node-") as tmp:
         workdir = Path(tmp)
         (workdir / "data").mkdir()
-        async with fake_provider(args.tokens, args.tokens_per_second, workdir / "provider.log") as (
-            base_url,
-            provider_pid,
-        ):
+        provider = fake_provider(
+            args.tokens, args.tokens_per_second, workdir / "provider.log", stock=args.stock_provider
+        )
+        async with provider as (base_url, provider_pid):
             (workdir / "models.toml").write_text(registry(base_url, args.tokens))
             url, drop = await database(args.db, workdir)
             stack = Stack(workdir, url)
@@ -595,7 +628,15 @@ def main() -> None:
     parser.add_argument(
         "--deflate", action="store_true", help="members offer permessage-deflate, as browsers do"
     )
+    parser.add_argument(
+        "--stock-provider",
+        action="store_true",
+        help="run `python -m tests.support.providers` as is: Nagle on (see tcp_listener)",
+    )
     parser.add_argument("--py-spy", type=Path, help="write py-spy stacks to this folder")
+    if sys.argv[1:3] == ["--role", "provider"]:
+        serve_provider(sys.argv[3:])
+        return
     args = parser.parse_args()
     if not args.paths or set(args.paths) - set(PATHS):
         parser.error(f"--paths takes some of {','.join(PATHS)}")

@@ -9,7 +9,8 @@ when each frame reaches them.
 How the latency is measured: the provider is this script in the `provider` role, which serves
 tests.support.providers' FakeProvider and OpenAI app unchanged, except that each reply's tokens
 name their stream and index (" s3.17") and the time.monotonic() of every token's emit is recorded
-right where the fake's pacing releases it into the SSE response. Each member records
+right where the fake's pacing releases it into the SSE response (its connections get
+TCP_NODELAY, as a production server's do; see tcp_listener). Each member records
 time.monotonic() when a frame arrives. Both are the machine's CLOCK_MONOTONIC, so a token's added
 latency is one subtraction: receipt at the member minus emit at the provider, for every token at
 every member (what the LLM node, the room service's coalescing, the RoomSession stream, the
@@ -22,7 +23,7 @@ so the ratio shows what fanning out to 1,000 sockets adds on this machine.
 
 Usage: python scripts/bench_token_fanout.py [--rooms 10] [--members 100] [--rate 50]
            [--tokens 200] [--replies 3] [--rounds 2] [--stagger 0.137] [--no-baseline]
-           [--deflate] [--delta-interval-ms MS]
+           [--deflate] [--delta-interval-ms MS] [--stock-provider]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import platform
 import re
 import resource
 import signal
+import socket
 import statistics
 import sys
 import tempfile
@@ -118,8 +120,25 @@ class StampedProvider(FakeProvider):
         tmp.replace(path)
 
 
+def tcp_listener(address: tuple[str, int], **_: Any) -> socket.socket:
+    """socket.create_server's job, with proto=IPPROTO_TCP: asyncio then sets TCP_NODELAY on
+    every accepted connection, as it does for the sockets uvicorn or vLLM bind themselves.
+
+    tests/support/providers/_serve.py's own socket has proto 0, so its connections keep Nagle
+    on: a token's small write waits for the ACK of the one before, which the LLM node's client
+    may delay by up to 40 ms. Real providers do not add that to every token.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    sock.listen()
+    return sock
+
+
 def serve_provider(args: argparse.Namespace) -> None:
     """Serve the stamped provider until SIGTERM; print its base URL first."""
+    if not args.stock_provider:
+        socket.create_server = tcp_listener  # type: ignore[assignment]  # this process only
 
     async def run() -> None:
         provider = StampedProvider(args.tokens, tokens_per_second=args.rate)
@@ -145,6 +164,8 @@ class ProviderProcess:
     async def start(self, args: argparse.Namespace) -> None:
         command = [sys.executable, __file__, "--role", "provider", "--emits", str(self.emits)]
         command += ["--tokens", str(args.tokens), "--rate", str(args.rate)]
+        if args.stock_provider:
+            command.append("--stock-provider")
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 *command, stdout=asyncio.subprocess.PIPE, stderr=log
@@ -683,7 +704,9 @@ async def bench(args: argparse.Namespace) -> None:
         f"{args.tokens} tokens per reply at {args.rate:g} tokens/s; {args.replies} replies per "
         f"room back to back, rooms starting {args.stagger:g} s apart; delta interval {interval} "
         f"ms; {args.rounds} round(s), alternating with a 1x1 baseline"
-        f"{' (skipped)' if args.no_baseline else ''}; permessage-deflate "
+        f"{' (skipped)' if args.no_baseline else ''}; provider sockets "
+        f"{'as tests.support makes them (Nagle on)' if args.stock_provider else 'TCP_NODELAY'}; "
+        f"permessage-deflate "
         f"{'on' if args.deflate else 'off'}; SQLite.",
         flush=True,
     )
@@ -714,6 +737,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--delta-interval-ms", type=int, help="the room service's coalescing interval"
+    )
+    parser.add_argument(
+        "--stock-provider",
+        action="store_true",
+        help="keep the fake provider's sockets as tests.support makes them: Nagle on",
     )
     parser.add_argument("--role", choices=["provider"], help=argparse.SUPPRESS)
     parser.add_argument("--emits", type=Path, help=argparse.SUPPRESS)

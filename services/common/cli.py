@@ -83,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chimera", description="Chimera: rooms for people and AI personas."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="run the whole stack (gateway, room service, LLM node) until Ctrl-C")
+    up = sub.add_parser(
+        "up", help="run the whole stack (gateway, room service, LLM node) until Ctrl-C"
+    )
     up.add_argument(
         "--host", default=os.environ.get("CHIMERA_HOST", "127.0.0.1"), help="gateway host"
     )
@@ -96,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--room-port", type=int, default=0, help="room service gRPC port (default: a free one)"
     )
-    up.add_argument("--llm-port", type=int, default=0, help="LLM node gRPC port (default: a free one)")
+    up.add_argument(
+        "--llm-port", type=int, default=0, help="LLM node gRPC port (default: a free one)"
+    )
     up.add_argument(
         "--models",
         default=os.environ.get("CHIMERA_MODELS"),

@@ -83,7 +83,9 @@ _GENERIC_CLIENT_MESSAGES = {
 }
 
 
-def http_error(code: grpc.StatusCode, details: str | None, *, safe: bool = True) -> tuple[int, str, str]:
+def http_error(
+    code: grpc.StatusCode, details: str | None, *, safe: bool = True
+) -> tuple[int, str, str]:
     """Map a gRPC status to (HTTP status, error code, client-safe message).
 
     `safe` says the details were written for clients (see `is_safe`); otherwise a generic

@@ -38,7 +38,9 @@ class _HealthServicer(health.aio.HealthServicer):
     checking opens one) would hold a graceful stop for its whole grace period.
     """
 
-    async def Watch(self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext) -> None:  # type: ignore[override]
+    async def Watch(
+        self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext
+    ) -> None:  # type: ignore[override]
         condition = self._server_watchers[request.service]
         self._watcher_count_by_service[request.service] += 1
         last_status = None

@@ -39,7 +39,8 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
             await abort(context, grpc.StatusCode.NOT_FOUND, f"Unknown model {model_id!r}.")
         assert model is not None
         if not model.available or model.backend is None:
-            await abort(context,
+            await abort(
+                context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"Model {model_id!r} is unavailable: {model.reason}",
             )
@@ -52,12 +53,14 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
         backend = model.backend
         assert backend is not None
         if not request.messages or len(request.messages) > MAX_MESSAGES:
-            await abort(context,
-                grpc.StatusCode.INVALID_ARGUMENT, "Give between 1 and 10,000 messages."
+            await abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT, "Give between 1 and 10,000 messages."
             )
         if any(m.role not in ROLES for m in request.messages):
-            await abort(context,
-                grpc.StatusCode.INVALID_ARGUMENT, "Message roles are system, user or assistant."
+            await abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "Message roles are system, user or assistant.",
             )
         generation = GenerationRequest(
             request_id=request.request_id or f"gen-{id(request)}",

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from services.common.errors import abort, ChimeraError, InvalidArgument, error_code
+from services.common.errors import ChimeraError, InvalidArgument, abort, error_code
 from services.common.pb import room_pb2 as pb
 from services.common.pb import room_pb2_grpc
 from services.room.hub import GatewayStream, RoomHub, StreamClosed

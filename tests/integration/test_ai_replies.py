@@ -618,6 +618,29 @@ async def test_members_joining_mid_stream_get_the_text_so_far_then_the_rest(
         assert last["message"]["status"] == "complete"
 
 
+async def test_a_reply_that_ends_while_a_member_is_away_is_shown_ended_on_resume(
+    shared: Stack, api: Api, providers: Providers, members: list[Member]
+) -> None:
+    tokens = [(await api.session(name))[1] for name in ("Ana", "Ben")]
+    room = await create_persona_room(api, tokens[0], persona("slow", "held"))
+    ana = await join(shared, room["id"], tokens[0], members)
+    ben = await join(shared, room["id"], tokens[1], members)
+    trigger = await say(ana, "@slow go on")
+    started = await wait_reply(ben, trigger, final=False)
+    await wait_text(ben, started["id"], HELD_PREFIX)
+    await ben.drop()
+    providers.held.release.set()
+    await wait_reply(ana, trigger)
+
+    # Ben resumes from the newest seq he has: the reply's own, which he last saw streaming.
+    assert ben.last_seq() == started["seq"]
+    welcome = await resume(ben, last_seq=ben.last_seq())
+    assert welcome["resumed"] is True
+    final = await wait_reply(ben, trigger)
+    assert (final["status"], final["content"]) == ("complete", HELD_TEXT)
+    assert shown_text(ben, started["id"]) == HELD_TEXT
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def restartable(
     database: str, providers: Providers, tmp_path_factory: pytest.TempPathFactory

@@ -127,7 +127,10 @@ class Stack:
     async def start_llm(self, models: Path) -> None:
         """Start (or restart) the LLM node with the registry file `models`."""
         self.llm = ServiceProcess(
-            "llm", "services.llm_node", self._env(CHIMERA_MODELS=str(models)), self.workdir / "llm.log"
+            "llm",
+            "services.llm_node",
+            self._env(CHIMERA_MODELS=str(models)),
+            self.workdir / "llm.log",
         )
         await self.llm.start()
         await self.llm.wait_ready(lambda: grpc_serving(f"127.0.0.1:{self.llm_port}", LLM_SERVICE))

@@ -36,5 +36,7 @@ def test_a_stuck_call_does_not_keep_the_process_alive() -> None:
         print("exited")
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0 and "exited" in done.stdout

@@ -102,11 +102,17 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
     upto, in_progress = link.add(conn)  # from here on, every message above `upto` is pushed to conn
     replay: list[pb.Message] = []
     resumed = can_resume(hello.last_seq, upto, gateway.settings.resume_window)
-    if resumed and hello.last_seq != upto:
-        try:
-            replay = await link.history_after(hello.last_seq or 0, upto)
-        except grpc.aio.AioRpcError:
-            raise _Closed(CLOSE_TRY_AGAIN, "room service unavailable; reconnect") from None
+    seen = hello.last_seq or 0
+    try:
+        if resumed and seen:
+            # AI replies the client already knew may have ended (or moved on) while it was
+            # away; their current state comes first so none is left "thinking".
+            streaming = {m.id for m in in_progress}
+            replay = [m for m in await link.replies_up_to(seen) if m.id not in streaming]
+        if resumed and seen != upto:
+            replay += await link.history_after(seen, upto)
+    except grpc.aio.AioRpcError:
+        raise _Closed(CLOSE_TRY_AGAIN, "room service unavailable; reconnect") from None
     room = link.room or pb.Room()
     welcome = encode(
         "welcome",
@@ -145,7 +151,9 @@ def _handle(link: RoomLink, conn: Connection, text: str | None) -> None:
         conn.push(error_frame("invalid_frame", "Already said hello."))
 
 
-async def _read_frames(websocket: WebSocket, link: RoomLink, conn: Connection, max_bytes: int) -> None:
+async def _read_frames(
+    websocket: WebSocket, link: RoomLink, conn: Connection, max_bytes: int
+) -> None:
     """Handle the client's frames until it leaves or the server closes the socket.
 
     The wait also ends when the server closes the socket (a slow reader that never answers the

@@ -137,6 +137,14 @@ class RoomLink:
             after = batch[-1].seq
         return messages
 
+    async def replies_up_to(self, seq: int) -> list[pb.Message]:
+        """The AI replies among the newest page of messages up to `seq`, in their current state."""
+        page = await self.stub.LoadHistory(
+            pb.LoadHistoryRequest(room_id=self.room_id, before_seq=seq + 1, limit=HISTORY_PAGE),
+            timeout=self.call_timeout_s,
+        )
+        return [m for m in page.messages if m.author.kind == pb.AUTHOR_KIND_AI]
+
     # --- the stream ----------------------------------------------------------------
 
     async def _run(self) -> None:

@@ -12,7 +12,12 @@ from services.room.store.records import AuthorRecord, MessageRecord, PersonaReco
 pytestmark = pytest.mark.unit
 
 ALPHA = PersonaRecord(
-    handle="alpha", name="Alpha", model="m", system_prompt="Be brief.", temperature=0.7, max_tokens=100
+    handle="alpha",
+    name="Alpha",
+    model="m",
+    system_prompt="Be brief.",
+    temperature=0.7,
+    max_tokens=100,
 )
 ANA = AuthorRecord(id="u1", name="Ana", kind="human")
 BETA = AuthorRecord(id="persona:beta", name="Beta", kind="ai", handle="beta")
@@ -39,7 +44,9 @@ async def count_words(texts: list[str]) -> list[int]:
 
 async def test_speakers_are_named_and_own_replies_are_assistant_turns() -> None:
     transcript = [message(1, ANA, "hello all"), message(2, BETA, "hi Ana"), message(3, ME, "hey")]
-    turns = await build_context(ALPHA, "Lab", transcript, context_window=10_000, count_tokens=count_words)
+    turns = await build_context(
+        ALPHA, "Lab", transcript, context_window=10_000, count_tokens=count_words
+    )
     assert turns[0].role == "system" and turns[0].content.startswith("Be brief.")
     assert "@alpha" in turns[0].content and "'Lab'" in turns[0].content
     assert [(t.role, t.content) for t in turns[1:]] == [
@@ -50,13 +57,19 @@ async def test_speakers_are_named_and_own_replies_are_assistant_turns() -> None:
 
 
 async def test_the_newest_messages_that_fit_are_kept_in_order() -> None:
-    transcript = [message(i, ANA, "word " * 10) for i in range(1, 21)]  # 11 "tokens" each with the name
+    transcript = [
+        message(i, ANA, "word " * 10) for i in range(1, 21)
+    ]  # 11 "tokens" each with the name
     system_cost = len(await_system_words())
     # Room for exactly 3 messages after the system prompt and the reply budget.
     window = ALPHA.max_tokens + system_cost + PER_MESSAGE_OVERHEAD + 3 * (11 + PER_MESSAGE_OVERHEAD)
-    turns = await build_context(ALPHA, "Lab", transcript, context_window=window, count_tokens=count_words)
+    turns = await build_context(
+        ALPHA, "Lab", transcript, context_window=window, count_tokens=count_words
+    )
     assert [t.content for t in turns[1:]] == [f"Ana: {'word ' * 10}"] * 3
-    one_less = await build_context(ALPHA, "Lab", transcript, context_window=window - 1, count_tokens=count_words)
+    one_less = await build_context(
+        ALPHA, "Lab", transcript, context_window=window - 1, count_tokens=count_words
+    )
     assert len(one_less) == 1 + 2
 
 
@@ -67,11 +80,15 @@ def await_system_words() -> list[str]:
 
 
 async def test_a_window_too_small_for_any_message_still_gives_the_system_prompt() -> None:
-    turns = await build_context(ALPHA, "Lab", [message(1, ANA, "hi")], context_window=50, count_tokens=count_words)
+    turns = await build_context(
+        ALPHA, "Lab", [message(1, ANA, "hi")], context_window=50, count_tokens=count_words
+    )
     assert [t.role for t in turns] == ["system"]
 
 
 async def test_empty_messages_are_skipped() -> None:
     transcript = [message(1, ANA, "hi"), message(2, BETA, "   ")]
-    turns = await build_context(ALPHA, "Lab", transcript, context_window=10_000, count_tokens=count_words)
+    turns = await build_context(
+        ALPHA, "Lab", transcript, context_window=10_000, count_tokens=count_words
+    )
     assert [t.content for t in turns[1:]] == ["Ana: hi"]

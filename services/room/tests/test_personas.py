@@ -44,4 +44,6 @@ def test_invalid_personas_are_refused_with_a_reason(persona: pb.Persona, message
 
 def test_handles_are_unique_ignoring_case() -> None:
     with pytest.raises(InvalidArgument, match="twice"):
-        validate_personas([pb.Persona(handle="alpha", model="m"), pb.Persona(handle="ALPHA", model="m")])
+        validate_personas(
+            [pb.Persona(handle="alpha", model="m"), pb.Persona(handle="ALPHA", model="m")]
+        )
