@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 
 import grpc
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 from services.common.grpc_server import channel_options
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
@@ -19,6 +18,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.deps import Gateway
 from services.gateway.errors import install_error_handlers
 from services.gateway.routes import health, messages, models, rooms, session, ws
+from services.gateway.routes.web import install_web_app
 from services.gateway.schemas import ErrorOut
 from services.gateway.ws.hub import GatewayHub
 
@@ -101,8 +101,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     for module in (health, session, rooms, messages, models, ws):
         app.include_router(module.router)
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    install_web_app(app, settings.frontend_dir)  # last: it answers every other GET path
 
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
 
 from services.common.settings import CommonSettings
@@ -21,3 +23,6 @@ class GatewaySettings(CommonSettings):
     max_frame_bytes: int = 64 * 1024
     socket_queue_size: int = 1_000  # frames buffered per socket before it is closed 1013
     room_timeout_s: float = 10.0  # deadline of unary calls to the room service
+    frontend_dir: Path = (
+        Path(__file__).resolve().parents[2] / "frontend" / "dist"
+    )  # the built web app

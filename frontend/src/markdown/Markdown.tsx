@@ -1,0 +1,22 @@
+import { memo, useMemo, type MouseEvent } from "react";
+import { renderMarkdown } from "./render";
+
+function onCopyClick(event: MouseEvent<HTMLDivElement>) {
+  const button = (event.target as HTMLElement).closest<HTMLButtonElement>("button[data-copy]");
+  const code = button?.closest(".codeblock")?.querySelector("code");
+  if (!button || !code) return;
+  navigator.clipboard?.writeText(code.textContent ?? "").then(
+    () => {
+      button.textContent = "Copied";
+      setTimeout(() => (button.textContent = "Copy"), 1500);
+    },
+    () => undefined,
+  );
+}
+
+/** A message body: Markdown rendered to sanitised HTML. */
+export const Markdown = memo(function Markdown({ source }: { source: string }) {
+  const html = useMemo(() => renderMarkdown(source), [source]);
+  // The HTML comes from renderMarkdown, which escapes raw HTML and runs DOMPurify.
+  return <div className="markdown" onClick={onCopyClick} dangerouslySetInnerHTML={{ __html: html }} />;
+});

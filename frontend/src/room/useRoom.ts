@@ -1,0 +1,177 @@
+// Wires a RoomConnection and the REST history to the room reducer for one open room.
+import { useCallback, useEffect, useReducer, useRef, useState } from "react";
+import { ApiError, type Api } from "../api";
+import { RoomConnection } from "../socket";
+import type { Message, Room } from "../types";
+import { highestSeq, initialRoomState, roomReducer, type RoomState } from "./state";
+
+export const PAGE_SIZE = 50;
+/** How far back a quote's original is looked for before giving up. */
+const MAX_PAGES_FOR_QUOTE = 40;
+
+export interface RoomControls {
+  state: RoomState;
+  loadingOlder: boolean;
+  loadOlder: () => Promise<void>;
+  /** Make sure a message is held, loading older pages as needed; false if not found. */
+  ensureLoaded: (messageId: string) => Promise<boolean>;
+  send: (content: string, replyTo: string | null) => void;
+  retry: (clientMsgId: string) => void;
+  discard: (clientMsgId: string) => void;
+  typing: (active: boolean) => void;
+  interrupt: (messageId: string) => void;
+  roomUpdated: (room: Room) => void;
+  dismissNotice: () => void;
+}
+
+export function useRoom(
+  roomId: string,
+  token: string,
+  api: Api,
+  onUnauthorized: () => void,
+): RoomControls {
+  const [state, dispatch] = useReducer(roomReducer, undefined, initialRoomState);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const connRef = useRef<RoomConnection | null>(null);
+  const olderRef = useRef<Promise<void> | null>(null);
+  const unauthorizedRef = useRef(onUnauthorized);
+  unauthorizedRef.current = onUnauthorized;
+
+  const failed = useCallback((error: unknown) => {
+    if (error instanceof ApiError && error.status === 401) unauthorizedRef.current();
+    else if (error instanceof ApiError && error.status === 404) dispatch({ type: "fatal", reason: "not_found" });
+    else {
+      const message = error instanceof Error ? error.message : String(error);
+      dispatch({ type: "frame", frame: { type: "error", code: "client", message }, now: Date.now() });
+    }
+  }, []);
+
+  useEffect(() => {
+    let live = true;
+    const conn = new RoomConnection({ roomId, token });
+    connRef.current = conn;
+
+    const reloadNewest = async () => {
+      try {
+        const page = await api.messages(roomId, { limit: PAGE_SIZE });
+        if (!live) return;
+        dispatch({ type: "page", mode: "newest", messages: page.messages, hasMore: page.has_more });
+        conn.noteSeq(page.messages.at(-1)?.seq ?? 0);
+      } catch (error) {
+        if (live) failed(error);
+      }
+    };
+
+    const unsubscribe = conn.subscribe((event) => {
+      switch (event.kind) {
+        case "frame":
+          if (event.frame.type === "welcome" && !event.frame.resumed) {
+            // The room is behind what we hold (it was reset): start over from its newest page.
+            if (event.frame.last_seq < conn.lastSeq) conn.resetSeq(0);
+            dispatch({ type: "frame", frame: event.frame, now: Date.now() });
+            void reloadNewest();
+          } else {
+            dispatch({ type: "frame", frame: event.frame, now: Date.now() });
+          }
+          break;
+        case "state":
+          dispatch({ type: "connection", state: event.state, retryInMs: event.retryInMs });
+          break;
+        case "outbox":
+          dispatch({ type: "outbox", items: event.items });
+          break;
+        case "fatal":
+          if (event.reason === "unauthorized") unauthorizedRef.current();
+          else dispatch({ type: "fatal", reason: event.reason });
+          break;
+      }
+    });
+    const online = () => conn.handleOnline();
+    const offline = () => conn.handleOffline();
+    window.addEventListener("online", online);
+    window.addEventListener("offline", offline);
+    conn.connect();
+    return () => {
+      live = false;
+      unsubscribe();
+      window.removeEventListener("online", online);
+      window.removeEventListener("offline", offline);
+      conn.close();
+      connRef.current = null;
+    };
+  }, [roomId, token, api, failed]);
+
+  // Whatever the REST pages added is held too: a resume starts after it.
+  useEffect(() => {
+    connRef.current?.noteSeq(highestSeq(state));
+  }, [state]);
+
+  // Typing indicators expire unless repeated.
+  const typingCount = Object.keys(state.typing).length;
+  useEffect(() => {
+    if (!typingCount) return;
+    const timer = setInterval(() => dispatch({ type: "expireTyping", now: Date.now() }), 1000);
+    return () => clearInterval(timer);
+  }, [typingCount]);
+
+  const loadOlder = useCallback((): Promise<void> => {
+    if (olderRef.current) return olderRef.current;
+    const { hasMore, messages } = stateRef.current;
+    if (!hasMore || !messages.length) return Promise.resolve();
+    setLoadingOlder(true);
+    const run = (async () => {
+      try {
+        const page = await api.messages(roomId, { before: messages[0].seq, limit: PAGE_SIZE });
+        dispatch({ type: "page", mode: "older", messages: page.messages, hasMore: page.has_more });
+        // Let the reducer's result reach stateRef before the next page is asked for.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      } catch (error) {
+        failed(error);
+      } finally {
+        olderRef.current = null;
+        setLoadingOlder(false);
+      }
+    })();
+    olderRef.current = run;
+    return run;
+  }, [api, roomId, failed]);
+
+  const ensureLoaded = useCallback(
+    async (messageId: string): Promise<boolean> => {
+      const held = () => stateRef.current.messages.some((m: Message) => m.id === messageId);
+      for (let i = 0; i < MAX_PAGES_FOR_QUOTE && !held(); i++) {
+        if (!stateRef.current.hasMore) break;
+        await loadOlder();
+      }
+      return held();
+    },
+    [loadOlder],
+  );
+
+  const interrupt = useCallback(
+    (messageId: string) => {
+      if (connRef.current?.interrupt(messageId)) return;
+      api.interrupt(roomId, messageId).then(
+        (message) => dispatch({ type: "frame", frame: { type: "message", message }, now: Date.now() }),
+        failed,
+      );
+    },
+    [api, roomId, failed],
+  );
+
+  return {
+    state,
+    loadingOlder,
+    loadOlder,
+    ensureLoaded,
+    send: useCallback((content, replyTo) => void connRef.current?.send(content, replyTo), []),
+    retry: useCallback((id) => connRef.current?.retry(id), []),
+    discard: useCallback((id) => connRef.current?.discard(id), []),
+    typing: useCallback((active) => void connRef.current?.typing(active), []),
+    interrupt,
+    roomUpdated: useCallback((room) => dispatch({ type: "room", room }), []),
+    dismissNotice: useCallback(() => dispatch({ type: "dismissNotice" }), []),
+  };
+}

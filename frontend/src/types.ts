@@ -1,0 +1,111 @@
+// Shapes of the REST API and WebSocket frames (docs/rest-api.md, docs/websocket-protocol.md).
+
+export interface User {
+  id: string;
+  name: string;
+}
+
+export interface Session {
+  user: User;
+  token: string;
+}
+
+export interface Persona {
+  handle: string;
+  name: string;
+  model: string;
+  system_prompt: string;
+  temperature: number;
+  max_tokens: number;
+}
+
+/** What PATCH/POST accept for a persona: everything but handle and model is optional. */
+export type PersonaInput = Pick<Persona, "handle" | "model"> &
+  Partial<Omit<Persona, "handle" | "model">>;
+
+export interface Room {
+  id: string;
+  name: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  last_seq: number;
+  personas: Persona[];
+}
+
+export type AuthorKind = "human" | "ai" | "system";
+export type MessageStatus = "complete" | "streaming" | "interrupted" | "error";
+
+export interface Author {
+  id: string;
+  name: string;
+  kind: AuthorKind;
+  handle?: string | null;
+}
+
+export interface Message {
+  id: string;
+  room_id: string;
+  seq: number;
+  author: Author;
+  content: string;
+  reply_to: string | null;
+  status: MessageStatus;
+  created_at: string;
+  client_msg_id: string | null;
+  model?: string | null;
+  usage?: { prompt_tokens: number; completion_tokens: number } | null;
+  timing?: { time_to_first_token_ms: number; total_ms: number } | null;
+  error?: string | null;
+}
+
+export interface MessagePage {
+  messages: Message[];
+  has_more: boolean;
+}
+
+export interface ModelInfo {
+  id: string;
+  backend: string;
+  model: string;
+  available: boolean;
+  reason: string | null;
+  context_window: number;
+}
+
+export interface WelcomeFrame {
+  type: "welcome";
+  room: Room;
+  user: User;
+  participants: User[];
+  last_seq: number;
+  resumed: boolean;
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | { type: "message"; message: Message }
+  | { type: "delta"; message_id: string; text: string }
+  | { type: "ack"; client_msg_id: string; message_id: string; seq: number; duplicate: boolean }
+  | { type: "typing"; user: User; active: boolean }
+  | { type: "presence"; user: User; online: boolean }
+  | { type: "room"; room: Room }
+  | { type: "pong" }
+  | { type: "error"; code: string; message: string; client_msg_id?: string | null };
+
+export type ClientFrame =
+  | { type: "hello"; token: string; last_seq?: number }
+  | { type: "send"; content: string; client_msg_id: string; reply_to?: string }
+  | { type: "typing"; active: boolean }
+  | { type: "ping" }
+  | { type: "interrupt"; message_id: string };
+
+/** A message the user composed that the server has not acknowledged yet. */
+export interface OutboxItem {
+  client_msg_id: string;
+  content: string;
+  reply_to: string | null;
+  created_at: string;
+  /** Set when the server refused it (an `error` frame naming its client_msg_id). */
+  error: string | null;
+}

@@ -1,0 +1,113 @@
+// Chimera's REST API (docs/rest-api.md), for arranging what a spec needs and checking the server's record.
+import { expect, type APIRequestContext } from '@playwright/test';
+import { MODEL_ID } from '../harness/stack';
+
+export interface Message {
+  id: string;
+  seq: number;
+  content: string;
+  status: 'complete' | 'streaming' | 'interrupted' | 'error';
+  author: { id: string; name: string; kind: 'human' | 'ai' | 'system'; handle?: string };
+  client_msg_id: string | null;
+}
+
+export interface Room {
+  id: string;
+  name: string;
+}
+
+export interface Persona {
+  handle: string;
+  name?: string;
+  model?: string;
+  system_prompt?: string;
+  max_tokens?: number;
+}
+
+export class Api {
+  constructor(
+    private readonly request: APIRequestContext,
+    readonly baseURL: string,
+  ) {}
+
+  /** A new user named `name`; returns its token. */
+  async session(name: string): Promise<string> {
+    const response = await this.request.post(`${this.baseURL}/api/session`, { data: { name } });
+    expect(response.status(), await response.text()).toBe(201);
+    return (await response.json()).token;
+  }
+
+  async createRoom(token: string, name: string, personas: Persona[] = []): Promise<Room> {
+    const response = await this.request.post(`${this.baseURL}/api/rooms`, {
+      data: { name, personas: personas.map(withModel) },
+      headers: auth(token),
+    });
+    expect(response.status(), await response.text()).toBe(201);
+    return response.json();
+  }
+
+  /** The room named `name` (names are unique per spec run). */
+  async roomNamed(token: string, name: string): Promise<Room> {
+    const response = await this.request.get(`${this.baseURL}/api/rooms`, { headers: auth(token) });
+    expect(response.ok(), await response.text()).toBe(true);
+    const rooms: Room[] = (await response.json()).rooms.filter((room: Room) => room.name === name);
+    expect(rooms, `rooms named ${name}`).toHaveLength(1);
+    return rooms[0];
+  }
+
+  async setPersonas(token: string, roomId: string, personas: Persona[]): Promise<void> {
+    const response = await this.request.patch(`${this.baseURL}/api/rooms/${roomId}`, {
+      data: { personas: personas.map(withModel) },
+      headers: auth(token),
+    });
+    expect(response.ok(), await response.text()).toBe(true);
+  }
+
+  async post(token: string, roomId: string, content: string): Promise<Message> {
+    const response = await this.request.post(`${this.baseURL}/api/rooms/${roomId}/messages`, {
+      data: { content },
+      headers: auth(token),
+    });
+    expect(response.status(), await response.text()).toBe(201);
+    return response.json();
+  }
+
+  /** Every message of the room, oldest first (paged with `after`). */
+  async messages(token: string, roomId: string): Promise<Message[]> {
+    const all: Message[] = [];
+    for (let after = 0; ; ) {
+      const response = await this.request.get(
+        `${this.baseURL}/api/rooms/${roomId}/messages?after=${after}&limit=200`,
+        { headers: auth(token) },
+      );
+      expect(response.ok(), await response.text()).toBe(true);
+      const page: { messages: Message[]; has_more: boolean } = await response.json();
+      all.push(...page.messages);
+      if (!page.has_more || page.messages.length === 0) return all;
+      after = page.messages[page.messages.length - 1].seq;
+    }
+  }
+}
+
+/** What the fake model server saw (harness/model_server.py, GET /_stats). */
+export interface ModelStats {
+  requests: number;
+  streams_completed: number;
+  disconnects: number;
+  open_streams: number;
+  tokens_sent: number;
+}
+
+export async function modelStats(request: APIRequestContext, modelURL: string): Promise<ModelStats> {
+  const response = await request.get(`${modelURL}/_stats`);
+  expect(response.ok()).toBe(true);
+  return response.json();
+}
+
+function auth(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+function withModel(persona: Persona): Persona {
+  return { model: MODEL_ID, ...persona };
+}
