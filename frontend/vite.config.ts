@@ -5,6 +5,8 @@ import { defineConfig } from "vite";
 const backend = process.env.CHIMERA_BACKEND ?? "http://127.0.0.1:8000";
 
 export default defineConfig({
+  // Relative asset URLs: the built app works wherever the gateway mounts it.
+  base: "./",
   plugins: [react()],
   server: {
     proxy: {
@@ -21,7 +23,6 @@ export default defineConfig({
   build: {
     outDir: "dist",
     sourcemap: false,
-    chunkSizeWarningLimit: 400,
   },
   test: {
     environment: "jsdom",

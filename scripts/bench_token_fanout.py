@@ -364,6 +364,7 @@ class RoundResult:
     frames_per_token: list[float]  # per member per reply
     tokens_expected: int
     tokens_received: int
+    tokens_generated: int  # by the provider, over every reply
     replies_complete: int
     replies_expected: int
     dropped: Counter[int | None]
@@ -550,6 +551,7 @@ def analyse(
         frames_per_token=per_reply,
         tokens_expected=rooms * members * args.replies * args.tokens,
         tokens_received=received,
+        tokens_generated=sum(len(stamps) for stamps in emits),
         replies_complete=complete,
         replies_expected=rooms * members * args.replies,
         dropped=load.dropped,
@@ -663,15 +665,23 @@ def report(results: list[RoundResult], args: argparse.Namespace) -> None:
         window = sum(r.window for r in runs)
         busy = {n: sum(r.cpu.get(n, 0.0) for r in runs) for n in runs[0].cpu}
         lag = [x for r in runs for x in r.loop_lag]
-        per_frame = ", ".join(  # at a lone member's trickle, idle upkeep would dominate this
+        generated = sum(r.tokens_generated for r in runs)
+        # At a lone member's trickle, idle upkeep (pings, timers) would dominate these.
+        per_frame = ", ".join(
             f"{n.removesuffix('0')} {busy[n] / frames * 1e6:.0f}"
             for n in ("gateway0", "loadgen")
+            if n in busy and s == "fan-out"
+        )
+        per_token = ", ".join(
+            f"{n} {busy[n] / generated * 1e3:.2f}"
+            for n in ("provider", "llm", "room")
             if n in busy and s == "fan-out"
         )
         shares = ", ".join(f"{n.removesuffix('0')} {sec / window:.0%}" for n, sec in busy.items())
         print(
             f"  {s}: {frames / window:.0f} delta frames/s delivered; "
             f"{f'CPU us per frame: {per_frame}; ' if per_frame else ''}"
+            f"{f'CPU ms per token generated: {per_token}; ' if per_token else ''}"
             f"CPU (share of one core): {shares}; load generator loop lag p50 / p99 / max "
             f"{ms(percentile(lag, 0.5))} / {ms(percentile(lag, 0.99))} / {ms(max(lag, default=0))}"
         )

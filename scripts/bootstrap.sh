@@ -34,3 +34,21 @@ bootstrap_venv() {
         echo "==> .venv is up to date"
     fi
 }
+
+build_frontend() {
+    # The web app (frontend/) is built into frontend/dist, which the gateway serves at /.
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "warning: npm not found; skipping the web app (the API still runs). Install Node.js 20+." >&2
+        return 0
+    fi
+    local stamp="frontend/node_modules/.chimera-lock"
+    local want
+    want="$(sha256sum frontend/package-lock.json | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        echo "==> installing the web app's packages (frontend/)"
+        npm ci --prefix frontend --no-audit --no-fund --loglevel=error
+        echo "$want" >"$stamp"
+    fi
+    echo "==> building the web app (frontend/dist)"
+    npm run --prefix frontend --silent build >/dev/null
+}

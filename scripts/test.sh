@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Install Chimera with its dev tools into .venv and run every check and test.
+# Install Chimera with its dev tools into .venv and run every check and test: lint, types, the
+# Python suite (unit, integration with real processes and databases, end-to-end `chimera up`),
+# the web app's unit tests, and the browser tests in Debian's headless Chromium.
 # Extra arguments go to pytest, e.g. ./scripts/test.sh -k resume -x
 # PostgreSQL tests use 127.0.0.1:5432 (override: CHIMERA_TEST_POSTGRES_URL); with CI=true
 # they must run, elsewhere they skip with the reason when no server is reachable.
+# CHIMERA_SKIP_BROWSER=1 leaves out the web app and browser tests (for quick local runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
@@ -15,3 +18,13 @@ echo "==> types (mypy)"
 .venv/bin/mypy services
 echo "==> tests (pytest)"
 .venv/bin/python -m pytest "$@"
+
+if [ "${CHIMERA_SKIP_BROWSER:-}" = 1 ] && [ "${CI:-}" != true ]; then
+    echo "==> skipping the web app and browser tests (CHIMERA_SKIP_BROWSER=1)"
+    exit 0
+fi
+build_frontend
+echo "==> web app unit tests (vitest)"
+npm test --prefix frontend --silent
+echo "==> browser tests (Playwright + Chromium)"
+./scripts/test_browser.sh

@@ -11,11 +11,11 @@ source scripts/bootstrap.sh
 chromium="${CHIMERA_CHROMIUM:-/usr/bin/chromium}"
 if [ ! -x "$chromium" ]; then
     # Test tools cannot download browsers here: Debian's package is the browser.
-    echo "==> installing Debian's chromium"
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "error: $chromium is missing; install it as root: apt-get install -y chromium" >&2
+    if [ "$chromium" != /usr/bin/chromium ] || [ "$(id -u)" -ne 0 ]; then
+        echo "error: $chromium is missing (as root: apt-get install -y chromium)" >&2
         exit 1
     fi
+    echo "==> installing Debian's chromium"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
@@ -25,9 +25,11 @@ bootstrap_venv dev  # as scripts/test.sh does: the same install, not a second on
 
 # Playwright must never fetch a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-echo "==> building the web app (frontend/)"
-npm ci --prefix frontend --no-audit --no-fund --loglevel=error
-npm run --prefix frontend build
+if ! command -v npm >/dev/null 2>&1; then
+    echo "error: the browser tests need Node.js 20+ and npm" >&2
+    exit 1
+fi
+build_frontend
 echo "==> installing the browser tests' packages (tests/browser/)"
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 

@@ -89,11 +89,13 @@ export class RoomConnection {
       newId: newClientMsgId,
       now: () => new Date(),
       initialBackoffMs: 500,
-      maxBackoffMs: 15_000,
+      maxBackoffMs: 10_000,
       pingIntervalMs: 25_000,
       pongTimeoutMs: 10_000,
       isOnline: () => typeof navigator === "undefined" || navigator.onLine !== false,
       ...stripUndefined(options),
+      roomId: options.roomId,
+      token: options.token,
     };
   }
 

@@ -18,6 +18,9 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         ws="websockets-sansio",
+        # Frames are small JSON; compressing each costs more CPU per frame than it saves
+        # (measured +57% gateway CPU per frame in scripts/bench_token_fanout.py).
+        ws_per_message_deflate=False,
         ws_max_size=settings.max_frame_bytes,
         ws_ping_interval=20,
         ws_ping_timeout=20,

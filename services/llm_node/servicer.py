@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 import grpc
 
@@ -15,6 +17,7 @@ from services.llm_node.backends.base import (
     BackendError,
     ChatTurn,
     Delta,
+    Final,
     GenerationRequest,
     estimate_tokens,
 )
@@ -75,21 +78,23 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
         stream = backend.generate(generation)
         finished = False
         try:
-            async for event in stream:
-                if isinstance(event, Delta):
-                    yield pb.GenerateChunk(delta=pb.GenerateDelta(text=event.text))
-                else:
-                    finished = True
-                    yield pb.GenerateChunk(
-                        final=pb.GenerateFinal(
-                            finish_reason=event.finish_reason,
-                            prompt_tokens=event.prompt_tokens,
-                            completion_tokens=event.completion_tokens,
-                            time_to_first_token_ms=event.time_to_first_token_ms,
-                            total_ms=event.total_ms,
-                            model=event.model,
+            # aclosing: leaving the loop stops the reader task before the stream is closed below.
+            async with contextlib.aclosing(_batched(stream)) as events:
+                async for event in events:
+                    if isinstance(event, Delta):
+                        yield pb.GenerateChunk(delta=pb.GenerateDelta(text=event.text))
+                    else:
+                        finished = True
+                        yield pb.GenerateChunk(
+                            final=pb.GenerateFinal(
+                                finish_reason=event.finish_reason,
+                                prompt_tokens=event.prompt_tokens,
+                                completion_tokens=event.completion_tokens,
+                                time_to_first_token_ms=event.time_to_first_token_ms,
+                                total_ms=event.total_ms,
+                                model=event.model,
+                            )
                         )
-                    )
         except BackendError as exc:
             code = (
                 grpc.StatusCode.UNAVAILABLE
@@ -169,3 +174,51 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
         if counts is not None:
             return pb.CountTokensResponse(counts=counts, exact=True)
         return pb.CountTokensResponse(counts=[estimate_tokens(t) for t in texts], exact=False)
+
+
+_END = object()
+
+
+async def _batched(
+    events: AsyncGenerator[Delta | Final, None],
+) -> AsyncGenerator[Delta | Final, None]:
+    """The backend's events, with deltas that piled up while one was being sent merged into one.
+
+    The first delta goes out as soon as it exists; when the backend produces faster than gRPC
+    sends, the text waiting is sent as one message instead of one per token.
+    """
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for event in events:
+                queue.put_nowait(event)
+            queue.put_nowait(_END)
+        except Exception as exc:
+            queue.put_nowait(exc)
+
+    reader = asyncio.create_task(pump())
+    try:
+        item = await queue.get()
+        while item is not _END:
+            if isinstance(item, Exception):
+                raise item
+            if isinstance(item, Delta):
+                texts = [item.text]
+                item = None
+                while not queue.empty():
+                    waiting = queue.get_nowait()
+                    if not isinstance(waiting, Delta):
+                        item = waiting
+                        break
+                    texts.append(waiting.text)
+                yield Delta("".join(texts))
+                if item is None:
+                    item = await queue.get()
+                continue
+            yield item
+            item = await queue.get()
+    finally:
+        # Cancelling the reader closes the backend's stream where it waits.
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)

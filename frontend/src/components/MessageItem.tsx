@@ -9,6 +9,8 @@ interface Props {
   /** The message this one answers, when it should be quoted (null: not held yet). */
   quoted: Message | null | undefined;
   mine: boolean;
+  /** Same author as the message above, shortly after: shown without repeating the header. */
+  continued: boolean;
   highlighted: boolean;
   onReply: (message: Message) => void;
   onStop: (messageId: string) => void;
@@ -32,14 +34,14 @@ function usageTitle(m: Message): string | undefined {
 
 /** One message in the timeline. */
 export const MessageItem = memo(function MessageItem(props: Props) {
-  const { message: m, quoted, mine, highlighted, onReply, onStop, onJump } = props;
+  const { message: m, quoted, mine, continued, highlighted, onReply, onStop, onJump } = props;
   const ai = m.author.kind === "ai";
   const streaming = m.status === "streaming";
   const thinking = streaming && m.content === "";
   return (
     <article
       id={`msg-${m.id}`}
-      className={`msg${mine ? " msg-mine" : ""}${highlighted ? " msg-highlight" : ""}`}
+      className={`msg${mine ? " msg-mine" : ""}${continued ? " msg-continued" : ""}${highlighted ? " msg-highlight" : ""}`}
       data-status={m.status}
       data-seq={m.seq}
       data-kind={m.author.kind}
@@ -47,10 +49,10 @@ export const MessageItem = memo(function MessageItem(props: Props) {
       aria-labelledby={`msg-${m.id}-author`}
       tabIndex={-1}
     >
-      <Avatar id={m.author.id} name={m.author.name} ai={ai} />
+      {continued ? <span aria-hidden="true" /> : <Avatar id={m.author.id} name={m.author.name} ai={ai} />}
       <div className="msg-body">
         <header className="msg-head">
-          <span className="msg-author" id={`msg-${m.id}-author`}>
+          <span className={continued ? "msg-author sr-only" : "msg-author"} id={`msg-${m.id}-author`}>
             {m.author.name}
           </span>
           {ai && (
@@ -62,6 +64,15 @@ export const MessageItem = memo(function MessageItem(props: Props) {
           <time dateTime={m.created_at} title={new Date(m.created_at).toLocaleString()}>
             {shortTime(m.created_at)}
           </time>
+          <button
+            type="button"
+            className="icon-btn msg-reply"
+            onClick={() => onReply(m)}
+            aria-label={`Reply to ${m.author.name}`}
+            title="Reply"
+          >
+            <ReplyIcon />
+          </button>
         </header>
         {m.reply_to && quoted !== undefined && <Quote id={m.reply_to} quoted={quoted} onJump={onJump} />}
         {thinking ? (
@@ -85,22 +96,11 @@ export const MessageItem = memo(function MessageItem(props: Props) {
         {m.status === "error" && (
           <p className="msg-state msg-state-error">Failed: {m.error || "the model gave no reason."}</p>
         )}
-        <div className="msg-actions">
-          {streaming && ai && (
-            <button type="button" className="btn btn-stop" onClick={() => onStop(m.id)}>
-              <StopIcon /> Stop
-            </button>
-          )}
-          <button
-            type="button"
-            className="icon-btn msg-reply"
-            onClick={() => onReply(m)}
-            aria-label={`Reply to ${m.author.name}`}
-            title="Reply"
-          >
-            <ReplyIcon />
+        {streaming && ai && (
+          <button type="button" className="btn btn-stop" onClick={() => onStop(m.id)}>
+            <StopIcon /> Stop
           </button>
-        </div>
+        )}
       </div>
     </article>
   );

@@ -10,10 +10,12 @@ interface Props {
   online: Record<string, true>;
   meId: string | null;
   personas: Persona[];
+  /** Presence is only live while connected; otherwise it is what was last known. */
+  connected: boolean;
 }
 
 /** Who is in the room: people (online first) and the personas with their models. */
-export function Participants({ id, open, onClose, people, online, meId, personas }: Props) {
+export function Participants({ id, open, onClose, people, online, meId, personas, connected }: Props) {
   const sorted = [...people].sort(
     (a, b) => Number(!!online[b.id]) - Number(!!online[a.id]) || a.name.localeCompare(b.name),
   );
@@ -29,7 +31,8 @@ export function Participants({ id, open, onClose, people, online, meId, personas
       <h3>
         People <span className="count">{onlineCount} online</span>
       </h3>
-      <ul className="people">
+      {!connected && <p className="hint">Not connected: this may be out of date.</p>}
+      <ul className="people" data-stale={!connected}>
         {sorted.map((p) => (
           <li key={p.id} data-online={!!online[p.id]}>
             <Avatar id={p.id} name={p.name} ai={false} />

@@ -138,11 +138,6 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
             onSend={room.send}
             onTyping={room.typing}
             inputRef={input}
-            placeholder={
-              state.connection === "connected"
-                ? "Write a message, @ to mention"
-                : "Write a message; it sends when reconnected"
-            }
           />
         </div>
         {peopleOpen && <div className="scrim" aria-hidden="true" onClick={() => setPeopleOpen(false)} />}
@@ -154,6 +149,7 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
           online={state.online}
           meId={state.me?.id ?? null}
           personas={personas}
+          connected={state.connection === "connected"}
         />
       </div>
       {settingsOpen && state.room && (

@@ -34,22 +34,26 @@ export function Sidebar({ rooms, error, route, theme, onToggleTheme, onSignOut }
       <a href="#/" className="new-room" aria-current={route.name === "home" ? "page" : undefined}>
         <PlusIcon /> New room
       </a>
-      <ul className="room-list">
-        {rooms?.map((room) => (
-          <li key={room.id}>
-            <a href={roomHref(room.id)} aria-current={room.id === current ? "page" : undefined}>
-              <span className="room-list-name">{room.name}</span>
-              {room.personas.length > 0 && (
-                <span className="room-list-meta">
-                  {room.personas.map((p) => `@${p.handle}`).join(" ")}
-                </span>
-              )}
-            </a>
-          </li>
-        ))}
-      </ul>
-      {rooms?.length === 0 && <p className="hint sidebar-note">No rooms yet.</p>}
-      {error && <p className="field-error sidebar-note">{error}</p>}
+      <div className="sidebar-rooms">
+        {rooms && rooms.length > 0 && (
+          <ul className="room-list">
+            {rooms.map((room) => (
+              <li key={room.id}>
+                <a href={roomHref(room.id)} aria-current={room.id === current ? "page" : undefined}>
+                  <span className="room-list-name">{room.name}</span>
+                  {room.personas.length > 0 && (
+                    <span className="room-list-meta">
+                      {room.personas.map((p) => `@${p.handle}`).join(" ")}
+                    </span>
+                  )}
+                </a>
+              </li>
+            ))}
+          </ul>
+        )}
+        {rooms?.length === 0 && <p className="hint sidebar-note">No rooms yet.</p>}
+        {error && <p className="field-error sidebar-note">{error}</p>}
+      </div>
       <div className="sidebar-foot">
         <span className="me" title="Your display name">
           {session.user.name}

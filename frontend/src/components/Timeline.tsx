@@ -26,6 +26,19 @@ const STICK_PX = 48;
 /** Older pages load once the view is this close to the top. */
 const LOAD_PX = 300;
 
+/** How close in time two posts by one person must be to share a header. */
+const GROUP_MS = 5 * 60_000;
+
+function continues(prev: Message | undefined, m: Message): boolean {
+  return (
+    !!prev &&
+    prev.author.id === m.author.id &&
+    m.author.kind === "human" &&
+    !m.reply_to &&
+    Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_MS
+  );
+}
+
 /**
  * The scrolling message list (role "log"). It follows new messages while the reader is at the
  * end, stays put otherwise, and keeps the reader's place (their distance from the end) when an
@@ -128,7 +141,9 @@ export function Timeline(props: Props) {
       >
         <div className="timeline-inner">
           <div className="history-edge">
-            {loadingOlder ? (
+            {!props.loaded && messages.length === 0 ? (
+              <span className="hint">Loading…</span>
+            ) : loadingOlder ? (
               <span className="hint">Loading earlier posts…</span>
             ) : hasMore ? (
               <button type="button" className="btn btn-quiet" onClick={() => void onLoadOlder()}>
@@ -150,6 +165,7 @@ export function Timeline(props: Props) {
                 message={m}
                 quoted={showQuote ? (byId.get(m.reply_to!) ?? null) : undefined}
                 mine={m.author.id === meId}
+                continued={continues(messages[i - 1], m)}
                 highlighted={highlight === m.id}
                 onReply={props.onReply}
                 onStop={props.onStop}

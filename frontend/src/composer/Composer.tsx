@@ -25,7 +25,6 @@ interface Props {
   onCancelReply: () => void;
   onSend: (content: string, replyTo: string | null) => void;
   onTyping: (active: boolean) => void;
-  placeholder?: string;
   inputRef?: Ref<HTMLTextAreaElement>;
 }
 
@@ -57,7 +56,7 @@ export function Composer(props: Props) {
     const el = box.current;
     if (!el) return;
     el.style.height = "auto";
-    el.style.height = `${Math.min(el.scrollHeight, 220)}px`;
+    if (text) el.style.height = `${Math.min(el.scrollHeight, 220)}px`;
     if (nextCaret.current !== null) {
       el.setSelectionRange(nextCaret.current, nextCaret.current);
       nextCaret.current = null;
@@ -161,7 +160,7 @@ export function Composer(props: Props) {
           rows={1}
           value={text}
           maxLength={MAX_MESSAGE_CHARS}
-          placeholder={props.placeholder ?? "Write a message, @ to mention"}
+          placeholder="Write a message, @ to mention"
           aria-autocomplete="list"
           aria-controls={open ? listId : undefined}
           aria-activedescendant={open ? `${listId}-${selected}` : undefined}

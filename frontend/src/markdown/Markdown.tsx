@@ -1,4 +1,5 @@
-import { memo, useMemo, type MouseEvent } from "react";
+import { memo, useMemo, useSyncExternalStore, type MouseEvent } from "react";
+import { highlighterVersion, subscribeHighlighter } from "./highlight";
 import { renderMarkdown } from "./render";
 
 function onCopyClick(event: MouseEvent<HTMLDivElement>) {
@@ -16,7 +17,9 @@ function onCopyClick(event: MouseEvent<HTMLDivElement>) {
 
 /** A message body: Markdown rendered to sanitised HTML. */
 export const Markdown = memo(function Markdown({ source }: { source: string }) {
-  const html = useMemo(() => renderMarkdown(source), [source]);
+  const highlighter = useSyncExternalStore(subscribeHighlighter, highlighterVersion);
+  // Re-render once the highlighter has loaded, so code shown plain gets its colours.
+  const html = useMemo(() => renderMarkdown(source), [source, highlighter]);
   // The HTML comes from renderMarkdown, which escapes raw HTML and runs DOMPurify.
   return <div className="markdown" onClick={onCopyClick} dangerouslySetInnerHTML={{ __html: html }} />;
 });

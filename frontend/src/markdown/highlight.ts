@@ -1,24 +1,36 @@
-// highlight.js core with the handful of languages people paste most; unknown ones stay plain.
-import hljs from "highlight.js/lib/core";
-import bash from "highlight.js/lib/languages/bash";
-import css from "highlight.js/lib/languages/css";
-import diff from "highlight.js/lib/languages/diff";
-import go from "highlight.js/lib/languages/go";
-import javascript from "highlight.js/lib/languages/javascript";
-import json from "highlight.js/lib/languages/json";
-import python from "highlight.js/lib/languages/python";
-import rust from "highlight.js/lib/languages/rust";
-import sql from "highlight.js/lib/languages/sql";
-import typescript from "highlight.js/lib/languages/typescript";
-import xml from "highlight.js/lib/languages/xml";
-import yaml from "highlight.js/lib/languages/yaml";
+// Code highlighting, loaded on demand: most messages have no code, so highlight.js stays out
+// of the first download. Until it arrives code shows plain; then subscribers re-render.
+type Highlighter = (code: string, lang: string) => string | null;
 
-const languages = { bash, css, diff, go, javascript, json, python, rust, sql, typescript, xml, yaml };
-for (const [name, language] of Object.entries(languages)) hljs.registerLanguage(name, language);
+let impl: Highlighter | null = null;
+let loading: Promise<void> | null = null;
+let version = 0;
+const listeners = new Set<() => void>();
 
-/** Highlighted HTML for `code` in `lang`, or null when the language is not known here. */
+/** Start loading the highlighter (once); resolves when it is ready. */
+export function loadHighlighter(): Promise<void> {
+  loading ??= import("./hljs").then((module) => {
+    impl = module.highlight;
+    version += 1;
+    for (const listener of listeners) listener();
+  });
+  return loading;
+}
+
+/** Highlighted HTML, or null when the language is unknown or the highlighter not loaded yet. */
 export function highlight(code: string, lang: string): string | null {
-  const name = lang.trim().toLowerCase();
-  if (!name || !hljs.getLanguage(name)) return null;
-  return hljs.highlight(code, { language: name, ignoreIllegals: true }).value;
+  if (!lang) return null;
+  if (impl) return impl(code, lang);
+  void loadHighlighter();
+  return null;
+}
+
+export function subscribeHighlighter(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Changes when the highlighter becomes available (for useSyncExternalStore). */
+export function highlighterVersion(): number {
+  return version;
 }

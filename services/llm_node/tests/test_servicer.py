@@ -121,7 +121,9 @@ async def test_generate_streams_deltas_then_one_final(node: Node) -> None:
     chunks = await generate(node, "fast", temperature=0.3, max_tokens=100)
     *deltas, last = chunks
     assert all(c.WhichOneof("kind") == "delta" for c in deltas)
-    assert [c.delta.text for c in deltas] == split_tokens(TEXT)
+    # Tokens that pile up while one is sent go out together: never more chunks than tokens.
+    assert "".join(c.delta.text for c in deltas) == TEXT
+    assert 1 <= len(deltas) <= len(split_tokens(TEXT))
     assert last.WhichOneof("kind") == "final"
     final = last.final
     assert final.finish_reason == "stop"
@@ -191,8 +193,12 @@ async def test_cancelling_generate_closes_the_provider_stream(node: Node) -> Non
     call = node.stub.Generate(
         pb.GenerateRequest(request_id="r-stop", model_id="held", messages=HELLO)
     )
-    received = [await call.read() for _ in range(HOLD_AFTER)]
-    assert [c.delta.text for c in received] == split_tokens(TEXT)[:HOLD_AFTER]
+    held_prefix = "".join(split_tokens(TEXT)[:HOLD_AFTER])
+    received = ""
+    while received != held_prefix:
+        chunk = await asyncio.wait_for(call.read(), WAIT_S)
+        received += chunk.delta.text
+        assert held_prefix.startswith(received)
     await asyncio.wait_for(node.held.holding.wait(), WAIT_S)
 
     call.cancel()

@@ -1,5 +1,5 @@
-// Screenshots of the rooms page and a lively room at desktop and phone width, light and dark,
-// saved to artifacts/screenshots/ for people to look at.
+// Screenshots of the new-room form and a lively room (code, a table, a finished and a streaming
+// AI reply) at desktop and phone width, light and dark, saved to artifacts/screenshots/.
 import path from 'node:path';
 import { ARTIFACTS } from '../harness/stack';
 import { expect, test } from '../support/fixtures';
@@ -23,32 +23,41 @@ test('screenshots: desktop and phone, light and dark', async ({ api, newUser, un
   const ben = await api.session('Ben');
   const room = await api.createRoom(ana, unique('Release'), [
     { handle: 'bot', name: 'Bot', system_prompt: 'You are a terse release assistant.', max_tokens: 12 },
+    { handle: 'scribe', name: 'Scribe', system_prompt: 'You take notes.' },
   ]);
   await api.post(ana, room.id, PLAN);
   await api.post(ben, room.id, 'Looks good. Should we warn support first?');
   await api.post(ana, room.id, '@bot draft a two-line note for support');
-  // The persona's answer is the fake model's; wait until it is complete.
-  await expect
-    .poll(async () => (await api.messages(ana, room.id)).find((m) => m.author.kind === 'ai')?.status, {
-      timeout: 90_000,
-    })
-    .toBe('complete');
-  await api.post(ben, room.id, 'Thanks! Shipping it.');
+  // Bot's answer is the fake model's first 12 words: wait until it is complete.
+  const aiReplies = async () => (await api.messages(ana, room.id)).filter((m) => m.author.kind === 'ai');
+  await expect.poll(async () => (await aiReplies())[0]?.status, { timeout: 30_000 }).toBe('complete');
+  await api.post(ben, room.id, 'Thanks! @scribe, keep notes of the release please.');
+  // Scribe's answer streams (slowly) while the screenshots are taken.
+  await expect.poll(async () => (await aiReplies())[1]?.status).toBe('streaming');
 
-  for (const [device, options] of Object.entries(DEVICES)) {
-    for (const colorScheme of SCHEMES) {
-      const viewer = await newUser('Cleo', { ...options, colorScheme });
-      const shot = (what: string) => path.join(SHOTS, `${device}-${colorScheme}-${what}.png`);
-      await viewer.page.screenshot({ path: shot('rooms') });
-      await viewer.openRoom(room.name);
-      await expect(viewer.message('Thanks! Shipping it.')).toBeInViewport();
-      // Dark mode follows the system: the timeline sits on a dark background in dark mode.
-      const luminance = await backgroundLuminance(viewer.timeline);
-      if (colorScheme === 'dark') expect(luminance, 'background luminance').toBeLessThan(0.3);
-      else expect(luminance, 'background luminance').toBeGreaterThan(0.7);
-      await viewer.page.screenshot({ path: shot('room') });
-      await viewer.page.context().close();
+  try {
+    for (const [device, options] of Object.entries(DEVICES)) {
+      for (const colorScheme of SCHEMES) {
+        const viewer = await newUser('Cleo', { ...options, colorScheme });
+        const shot = (what: string) => path.join(SHOTS, `${device}-${colorScheme}-${what}.png`);
+        await expect(viewer.page.getByRole('link', { name: room.name })).toBeVisible();
+        await viewer.page.getByRole('button', { name: 'Add persona' }).click();
+        await viewer.page.screenshot({ path: shot('new-room'), fullPage: true });
+
+        await viewer.openRoom(room.name);
+        await expect(viewer.message('Thanks! @scribe, keep notes of the release please.')).toBeVisible();
+        await expect(viewer.stopButton).toBeInViewport();
+        // Dark mode follows the system: the timeline sits on a dark background in dark mode.
+        const luminance = await backgroundLuminance(viewer.timeline);
+        if (colorScheme === 'dark') expect(luminance, 'background luminance').toBeLessThan(0.3);
+        else expect(luminance, 'background luminance').toBeGreaterThan(0.7);
+        await viewer.page.screenshot({ path: shot('room') });
+        await viewer.page.context().close();
+      }
     }
+  } finally {
+    const streaming = (await aiReplies()).find((m) => m.status === 'streaming');
+    if (streaming) await api.interrupt(ana, room.id, streaming.id);
   }
 });
 

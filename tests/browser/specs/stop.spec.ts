@@ -32,10 +32,10 @@ test('a mention streams into both members, and Stop in one stops it in both', as
   await expect(ana.stopButton).toBeVisible();
   await expect(ben.stopButton).toBeVisible();
 
-  // Ben stops it; both see it interrupted, and neither is offered Stop any more.
+  // Ben stops it; both see it stopped (interrupted), and neither is offered Stop any more.
   await ben.stopButton.click();
   for (const user of [ana, ben]) {
-    await expect(user.timeline.getByText(/interrupted/i)).toBeVisible();
+    await expect(user.timeline.getByText(/^(interrupted|stopped)\b/i)).toBeVisible();
     await expect(user.stopButton).toHaveCount(0);
   }
   // The model's stream was closed from our side: the backend stopped generating.

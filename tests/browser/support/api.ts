@@ -72,6 +72,15 @@ export class Api {
     return response.json();
   }
 
+  /** Stop a streaming AI reply, as any member may. */
+  async interrupt(token: string, roomId: string, messageId: string): Promise<void> {
+    const response = await this.request.post(
+      `${this.baseURL}/api/rooms/${roomId}/messages/${messageId}/interrupt`,
+      { headers: auth(token) },
+    );
+    expect(response.ok(), await response.text()).toBe(true);
+  }
+
   /** Every message of the room, oldest first (paged with `after`). */
   async messages(token: string, roomId: string): Promise<Message[]> {
     const all: Message[] = [];

@@ -16,8 +16,6 @@ export class Network {
   private dropOnSend = false;
   /** The `send` frames the page wrote to the server, in order, as JSON. */
   readonly sends: Array<{ content: string; client_msg_id?: string }> = [];
-  /** How many times the page opened a room socket (the first connection included). */
-  connections = 0;
 
   private constructor(private readonly context: BrowserContext) {}
 
@@ -29,7 +27,6 @@ export class Network {
   }
 
   private connect(page: WebSocketRoute): void {
-    this.connections += 1;
     if (!this.online) {
       void page.close({ code: ABNORMAL_CLOSURE }).catch(() => undefined);
       return;
@@ -37,14 +34,31 @@ export class Network {
     const server = page.connectToServer();
     const link = { page, server };
     this.links.push(link);
+    let awaitingAck: string | undefined; // the send whose ack dies with the connection
+    server.onMessage((data) => {
+      if (awaitingAck === undefined) {
+        page.send(data);
+        return;
+      }
+      const frame = typeof data === 'string' ? JSON.parse(data) : null;
+      if (frame?.type === 'ack' && (awaitingAck === '' || frame.client_msg_id === awaitingAck)) {
+        void server.close().catch(() => undefined);
+      }
+    });
     page.onMessage((data) => {
       const frame = typeof data === 'string' ? JSON.parse(data) : null;
-      if (frame?.type === 'send') this.sends.push(frame);
       server.send(data);
-      if (frame?.type === 'send' && this.dropOnSend) {
-        // The server has the message, but the connection dies before its ack comes back.
+      if (frame?.type !== 'send') return;
+      this.sends.push(frame);
+      if (this.dropOnSend) {
+        // The server gets the message, but the connection dies before its ack comes back: the
+        // page's side closes at once, the server's once it has acknowledged the message. (No
+        // setOffline here: Chromium would stall the server side too, before it delivers.)
         this.dropOnSend = false;
-        void this.goOffline();
+        this.online = false;
+        awaitingAck = frame.client_msg_id ?? '';
+        this.links = this.links.filter((other) => other !== link);
+        void page.close({ code: ABNORMAL_CLOSURE }).catch(() => undefined);
       }
     });
   }
@@ -62,7 +76,8 @@ export class Network {
     );
   }
 
-  /** The next `send` reaches the server, then the connection dies before the ack arrives. */
+  /** The next `send` reaches the server, then the connection dies before the ack arrives; new
+   * connections fail until goOnline(). */
   dropAfterNextSend(): void {
     this.dropOnSend = true;
   }
@@ -70,9 +85,5 @@ export class Network {
   async goOnline(): Promise<void> {
     this.online = true;
     await this.context.setOffline(false);
-  }
-
-  get isOnline(): boolean {
-    return this.online;
   }
 }

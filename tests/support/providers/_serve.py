@@ -55,7 +55,13 @@ async def serve(
     app: RawApp, provider: FakeProvider, *, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[str]:
     """Serve `app` on host:port (0: a free port) until the block ends; yield its root URL."""
-    sock = socket.create_server((host, port))
+    # An explicit IPPROTO_TCP: with protocol 0, asyncio never sets TCP_NODELAY on accepted
+    # connections, and a request right after an answer waits ~40 ms for a delayed ACK.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
     config = uvicorn.Config(
         app,
         lifespan="off",

@@ -1,0 +1,152 @@
+// @vitest-environment node
+import { describe, expect, it } from "vitest";
+import { aiReply, ana, ben, message, welcome } from "../test/fixtures";
+import type { ServerFrame } from "../types";
+import {
+  highestSeq,
+  initialRoomState,
+  mergePage,
+  pendingItems,
+  roomReducer,
+  upsertMessage,
+  type RoomAction,
+  type RoomState,
+} from "./state";
+
+const frame = (f: ServerFrame, now = 0): RoomAction => ({ type: "frame", frame: f, now });
+const run = (...actions: RoomAction[]): RoomState => actions.reduce(roomReducer, initialRoomState());
+const seqs = (s: RoomState) => s.messages.map((m) => m.seq);
+
+describe("upsertMessage", () => {
+  it("keeps messages ordered by seq whatever order they arrive in", () => {
+    let list = upsertMessage([], message(3));
+    list = upsertMessage(list, message(1));
+    list = upsertMessage(list, message(2));
+    expect(list.map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("replaces a message with the same id instead of adding it twice", () => {
+    let list = upsertMessage([message(1), message(2)], message(2, { content: "edited" }));
+    list = upsertMessage(list, message(2, { content: "again" }));
+    expect(list).toHaveLength(2);
+    expect(list[1].content).toBe("again");
+  });
+});
+
+describe("roomReducer", () => {
+  it("appends delta text to a streaming reply and stops once it is final", () => {
+    let s = run(frame(welcome()), frame({ type: "message", message: aiReply(5) }));
+    s = roomReducer(s, frame({ type: "delta", message_id: "m5", text: "Hel" }));
+    s = roomReducer(s, frame({ type: "delta", message_id: "m5", text: "lo" }));
+    expect(s.messages[0].content).toBe("Hello");
+
+    s = roomReducer(s, frame({ type: "message", message: aiReply(5, { content: "Hello!", status: "complete" }) }));
+    s = roomReducer(s, frame({ type: "delta", message_id: "m5", text: " late" }));
+    expect(s.messages[0]).toMatchObject({ content: "Hello!", status: "complete" });
+  });
+
+  it("ignores a delta for a message it does not hold", () => {
+    const s = run(frame(welcome()), frame({ type: "delta", message_id: "nope", text: "x" }));
+    expect(s.messages).toEqual([]);
+  });
+
+  it("shows an interrupted or failed reply with its reason", () => {
+    const s = run(
+      frame({ type: "message", message: aiReply(2) }),
+      frame({ type: "message", message: aiReply(2, { status: "error", error: "model unavailable" }) }),
+    );
+    expect(s.messages).toHaveLength(1);
+    expect(s.messages[0]).toMatchObject({ status: "error", error: "model unavailable" });
+  });
+
+  it("tracks who is online from welcome and presence", () => {
+    let s = run(frame(welcome({ participants: [ana, ben] })));
+    expect(Object.keys(s.online).sort()).toEqual([ana.id, ben.id]);
+    s = roomReducer(s, frame({ type: "presence", user: ben, online: false }));
+    expect(s.online).toEqual({ [ana.id]: true });
+    expect(s.people[ben.id]).toEqual(ben);
+  });
+
+  it("shows typing until it stops, expires, or the typist's message arrives", () => {
+    let s = run(frame(welcome()), frame({ type: "typing", user: ben, active: true }, 1000));
+    expect(Object.keys(s.typing)).toEqual([ben.id]);
+    s = roomReducer(s, { type: "expireTyping", now: 2000 });
+    expect(Object.keys(s.typing)).toEqual([ben.id]);
+    s = roomReducer(s, { type: "expireTyping", now: 60_000 });
+    expect(s.typing).toEqual({});
+
+    s = roomReducer(s, frame({ type: "typing", user: ben, active: true }, 70_000));
+    s = roomReducer(s, frame({ type: "message", message: message(1, { author: { ...ben, kind: "human" } }) }));
+    expect(s.typing).toEqual({});
+  });
+
+  it("ignores typing frames about the user themself", () => {
+    const s = run(frame(welcome()), frame({ type: "typing", user: ana, active: true }));
+    expect(s.typing).toEqual({});
+  });
+
+  it("prepends older pages in order and records whether more exist", () => {
+    let s = run(frame(welcome()), {
+      type: "page",
+      mode: "newest",
+      messages: [message(51), message(52)],
+      hasMore: true,
+    });
+    expect(s.hasMore).toBe(true);
+    s = roomReducer(s, { type: "page", mode: "older", messages: [message(49), message(50)], hasMore: false });
+    expect(seqs(s)).toEqual([49, 50, 51, 52]);
+    expect(s.hasMore).toBe(false);
+  });
+
+  it("merges the newest page with live messages that arrived first, without doubles", () => {
+    const s = run(
+      frame(welcome()),
+      frame({ type: "message", message: message(3) }),
+      { type: "page", mode: "newest", messages: [message(1), message(2), message(3)], hasMore: false },
+    );
+    expect(seqs(s)).toEqual([1, 2, 3]);
+    expect(s.loaded).toBe(true);
+  });
+
+  it("drops what a newest page cannot connect to, rather than showing a hole", () => {
+    let s = run({ type: "page", mode: "newest", messages: [message(1), message(2)], hasMore: false });
+    s = roomReducer(s, frame(welcome({ resumed: false, last_seq: 3000 })));
+    expect(s.loaded).toBe(false);
+    s = roomReducer(s, frame({ type: "message", message: message(3001) }));
+    s = roomReducer(s, { type: "page", mode: "newest", messages: [message(2999), message(3000)], hasMore: true });
+    expect(seqs(s)).toEqual([2999, 3000, 3001]);
+    expect(s.hasMore).toBe(true);
+  });
+
+  it("forgets what it held when the room is behind it (reset)", () => {
+    let s = run({ type: "page", mode: "newest", messages: [message(7)], hasMore: false });
+    s = roomReducer(s, frame(welcome({ resumed: false, last_seq: 2 })));
+    expect(s.messages).toEqual([]);
+  });
+
+  it("keeps a newer streaming state when an older REST copy arrives", () => {
+    const live = aiReply(4, { content: "Hello wor" });
+    expect(mergePage([live], [aiReply(4, { content: "Hel" })])[0].content).toBe("Hello wor");
+    expect(mergePage([live], [aiReply(4, { content: "Hello world", status: "complete" })])[0].status).toBe(
+      "complete",
+    );
+    const done = aiReply(4, { content: "Hi", status: "complete" });
+    expect(mergePage([done], [aiReply(4, { content: "H" })])[0]).toBe(done);
+  });
+
+  it("applies a room rename", () => {
+    const s = run(frame(welcome()), frame({ type: "room", room: { ...welcome().room, name: "Renamed" } }));
+    expect(s.room?.name).toBe("Renamed");
+  });
+
+  it("hides an outbox item once its message is held, even before the ack", () => {
+    let s = run(frame(welcome()), {
+      type: "outbox",
+      items: [{ client_msg_id: "c1", content: "hi", reply_to: null, created_at: "", error: null }],
+    });
+    expect(pendingItems(s)).toHaveLength(1);
+    s = roomReducer(s, frame({ type: "message", message: message(1, { client_msg_id: "c1" }) }));
+    expect(pendingItems(s)).toHaveLength(0);
+    expect(highestSeq(s)).toBe(1);
+  });
+});
