@@ -296,7 +296,7 @@ def machine_busy_s() -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
+    """User + system CPU time of a process so far (Linux /proc; OSError once it is gone)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -307,7 +307,7 @@ class Target:
 
     urls: list[str]
     tokens: list[str]
-    pids: dict[str, int]
+    processes: Callable[[], Awaitable[list[tuple[str, int]]]]  # (name, pid) doing its work
     counts: Callable[[], Awaitable[dict[str, Any]]] | None = None
 
 
@@ -344,12 +344,13 @@ async def baseline(args: argparse.Namespace, workdir: Path) -> AsyncIterator[Tar
     try:
         await server.wait_ready(lambda: http_ok(f"http://127.0.0.1:{port}/healthz"))
         assert server.process is not None
+        pid = server.process.pid
         urls = [f"ws://127.0.0.1:{port}/ws/room/room-{i % args.rooms}" for i in range(args.clients)]
-        yield Target(
-            urls,
-            [f"user-{i}" for i in range(args.clients)],
-            {"server": server.process.pid},
-        )
+
+        async def processes() -> list[tuple[str, int]]:
+            return [("server", pid)]
+
+        yield Target(urls, [f"user-{i}" for i in range(args.clients)], processes)
     finally:
         await server.stop()
 
@@ -368,6 +369,23 @@ async def create_room(http: httpx.AsyncClient, token: str, name: str) -> str:
     )
     reply.raise_for_status()
     return str(reply.json()["id"])
+
+
+async def postgres_backends(url: str) -> list[int]:
+    """PIDs of the PostgreSQL backends serving the database `url` names."""
+    import asyncpg
+    from sqlalchemy import make_url
+
+    from tests.support.databases import postgres_admin_url
+
+    connection = await asyncpg.connect(postgres_admin_url())
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", make_url(url).database
+        )
+    finally:
+        await connection.close()
+    return [row["pid"] for row in rows]
 
 
 @contextlib.asynccontextmanager
@@ -394,8 +412,15 @@ async def chimera(args: argparse.Namespace, workdir: Path) -> AsyncIterator[Targ
             stack.ws_url(rooms[i % args.rooms], (i // args.rooms) % args.gateways)
             for i in range(args.clients)
         ]
-        pids = {p.name: p.process.pid for p in [stack.room, *stack.gateways] if p and p.process}
-        yield Target(urls, tokens, pids, stack.counts)
+
+        async def processes() -> list[tuple[str, int]]:
+            children = [stack.room, *stack.gateways]
+            procs = [(p.name, p.process.pid) for p in children if p and p.process]
+            if args.db == "postgres":
+                procs += [("postgres", pid) for pid in await postgres_backends(url)]
+            return procs
+
+        yield Target(urls, tokens, processes, stack.counts)
     except BaseException:
         print(stack.logs(), file=sys.stderr)
         raise
@@ -580,21 +605,23 @@ async def run_round(system: str, args: argparse.Namespace, seed: int) -> RoundRe
             gc.collect()
             gc.freeze()
             gc.disable()
-            cpu0 = {name: cpu_seconds(pid) for name, pid in target.pids.items()}
-            cpu0["loadgen"], busy0, t0 = time.process_time(), machine_busy_s(), time.perf_counter()
+            cpu0 = {pid: cpu_seconds(pid) for _, pid in await target.processes()}
+            loadgen0, busy0, t0 = time.process_time(), machine_busy_s(), time.perf_counter()
             try:
                 await send_poisson(clients, load, args, random.Random(seed))
                 await drain(load)
             finally:
                 gc.enable()
                 gc.unfreeze()
-            window = time.perf_counter() - t0
-            cpu = {
-                name: (cpu_seconds(pid) - cpu0[name]) / window for name, pid in target.pids.items()
-            }
-            cpu["loadgen"] = (time.process_time() - cpu0["loadgen"]) / window
+            window, busy = time.perf_counter() - t0, machine_busy_s() - busy0
+            cpu = {"loadgen": (time.process_time() - loadgen0) / window}
+            for name, pid in await target.processes():
+                # A process started during the window (a new database backend) counts whole.
+                with contextlib.suppress(OSError):
+                    used = cpu_seconds(pid) - cpu0.get(pid, 0.0)
+                    cpu[name] = cpu.get(name, 0.0) + used / window
             # CPU the rest of the machine took meanwhile (other users' work, steal): noise to note.
-            cpu["others"] = max(0.0, (machine_busy_s() - busy0) / window - sum(cpu.values()))
+            cpu["others"] = max(0.0, busy / window - sum(cpu.values()))
             after = await target.counts() if target.counts else None
             load.closing = True
             await gather_limited([c.ws.close() for c in clients if c.ws], 100)

@@ -196,6 +196,8 @@ async def test_tokens_are_coalesced_into_fewer_deltas_that_add_up_exactly(
     assert (reply["status"], reply["content"]) == ("complete", "".join(MANY_TOKENS))
     deltas = [f["text"] for f in reply_frames(ana, reply["id"]) if f["type"] == "delta"]
     assert "".join(deltas) == "".join(MANY_TOKENS) == shown_text(ana, reply["id"])
-    assert deltas[0] == MANY_TOKENS[0]  # the first token goes out at once, on its own
+    # The first text goes out at once (the unit tests of the coalescer pin that down); a burst
+    # the LLM node received all at once may already arrive as one chunk.
+    assert deltas[0].startswith(MANY_TOKENS[0])
     assert len(deltas) < len(MANY_TOKENS) / 2
     assert [r["id"] for r in ai_replies(ana)] == [reply["id"]]
