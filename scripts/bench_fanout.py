@@ -17,6 +17,8 @@ to count every event each stream yields (and Rooms.post timed, to show where the
 
 Usage: python scripts/bench_fanout.py [--clients 1000] [--rooms 10] [--rate 50] [--duration 20]
            [--rounds 2] [--db sqlite|postgres] [--gateways 1] [--deflate]
+On a shared machine run it under `nice -n -10` and heed the WARNING it prints for noisy rounds.
+Figures and machine: docs/benchmarks.md, "Fan-out latency".
 """
 
 from __future__ import annotations

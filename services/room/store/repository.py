@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import uuid4
 
@@ -30,6 +33,18 @@ class RoomRepository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Writers wait for it here, in order, rather than in
+        # SQLite's busy handler, which polls with sleeps of up to 25 ms (the fan-out p99).
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def _write(self, *, begin: bool = True) -> AsyncIterator[AsyncSession]:
+        """A session for a transaction that writes (begun unless `begin` is false)."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            maker = self._sessions.begin() if begin else self._sessions()
+            yield await stack.enter_async_context(maker)
 
     # --- rooms ----------------------------------------------------------------------------------
 
@@ -47,7 +62,7 @@ class RoomRepository:
             updated_at=now,
             last_seq=0,
         )
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             session.add(room)
             await session.flush()  # the room row before the personas that reference it
             add_personas(session, room.id, personas, now)
@@ -88,7 +103,7 @@ class RoomRepository:
         if name is not None:
             values["name"] = name
         statement = update(Room).where(Room.id == room_id).values(values).returning(Room)
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             # The room row is locked first, so concurrent replacements of personas queue up.
             room = await session.scalar(statement, execution_options={"synchronize_session": False})
             if room is None:
@@ -115,7 +130,7 @@ class RoomRepository:
 
         A repeated (room, author, client_msg_id) returns the stored message and stores nothing.
         """
-        async with self._sessions() as session:
+        async with self._write(begin=False) as session:
             # The write comes first: on PostgreSQL the room row lock orders concurrent posters
             # (so the duplicate check below sees their commits); on SQLite a transaction that
             # starts by writing waits for the lock instead of failing on a stale read snapshot.
@@ -199,7 +214,7 @@ class RoomRepository:
         """Store an empty, "streaming" AI reply under the room's next seq."""
         if author.kind != "ai":
             raise ValueError(f"AI replies need an author of kind 'ai', not {author.kind!r}")
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             seq = await _allocate_seq(session, room_id)  # first, as in post_message
             if reply_to is not None:
                 await _check_reply_to(session, room_id, reply_to)
@@ -214,7 +229,7 @@ class RoomRepository:
             .where(Message.id == message_id, Message.status == "streaming")
             .values(content=content)
         )
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             await session.execute(statement, execution_options={"synchronize_session": False})
 
     async def finish_message(
@@ -250,7 +265,7 @@ class RoomRepository:
             )
             .returning(Message)
         )
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             message = await session.scalar(
                 statement, execution_options={"synchronize_session": False}
             )
@@ -269,7 +284,7 @@ class RoomRepository:
             .values(status="interrupted")
             .returning(Message)
         )
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             result = await session.scalars(
                 statement, execution_options={"synchronize_session": False}
             )
