@@ -193,6 +193,9 @@ async def _batched(
         try:
             async for event in events:
                 queue.put_nowait(event)
+                # A burst already buffered would otherwise be read to its end before the sender
+                # runs at all: let it send the first text now; the rest gathers meanwhile.
+                await asyncio.sleep(0)
             queue.put_nowait(_END)
         except Exception as exc:
             queue.put_nowait(exc)
