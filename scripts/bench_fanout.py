@@ -26,18 +26,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
-import platform
 import random
-import resource
 import signal
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +44,7 @@ from uuid import uuid4
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `tests.support` is not an installed package
 
+import benchlib  # noqa: E402
 import httpx  # noqa: E402
 import websockets  # noqa: E402
 from websockets.asyncio.client import ClientConnection  # noqa: E402
@@ -58,7 +56,6 @@ MARK = '"content":"bench '  # how a message frame's send id is found without par
 ACK = '{"type":"ack"'
 FILLER = "the quick brown fox jumps over the lazy dog " * 2  # a ~100-character chat line
 CONNECT_CONCURRENCY = 50
-SETTLE_QUIET_S = 0.5  # joins have settled once no frame arrived for this long
 SETTLE_TIMEOUT_S = 30.0
 DRAIN_TIMEOUT_S = 15.0
 TARGET_RATIO, AIM_RATIO, TARGET_P99_S = 2.0, 1.5, 0.100
@@ -291,18 +288,6 @@ class CountingStack(Stack):
         return data
 
 
-def machine_busy_s() -> float:
-    """CPU seconds the whole machine has spent busy (steal included), from /proc/stat."""
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc; OSError once it is gone)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class Target:
     """A running system under test: where each client connects, and how to inspect it."""
@@ -311,17 +296,6 @@ class Target:
     tokens: list[str]
     processes: Callable[[], Awaitable[list[tuple[str, int]]]]  # (name, pid) doing its work
     counts: Callable[[], Awaitable[dict[str, Any]]] | None = None
-
-
-async def gather_limited(coros: Sequence[Coroutine[Any, Any, Any]], limit: int) -> list[Any]:
-    """Run coroutines at most `limit` at a time; results in order."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(coro: Coroutine[Any, Any, Any]) -> Any:
-        async with gate:
-            return await coro
-
-    return await asyncio.gather(*(one(c) for c in coros))
 
 
 @contextlib.asynccontextmanager
@@ -357,22 +331,6 @@ async def baseline(args: argparse.Namespace, workdir: Path) -> AsyncIterator[Tar
         await server.stop()
 
 
-async def sign_in(http: httpx.AsyncClient, name: str) -> str:
-    """A new user's token (POST /api/session)."""
-    reply = await http.post("/api/session", json={"name": name})
-    reply.raise_for_status()
-    return str(reply.json()["token"])
-
-
-async def create_room(http: httpx.AsyncClient, token: str, name: str) -> str:
-    """A new room's id (POST /api/rooms)."""
-    reply = await http.post(
-        "/api/rooms", json={"name": name}, headers={"Authorization": f"Bearer {token}"}
-    )
-    reply.raise_for_status()
-    return str(reply.json()["id"])
-
-
 async def postgres_backends(url: str) -> list[int]:
     """PIDs of the PostgreSQL backends serving the database `url` names."""
     import asyncpg
@@ -404,10 +362,12 @@ async def chimera(args: argparse.Namespace, workdir: Path) -> AsyncIterator[Targ
     try:
         await stack.start(gateways=args.gateways)
         async with httpx.AsyncClient(base_url=stack.base_url(0), timeout=30) as http:
-            owner = await sign_in(http, "bench-owner")
-            rooms = [await create_room(http, owner, f"bench {r}") for r in range(args.rooms)]
-            tokens = await gather_limited(
-                [sign_in(http, f"bench-{i}") for i in range(args.clients)], 20
+            owner = await benchlib.sign_in(http, "bench-owner")
+            rooms = [
+                await benchlib.create_room(http, owner, f"bench {r}") for r in range(args.rooms)
+            ]
+            tokens = await benchlib.gather_limited(
+                [benchlib.sign_in(http, f"bench-{i}") for i in range(args.clients)], 20
             )
         # Client i joins room i % rooms via gateway (i // rooms) % gateways: each room on each.
         urls = [
@@ -489,20 +449,7 @@ class Client:
 
 async def connect(client: Client, load: Load, deflate: bool) -> None:
     """Open the socket, say hello, wait for welcome, then record every frame."""
-    ws = await websockets.connect(
-        client.url,
-        compression="deflate" if deflate else None,
-        ping_interval=None,  # the server pings; 1,000 client pingers would only load this process
-        max_size=2**20,
-        max_queue=256,
-        open_timeout=60,
-        close_timeout=5,
-        proxy=None,
-    )
-    await ws.send(json.dumps({"type": "hello", "token": client.token}))
-    welcome = json.loads(await ws.recv())
-    if welcome.get("type") != "welcome":
-        raise RuntimeError(f"expected welcome, got {welcome}")
+    ws = await benchlib.join_room(client.url, client.token, deflate, max_queue=256)
     client.ws = ws
     load.members[client.room] += 1
     client.reader = asyncio.create_task(read(ws, client.room, load))
@@ -520,15 +467,6 @@ async def read(ws: ClientConnection, room: int, load: Load) -> None:
         load.members[room] -= 1
         if not load.closing:
             load.dropped[ws.close_code] += 1
-
-
-async def settle(load: Load) -> None:
-    """Wait until the join traffic (presence frames) has stopped."""
-    deadline = time.perf_counter() + SETTLE_TIMEOUT_S
-    seen = -1
-    while seen != load.frames and time.perf_counter() < deadline:
-        seen = load.frames
-        await asyncio.sleep(SETTLE_QUIET_S)
 
 
 async def send_poisson(
@@ -598,35 +536,23 @@ async def run_round(system: str, args: argparse.Namespace, seed: int) -> RoundRe
                 Client(url, token, i % args.rooms)
                 for i, (url, token) in enumerate(zip(target.urls, target.tokens, strict=True))
             ]
-            await gather_limited(
+            await benchlib.gather_limited(
                 [connect(c, load, args.deflate) for c in clients], CONNECT_CONCURRENCY
             )
-            await settle(load)
+            await benchlib.settle(load, SETTLE_TIMEOUT_S)
             before = await target.counts() if target.counts else None
             # The load generator's own collector pauses would land in every system's tail.
-            gc.collect()
-            gc.freeze()
-            gc.disable()
-            cpu0 = {pid: cpu_seconds(pid) for _, pid in await target.processes()}
-            loadgen0, busy0, t0 = time.process_time(), machine_busy_s(), time.perf_counter()
-            try:
+            with benchlib.gc_paused():
+                meter = benchlib.CpuWindow(await target.processes())
                 await send_poisson(clients, load, args, random.Random(seed))
                 await drain(load)
-            finally:
-                gc.enable()
-                gc.unfreeze()
-            window, busy = time.perf_counter() - t0, machine_busy_s() - busy0
-            cpu = {"loadgen": (time.process_time() - loadgen0) / window}
-            for name, pid in await target.processes():
-                # A process started during the window (a new database backend) counts whole.
-                with contextlib.suppress(OSError):
-                    used = cpu_seconds(pid) - cpu0.get(pid, 0.0)
-                    cpu[name] = cpu.get(name, 0.0) + used / window
-            # CPU the rest of the machine took meanwhile (other users' work, steal): noise to note.
-            cpu["others"] = max(0.0, busy / window - sum(cpu.values()))
+            used, window = meter.stop(await target.processes(), "loadgen")
+            # As shares of the window, this process first.
+            cpu = {"loadgen": used.pop("loadgen") / window}
+            cpu.update((name, seconds / window) for name, seconds in used.items())
             after = await target.counts() if target.counts else None
             load.closing = True
-            await gather_limited([c.ws.close() for c in clients if c.ws], 100)
+            await benchlib.gather_limited([c.ws.close() for c in clients if c.ws], 100)
             await asyncio.gather(*(c.reader for c in clients if c.reader), return_exceptions=True)
     measured = [i for i, m in enumerate(load.measured) if m]
     return RoundResult(
@@ -636,7 +562,7 @@ async def run_round(system: str, args: argparse.Namespace, seed: int) -> RoundRe
         expected=sum(load.expected[i] for i in measured),
         received=sum(load.received[i] for i in measured),
         dropped=load.dropped,
-        send_lag_p99=percentile(sorted(load.send_lag), 0.99),
+        send_lag_p99=benchlib.percentile(sorted(load.send_lag), 0.99),
         cpu=cpu,
         grpc=grpc_delta(before, after) if before and after else None,
     )
@@ -660,39 +586,8 @@ def grpc_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 # --- report --------------------------------------------------------------------------------------
 
 
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile of an already sorted sequence."""
-    if not ordered:
-        return float("nan")
-    pos = q * (len(ordered) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.2f} ms"
-
-
-def machine() -> str:
-    """CPU count and model, memory, Python: the line recorded next to the figures."""
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown CPU",
-    )
-    mem_kib = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    return (
-        f"{os.cpu_count()} CPUs ({model}), {mem_kib / 2**20:.0f} GiB RAM, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
 
 
 def report_round(n: int, r: RoundResult) -> None:
@@ -702,11 +597,11 @@ def report_round(n: int, r: RoundResult) -> None:
     dropped = f"  sockets dropped {dict(r.dropped)}" if r.dropped else ""
     if r.grpc:
         post = sorted(r.grpc["post_s"])
-        dropped += f"  room post p50 {ms(percentile(post, 0.5))} p99 {ms(percentile(post, 0.99))}"
+        dropped += f"  room post p50 {ms(benchlib.percentile(post, 0.5))} p99 {ms(benchlib.percentile(post, 0.99))}"
     missing = f" ({lost} missing)" if lost else ""
     print(
         f"round {n} {r.system:8}  sends {r.sends:5}  receipts {r.received}/{r.expected}{missing}"
-        f"  p50 {ms(percentile(ordered, 0.5))}  p99 {ms(percentile(ordered, 0.99))}"
+        f"  p50 {ms(benchlib.percentile(ordered, 0.5))}  p99 {ms(benchlib.percentile(ordered, 0.99))}"
         f"  send lag p99 {ms(r.send_lag_p99)}  cpu: {cpu}{dropped}",
         flush=True,
     )
@@ -717,7 +612,7 @@ def report(results: list[RoundResult], args: argparse.Namespace) -> None:
         s: sorted(x for r in results if r.system == s for x in r.latencies)
         for s in ("baseline", "chimera")
     }
-    p = {s: (percentile(v, 0.5), percentile(v, 0.99)) for s, v in pooled.items()}
+    p = {s: (benchlib.percentile(v, 0.5), benchlib.percentile(v, 0.99)) for s, v in pooled.items()}
     print(f"\nAll measured receipts, pooled over {args.rounds} rounds each:")
     print(f"  {'':10} {'p50':>10} {'p99':>10}  receipts")
     for s in ("baseline", "chimera"):
@@ -725,7 +620,8 @@ def report(results: list[RoundResult], args: argparse.Namespace) -> None:
     ratio50, ratio99 = p["chimera"][0] / p["baseline"][0], p["chimera"][1] / p["baseline"][1]
     print(f"  {'ratio':10} {ratio50:>9.2f}x {ratio99:>9.2f}x")
     pairs = [
-        percentile(sorted(c.latencies), 0.99) / percentile(sorted(b.latencies), 0.99)
+        benchlib.percentile(sorted(c.latencies), 0.99)
+        / benchlib.percentile(sorted(b.latencies), 0.99)
         for b, c in zip(results[::2], results[1::2], strict=True)
     ]
     print(f"  p99 ratio per round pair: {', '.join(f'{x:.2f}x' for x in pairs)}")
@@ -766,7 +662,7 @@ def report(results: list[RoundResult], args: argparse.Namespace) -> None:
         post = sorted(x for g in grpc for x in g["post_s"])
         print(
             f"Room service time per send (Rooms.post: validate, wait for the room lock, commit, "
-            f"queue to streams): p50 {ms(percentile(post, 0.5))}  p99 {ms(percentile(post, 0.99))}"
+            f"queue to streams): p50 {ms(benchlib.percentile(post, 0.5))}  p99 {ms(benchlib.percentile(post, 0.99))}"
         )
     busy = max(r.cpu["others"] for r in results)
     lag = max(r.send_lag_p99 for r in results)
@@ -781,18 +677,8 @@ def report(results: list[RoundResult], args: argparse.Namespace) -> None:
 # --- entry point ---------------------------------------------------------------------------------
 
 
-def raise_open_files(needed: int) -> None:
-    """Lift the soft RLIMIT_NOFILE (children inherit it) so ~2 sockets per client fit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        limit = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
-        if limit < needed:
-            print(f"warning: open-files limit {limit} < {needed} needed", file=sys.stderr)
-
-
 async def bench(args: argparse.Namespace) -> None:
-    print(f"Fan-out latency, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}")
+    print(f"Fan-out latency, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {benchlib.machine()}")
     print(
         f"{args.clients} clients in {args.rooms} rooms, Poisson sends at {args.rate:g}/s in all, "
         f"{args.warmup:g} s warm-up + {args.duration:g} s measured per round, "
@@ -836,14 +722,9 @@ def main() -> None:
     elif args.role == "room":
         serve_counting_room(args.stats)
     else:
-        raise_open_files(2 * args.clients + 1024)
+        benchlib.raise_open_files(2 * args.clients + 1024)
         # The servers run on uvloop (uvicorn's default when installed); so does the load generator.
-        try:
-            import uvloop
-        except ImportError:
-            asyncio.run(bench(args))
-        else:
-            uvloop.run(bench(args))
+        benchlib.run_like_servers(bench(args))
 
 
 if __name__ == "__main__":

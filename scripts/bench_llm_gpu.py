@@ -25,7 +25,6 @@ import asyncio
 import importlib.util
 import os
 import platform
-import signal
 import statistics
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `tests.support` is not an installed package
 
+import benchlib  # noqa: E402
 import grpc  # noqa: E402
 
 from services.common.pb import llm_pb2  # noqa: E402
@@ -152,17 +152,6 @@ async def wait_available(stub: LlmServiceStub, node: asyncio.subprocess.Process,
     raise RuntimeError(f"model not available within {READY_TIMEOUT_S:.0f} s: {reason}")
 
 
-async def stop(node: asyncio.subprocess.Process) -> None:
-    if node.returncode is None:
-        node.send_signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(30):
-                await node.wait()
-        except TimeoutError:
-            node.kill()
-            await node.wait()
-
-
 async def measure(
     paths: dict[str, Round], concurrencies: list[int], rounds: int
 ) -> dict[tuple[str, int], list[float]]:
@@ -250,7 +239,7 @@ async def run(args: argparse.Namespace) -> int:
             if channel is not None:
                 await channel.close()
             if node is not None:
-                await stop(node)
+                await benchlib.stop_process(node, grace=30)
             await backend.close()
     report(rates, concurrencies, "CPU figures" if not on_gpu else f"{args.dtype} on {where}")
     return 0

@@ -6,9 +6,8 @@
           persona's reply back to the same WebSocket as `delta` frames and a final `message`
 
 The fake provider is tests.support.providers as its own process (`python -m
-tests.support.providers openai --tokens N`, started through this script's provider role so that
-its connections get TCP_NODELAY like any production server's; see tcp_listener, and
---stock-provider for it as is): a real uvicorn HTTP server speaking OpenAI's SSE wire format,
+tests.support.providers openai --tokens N`, with TCP_NODELAY on its connections like any
+production server's): a real uvicorn HTTP server speaking OpenAI's SSE wire format,
 streaming N tokens, unpaced unless --tokens-per-second is given. Every process is real; every
 time is taken in this one client process with time.perf_counter().
 
@@ -21,7 +20,7 @@ rooms (one member socket each), so a persona's context stays short.
 
 Usage: python scripts/bench_llm_node.py [--requests 200] [--warmup 20] [--tokens 100]
            [--tokens-per-second R] [--rooms 10] [--db sqlite|postgres] [--deflate]
-           [--paths direct,node,room] [--stock-provider] [--py-spy DIR]
+           [--paths direct,node,room] [--py-spy DIR]
 
 --py-spy DIR records each server process's stacks over the measured rounds, as collapsed stacks
 (DIR/<process>.folded; speedscope.app and flamegraph.pl read them). py-spy must be installed and
@@ -33,17 +32,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
-import platform
 import signal
-import socket
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +48,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `tests.support` is not an installed package
 
+import benchlib  # noqa: E402
 import grpc  # noqa: E402
 import httpx  # noqa: E402
 import websockets  # noqa: E402
@@ -76,64 +73,23 @@ READY_TIMEOUT_S = 60.0
 # --- the systems under test ----------------------------------------------------------------------
 
 
-# tests/support/providers/_serve.py binds with socket.create_server(), whose proto is 0, so asyncio
-# does not set TCP_NODELAY on the connections it accepts: a small write waits for the ACK of the
-# one before, and the client delays that ACK up to 40 ms unless the connection was idle. An answer
-# asked for less than ~45 ms after the previous one on the same connection then starts ~40 ms
-# late, and token chunks bunch up. Real providers do not do that, and the stall would land on
-# whichever path happened to ask soonest, so by default the provider runs with TCP_NODELAY.
-def tcp_listener(address: tuple[str, int], **_: Any) -> socket.socket:
-    """socket.create_server's job, with proto=IPPROTO_TCP: asyncio then sets TCP_NODELAY on
-    every accepted connection, as it does for the sockets uvicorn or vLLM bind themselves."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(address)
-    sock.listen()
-    return sock
-
-
-def serve_provider(argv: list[str]) -> None:
-    """`python -m tests.support.providers ARGV`, with TCP_NODELAY on its connections."""
-    from tests.support.providers import __main__ as provider_cli
-
-    socket.create_server = tcp_listener  # type: ignore[assignment]  # this process only
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(provider_cli.main(provider_cli.parse_args(argv)))
-
-
 @contextlib.asynccontextmanager
 async def fake_provider(
-    tokens: int, tokens_per_second: float | None, log_path: Path, *, stock: bool = False
+    tokens: int, tokens_per_second: float | None, log_path: Path
 ) -> AsyncIterator[tuple[str, int]]:
     """The fake provider as a child; yield (base URL ending /v1, pid)."""
-    if stock:
-        command = [sys.executable, "-m", "tests.support.providers"]
-    else:
-        command = [sys.executable, __file__, "--role", "provider"]
-    command += ["openai", "--port", "0", "--tokens", str(tokens)]
+    command = [sys.executable, "-m", "tests.support.providers", "openai", "--port", "0"]
+    command += ["--tokens", str(tokens)]
     if tokens_per_second:
         command += ["--tokens-per-second", str(tokens_per_second)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHIMERA_")}
-    with log_path.open("ab") as log:
-        process = await asyncio.create_subprocess_exec(
-            *command, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=log
-        )
+    process, base_url = await benchlib.start_announcing(
+        "the fake provider", command, log_path, READY_TIMEOUT_S, cwd=ROOT, env=env
+    )
     try:
-        assert process.stdout is not None
-        async with asyncio.timeout(READY_TIMEOUT_S):
-            line = await process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the fake provider exited {await process.wait()}; see {log_path}")
-        yield line.decode().strip(), process.pid
+        yield base_url, process.pid
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                async with asyncio.timeout(10):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await benchlib.stop_process(process)
 
 
 def registry(base_url: str, tokens: int) -> str:
@@ -147,20 +103,6 @@ def registry(base_url: str, tokens: int) -> str:
         "context_window = 8192\n"
         f"max_tokens = {tokens}\n"
     )
-
-
-async def wait_available(stub: LlmServiceStub) -> None:
-    """Wait until the node lists the fake model as available (models start in the background)."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while True:
-        reply = await stub.ListModels(llm_pb2.ListModelsRequest(), timeout=5)
-        model = next((m for m in reply.models if m.id == MODEL_ID), None)
-        if model is not None and model.available:
-            return
-        if time.monotonic() > deadline:
-            reason = model.reason if model is not None else "not listed"
-            raise RuntimeError(f"model {MODEL_ID!r} not available: {reason}")
-        await asyncio.sleep(0.05)  # the node has no readiness event to wait on for one model
 
 
 async def database(kind: str, workdir: Path) -> tuple[str, Callable[[], Awaitable[None]] | None]:
@@ -309,28 +251,17 @@ async def room_members(
 ) -> list[Member]:
     """Rooms with a persona @bot on the fake model, and one connected member in each."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-        reply = await http.post("/api/session", json={"name": "bench"})
-        reply.raise_for_status()
-        token = reply.json()["token"]
+        token = await benchlib.sign_in(http, "bench")
         persona = {"handle": "bot", "name": "Bot", "model": MODEL_ID, "max_tokens": tokens}
-        room_ids = []
-        for r in range(rooms):
-            reply = await http.post(
-                "/api/rooms",
-                json={"name": f"bench {r}", "personas": [persona]},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            reply.raise_for_status()
-            room_ids.append(reply.json()["id"])
+        room_ids = [
+            await benchlib.create_room(http, token, f"bench {r}", [persona]) for r in range(rooms)
+        ]
     members = []
     for room_id in room_ids:
         ws = await websockets.connect(
             ws_url(room_id), compression="deflate" if deflate else None, max_size=None, proxy=None
         )
-        await ws.send(json.dumps({"type": "hello", "token": token}))
-        welcome = json.loads(await ws.recv())
-        if welcome.get("type") != "welcome":
-            raise RuntimeError(f"expected welcome, got {welcome}")
+        await benchlib.hello(ws, token)
         member = Member(ws)
         member.reader = asyncio.create_task(member.read())
         members.append(member)
@@ -340,56 +271,6 @@ async def room_members(
 # --- measurement ---------------------------------------------------------------------------------
 
 
-def server_pids(stack: Stack) -> dict[str, int]:
-    """The pid of every service process the stack runs, by name."""
-    processes = [stack.llm, stack.room, *stack.gateways]
-    return {p.name: p.process.pid for p in processes if p is not None and p.process is not None}
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_s() -> float:
-    """CPU seconds the whole machine has spent busy (steal included), from /proc/stat."""
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = q * (len(ordered) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def machine() -> str:
-    """CPU count and model, memory, Python: the line recorded next to the figures."""
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown CPU",
-    )
-    mem_kib = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    return (
-        f"{os.cpu_count()} CPUs ({model}), {mem_kib / 2**20:.0f} GiB RAM, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:8.2f} ms"
 
@@ -397,10 +278,9 @@ def ms(seconds: float) -> str:
 async def run(args: argparse.Namespace) -> None:
     expected = "".join(f"{' ' if i else ''}w{i}" for i in range(args.tokens))  # the fake's --tokens
     pace = f"paced at {args.tokens_per_second:g} tokens/s" if args.tokens_per_second else "unpaced"
-    print(f"LLM node overhead, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}")
+    print(f"LLM node overhead, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {benchlib.machine()}")
     print(
-        f"Fake provider: tests.support.providers openai "
-        f"({'as is, Nagle on' if args.stock_provider else 'with TCP_NODELAY'}), "
+        f"Fake provider: tests.support.providers openai (with TCP_NODELAY), "
         f"{args.tokens} tokens per answer, {pace}. "
         f"{args.warmup} warm-up + {args.requests} measured rounds; each round one request per "
         f"path, order rotating, one request at a time; room path on {args.db}, {args.rooms} rooms.",
@@ -409,9 +289,7 @@ async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-llm-node-") as tmp:
         workdir = Path(tmp)
         (workdir / "data").mkdir()
-        provider = fake_provider(
-            args.tokens, args.tokens_per_second, workdir / "provider.log", stock=args.stock_provider
-        )
+        provider = fake_provider(args.tokens, args.tokens_per_second, workdir / "provider.log")
         async with provider as (base_url, provider_pid):
             (workdir / "models.toml").write_text(registry(base_url, args.tokens))
             url, drop = await database(args.db, workdir)
@@ -422,13 +300,13 @@ async def run(args: argparse.Namespace) -> None:
                 await stack.start_llm(workdir / "models.toml")
                 clients["direct"] = Direct(base_url, args.tokens)
                 clients["node"] = Node(f"127.0.0.1:{stack.llm_port}", expected, args.tokens)
-                await wait_available(clients["node"].stub)
+                await benchlib.wait_available(clients["node"].stub, MODEL_ID, READY_TIMEOUT_S)
                 members = await room_members(
                     stack.base_url(0), stack.ws_url, args.rooms, args.tokens, args.deflate
                 )
                 clients["room"] = Room(members, expected)
                 pids = {"provider": provider_pid}
-                pids.update(server_pids(stack))
+                pids.update(benchlib.server_pids(stack))
                 samples = await measure(clients, pids, args)
             except BaseException:
                 print(stack.logs(), file=sys.stderr)
@@ -454,12 +332,8 @@ async def measure(
             await clients[path](n)
     async with profiling(pids, args.py_spy):
         # This process's own collector pauses would land on whichever path was running.
-        gc.collect()
-        gc.freeze()
-        gc.disable()
-        cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        cpu0["bench"], busy0, t0 = time.process_time(), machine_busy_s(), time.perf_counter()
-        try:
+        with benchlib.gc_paused():
+            meter = benchlib.CpuWindow(pids.items())
             for n in range(args.requests):
                 shift = n % len(paths)
                 for path in paths[shift:] + paths[:shift]:
@@ -468,13 +342,7 @@ async def measure(
                 start = time.perf_counter()
                 await clients["node"].stub.ListModels(llm_pb2.ListModelsRequest(), timeout=5)
                 samples["rtt"].append(Sample(0.0, time.perf_counter() - start, True))
-        finally:
-            gc.enable()
-            gc.unfreeze()
-        window = time.perf_counter() - t0
-        cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
-        cpu["bench"] = time.process_time() - cpu0["bench"]
-        cpu["others"] = max(0.0, machine_busy_s() - busy0 - sum(cpu.values()))
+        cpu, window = meter.stop(pids.items(), "bench")
     return samples, cpu, window
 
 
@@ -529,10 +397,10 @@ def report(
         good = [s for s in runs if s.ok]
         ttft, total = [s.ttft for s in good], [s.total for s in good]
         stats[path] = s = {
-            "ttft50": percentile(ttft, 0.5),
-            "ttft99": percentile(ttft, 0.99),
-            "total50": percentile(total, 0.5),
-            "total99": percentile(total, 0.99),
+            "ttft50": benchlib.percentile(ttft, 0.5),
+            "ttft99": benchlib.percentile(ttft, 0.99),
+            "total50": benchlib.percentile(total, 0.5),
+            "total99": benchlib.percentile(total, 0.99),
         }
         print(
             f"{labels[path]:22} {ms(s['ttft50'])} {ms(s['ttft99'])} {ms(s['total50'])} "
@@ -542,7 +410,7 @@ def report(
         report_node(samples, stats, args)
     print(
         f"One gRPC round trip to the node (ListModels, once per round): p50 "
-        f"{percentile(rtt, 0.5) * 1000:.2f} ms, p99 {percentile(rtt, 0.99) * 1000:.2f} ms"
+        f"{benchlib.percentile(rtt, 0.5) * 1000:.2f} ms, p99 {benchlib.percentile(rtt, 0.99) * 1000:.2f} ms"
     )
     if "node" in stats and "room" in stats:
         room, node = stats["room"], stats["node"]
@@ -628,15 +496,7 @@ def main() -> None:
     parser.add_argument(
         "--deflate", action="store_true", help="members offer permessage-deflate, as browsers do"
     )
-    parser.add_argument(
-        "--stock-provider",
-        action="store_true",
-        help="run `python -m tests.support.providers` as is: Nagle on (see tcp_listener)",
-    )
     parser.add_argument("--py-spy", type=Path, help="write py-spy stacks to this folder")
-    if sys.argv[1:3] == ["--role", "provider"]:
-        serve_provider(sys.argv[3:])
-        return
     args = parser.parse_args()
     if not args.paths or set(args.paths) - set(PATHS):
         parser.error(f"--paths takes some of {','.join(PATHS)}")

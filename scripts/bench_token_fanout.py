@@ -10,7 +10,7 @@ How the latency is measured: the provider is this script in the `provider` role,
 tests.support.providers' FakeProvider and OpenAI app unchanged, except that each reply's tokens
 name their stream and index (" s3.17") and the time.monotonic() of every token's emit is recorded
 right where the fake's pacing releases it into the SSE response (its connections get
-TCP_NODELAY, as a production server's do; see tcp_listener). Each member records
+TCP_NODELAY, as a production server's do). Each member records
 time.monotonic() when a frame arrives. Both are the machine's CLOCK_MONOTONIC, so a token's added
 latency is one subtraction: receipt at the member minus emit at the provider, for every token at
 every member (what the LLM node, the room service's coalescing, the RoomSession stream, the
@@ -23,7 +23,7 @@ so the ratio shows what fanning out to 1,000 sockets adds on this machine.
 
 Usage: python scripts/bench_token_fanout.py [--rooms 10] [--members 100] [--rate 50]
            [--tokens 200] [--replies 3] [--rounds 2] [--stagger 0.137] [--no-baseline]
-           [--deflate] [--delta-interval-ms MS] [--stock-provider]
+           [--deflate] [--delta-interval-ms MS]
 """
 
 from __future__ import annotations
@@ -31,20 +31,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
-import os
-import platform
 import re
-import resource
 import signal
-import socket
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncGenerator, Coroutine, Sequence
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,13 +49,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `tests.support` is not an installed package
 
+import benchlib  # noqa: E402
 import grpc  # noqa: E402
 import httpx  # noqa: E402
 import websockets  # noqa: E402
 from websockets.asyncio.client import ClientConnection  # noqa: E402
 
 from services.common.grpc_server import channel_options  # noqa: E402
-from services.common.pb import llm_pb2  # noqa: E402
 from services.common.pb.llm_pb2_grpc import LlmServiceStub  # noqa: E402
 from tests.support.databases import sqlite_url  # noqa: E402
 from tests.support.providers._script import FakeProvider  # noqa: E402
@@ -73,7 +68,7 @@ MENTION = re.compile(r"go r(\d+) n(\d+)")
 DELTA = '{"type":"delta"'
 MESSAGE = '{"type":"message"'
 CONNECT_CONCURRENCY = 50
-SETTLE_QUIET_S = 0.5  # joins have settled once no frame arrived for this long
+SETTLE_TIMEOUT_S = 60.0
 READY_TIMEOUT_S = 60.0
 DRAIN_TIMEOUT_S = 30.0
 
@@ -120,25 +115,8 @@ class StampedProvider(FakeProvider):
         tmp.replace(path)
 
 
-def tcp_listener(address: tuple[str, int], **_: Any) -> socket.socket:
-    """socket.create_server's job, with proto=IPPROTO_TCP: asyncio then sets TCP_NODELAY on
-    every accepted connection, as it does for the sockets uvicorn or vLLM bind themselves.
-
-    tests/support/providers/_serve.py's own socket has proto 0, so its connections keep Nagle
-    on: a token's small write waits for the ACK of the one before, which the LLM node's client
-    may delay by up to 40 ms. Real providers do not add that to every token.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(address)
-    sock.listen()
-    return sock
-
-
 def serve_provider(args: argparse.Namespace) -> None:
     """Serve the stamped provider until SIGTERM; print its base URL first."""
-    if not args.stock_provider:
-        socket.create_server = tcp_listener  # type: ignore[assignment]  # this process only
 
     async def run() -> None:
         provider = StampedProvider(args.tokens, tokens_per_second=args.rate)
@@ -164,18 +142,9 @@ class ProviderProcess:
     async def start(self, args: argparse.Namespace) -> None:
         command = [sys.executable, __file__, "--role", "provider", "--emits", str(self.emits)]
         command += ["--tokens", str(args.tokens), "--rate", str(args.rate)]
-        if args.stock_provider:
-            command.append("--stock-provider")
-        with self.log.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                *command, stdout=asyncio.subprocess.PIPE, stderr=log
-            )
-        assert self.process.stdout is not None
-        async with asyncio.timeout(READY_TIMEOUT_S):
-            line = await self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the provider exited {await self.process.wait()}; see {self.log}")
-        self.base_url = line.decode().strip()
+        self.process, self.base_url = await benchlib.start_announcing(
+            "the provider", command, self.log, READY_TIMEOUT_S
+        )
 
     async def recorded(self) -> dict[str, Any]:
         """Ask for a fresh dump of the emit times and read it."""
@@ -189,14 +158,8 @@ class ProviderProcess:
         return dict(json.loads(self.emits.read_text()))
 
     async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                async with asyncio.timeout(10):
-                    await self.process.wait()
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
+        if self.process is not None:
+            await benchlib.stop_process(self.process)
 
 
 # --- the system under test -----------------------------------------------------------------------
@@ -263,56 +226,9 @@ async def read(listener: Listener, load: Load, mentioner: bool) -> None:
 
 async def connect(listener: Listener, load: Load, mentioner: bool, deflate: bool) -> None:
     """Open the socket, say hello, wait for welcome, then record every frame."""
-    ws = await websockets.connect(
-        listener.url,
-        compression="deflate" if deflate else None,
-        ping_interval=None,  # the server pings; 1,000 client pingers would only load this process
-        max_size=2**20,
-        max_queue=None,
-        open_timeout=60,
-        close_timeout=5,
-        proxy=None,
-    )
-    await ws.send(json.dumps({"type": "hello", "token": listener.token}))
-    welcome = json.loads(await ws.recv())
-    if welcome.get("type") != "welcome":
-        raise RuntimeError(f"expected welcome, got {welcome}")
+    ws = await benchlib.join_room(listener.url, listener.token, deflate, max_queue=None)
     listener.ws = ws
     listener.reader = asyncio.create_task(read(listener, load, mentioner))
-
-
-async def gather_limited(coros: Sequence[Coroutine[Any, Any, Any]], limit: int) -> list[Any]:
-    """Run coroutines at most `limit` at a time; results in order."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(coro: Coroutine[Any, Any, Any]) -> Any:
-        async with gate:
-            return await coro
-
-    return await asyncio.gather(*(one(c) for c in coros))
-
-
-async def settle(load: Load, timeout: float = 60.0) -> None:
-    """Wait until the join traffic (presence frames) has stopped."""
-    deadline = time.monotonic() + timeout
-    seen = -1
-    while seen != load.frames and time.monotonic() < deadline:
-        seen = load.frames
-        await asyncio.sleep(SETTLE_QUIET_S)
-
-
-async def wait_available(address: str) -> None:
-    """Wait until the LLM node lists the fake model as available."""
-    async with grpc.aio.insecure_channel(address, options=channel_options()) as channel:
-        stub = LlmServiceStub(channel)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            reply = await stub.ListModels(llm_pb2.ListModelsRequest(), timeout=5)
-            if any(m.id == MODEL_ID and m.available for m in reply.models):
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"model {MODEL_ID!r} did not become available")
-            await asyncio.sleep(0.05)  # the node has no readiness event for one model
 
 
 async def mention(room: int, listener: Listener, load: Load, args: argparse.Namespace) -> None:
@@ -328,24 +244,6 @@ async def mention(room: int, listener: Listener, load: Load, args: argparse.Name
         await listener.ws.send(frame)
         async with asyncio.timeout(args.tokens / args.rate + DRAIN_TIMEOUT_S):
             await load.reply_done[room].wait()
-
-
-def server_pids(stack: Stack) -> dict[str, int]:
-    """The pid of every service process the stack runs, by name."""
-    processes = [stack.llm, stack.room, *stack.gateways]
-    return {p.name: p.process.pid for p in processes if p is not None and p.process is not None}
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_s() -> float:
-    """CPU seconds the whole machine has spent busy (steal included), from /proc/stat."""
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -395,65 +293,56 @@ async def run_round(name: str, rooms: int, members: int, args: argparse.Namespac
             )
             await stack.start(gateways=1)
             await stack.start_llm(workdir / "models.toml")
-            await wait_available(f"127.0.0.1:{stack.llm_port}")
+            address = f"127.0.0.1:{stack.llm_port}"
+            async with grpc.aio.insecure_channel(address, options=channel_options()) as channel:
+                await benchlib.wait_available(LlmServiceStub(channel), MODEL_ID, READY_TIMEOUT_S)
             async with httpx.AsyncClient(base_url=stack.base_url(0), timeout=60) as http:
-                owner = await sign_in(http, "bench-owner")
+                owner = await benchlib.sign_in(http, "bench-owner")
                 persona = {"handle": "bot", "name": "Bot", "model": MODEL_ID}
                 persona["max_tokens"] = args.tokens
-                room_ids = []
-                for r in range(rooms):
-                    reply = await http.post(
-                        "/api/rooms",
-                        json={"name": f"bench {r}", "personas": [persona]},
-                        headers={"Authorization": f"Bearer {owner}"},
-                    )
-                    reply.raise_for_status()
-                    room_ids.append(reply.json()["id"])
-                tokens = await gather_limited(
-                    [sign_in(http, f"member-{i}") for i in range(rooms * members)], 20
+                room_ids = [
+                    await benchlib.create_room(http, owner, f"bench {r}", [persona])
+                    for r in range(rooms)
+                ]
+                tokens = await benchlib.gather_limited(
+                    [benchlib.sign_in(http, f"member-{i}") for i in range(rooms * members)], 20
                 )
             listeners = [
                 Listener(stack.ws_url(room_ids[i % rooms]), token, i % rooms)
                 for i, token in enumerate(tokens)
             ]
-            await gather_limited(
+            await benchlib.gather_limited(
                 [connect(lst, load, i < rooms, args.deflate) for i, lst in enumerate(listeners)],
                 CONNECT_CONCURRENCY,
             )
-            await settle(load)
+            await benchlib.settle(load, SETTLE_TIMEOUT_S)
             pids = {"provider": provider.process.pid}  # type: ignore[union-attr]
-            pids.update(server_pids(stack))
+            pids.update(benchlib.server_pids(stack))
             load.expected_finals = rooms * members * args.replies
             # The load generator's own collector pauses would land in every receipt time.
-            gc.collect()
-            gc.freeze()
-            gc.disable()
-            cpu0 = {n: cpu_seconds(pid) for n, pid in pids.items()}
-            cpu0["loadgen"], busy0, t0 = time.process_time(), machine_busy_s(), time.monotonic()
-            load.recording = True
-            watcher = asyncio.create_task(watch_loop_lag(load))
-            try:
-                await asyncio.gather(*(mention(r, listeners[r], load, args) for r in range(rooms)))
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(DRAIN_TIMEOUT_S):
-                        await load.all_final.wait()
-            finally:
-                load.recording = False
-                watcher.cancel()
-                await asyncio.gather(watcher, return_exceptions=True)
-                gc.enable()
-                gc.unfreeze()
-            window = time.monotonic() - t0
-            cpu = {n: cpu_seconds(pid) - cpu0[n] for n, pid in pids.items()}
-            cpu["loadgen"] = time.process_time() - cpu0["loadgen"]
-            cpu["others"] = max(0.0, machine_busy_s() - busy0 - sum(cpu.values()))
+            with benchlib.gc_paused():
+                meter = benchlib.CpuWindow(pids.items())
+                load.recording = True
+                watcher = asyncio.create_task(watch_loop_lag(load))
+                try:
+                    await asyncio.gather(
+                        *(mention(r, listeners[r], load, args) for r in range(rooms))
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+                            await load.all_final.wait()
+                finally:
+                    load.recording = False
+                    watcher.cancel()
+                    await asyncio.gather(watcher, return_exceptions=True)
+            cpu, window = meter.stop(pids.items(), "loadgen")
             recorded = await provider.recorded()
         except BaseException:
             print(stack.logs(), file=sys.stderr)
             raise
         finally:
             load.closing = True
-            await gather_limited([lst.ws.close() for lst in listeners if lst.ws], 100)
+            await benchlib.gather_limited([lst.ws.close() for lst in listeners if lst.ws], 100)
             await asyncio.gather(
                 *(lst.reader for lst in listeners if lst.reader), return_exceptions=True
             )
@@ -469,13 +358,6 @@ async def watch_loop_lag(load: Load, period: float = 0.01) -> None:
         due = now() + period
         await asyncio.sleep(period)
         load.loop_lag.append(now() - due)
-
-
-async def sign_in(http: httpx.AsyncClient, name: str) -> str:
-    """A new user's token (POST /api/session)."""
-    reply = await http.post("/api/session", json={"name": name})
-    reply.raise_for_status()
-    return str(reply.json()["token"])
 
 
 # --- analysis ------------------------------------------------------------------------------------
@@ -562,38 +444,6 @@ def analyse(
     )
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = q * (len(ordered) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def machine() -> str:
-    """CPU count and model, memory, Python: the line recorded next to the figures."""
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown CPU",
-    )
-    mem_kib = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    return (
-        f"{os.cpu_count()} CPUs ({model}), {mem_kib / 2**20:.0f} GiB RAM, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.1f} ms"
 
@@ -605,13 +455,13 @@ def report_round(n: int, r: RoundResult) -> None:
         f"round {n} {r.name:8} {r.rooms}x{r.members}: tokens "
         f"{r.tokens_received}/{r.tokens_expected}"
         f"{f' ({lost} missing)' if lost else ''}, replies complete {r.replies_complete}/"
-        f"{r.replies_expected}; per token p50 {ms(percentile(r.token_latency, 0.5))} p99 "
-        f"{ms(percentile(r.token_latency, 0.99))}; first token p50 "
-        f"{ms(percentile(r.first_latency, 0.5))}; frames/token "
+        f"{r.replies_expected}; per token p50 {ms(benchlib.percentile(r.token_latency, 0.5))} p99 "
+        f"{ms(benchlib.percentile(r.token_latency, 0.99))}; first token p50 "
+        f"{ms(benchlib.percentile(r.first_latency, 0.5))}; frames/token "
         f"{statistics.fmean(r.frames_per_token):.2f}"
         f"{f'; sockets dropped {dict(r.dropped)}' if r.dropped else ''}; "
         f"{r.frames / r.window:.0f} delta frames/s over {r.window:.1f} s; load generator loop lag "
-        f"p99 {ms(percentile(r.loop_lag, 0.99))}; cpu (of one core): {cpu}",
+        f"p99 {ms(benchlib.percentile(r.loop_lag, 0.99))}; cpu (of one core): {cpu}",
         flush=True,
     )
 
@@ -638,7 +488,7 @@ def report(results: list[RoundResult], args: argparse.Namespace) -> None:
         cells, p = "", {}
         for s in systems:
             values = pooled(s, attr)
-            p[s] = (percentile(values, 0.5), percentile(values, 0.99))
+            p[s] = (benchlib.percentile(values, 0.5), benchlib.percentile(values, 0.99))
             cells += f"{ms(p[s][0])} / {ms(p[s][1])}".rjust(28) if values else f"{'-':>28}"
         ratio = ""
         if len(systems) == 2 and attr != "spread":
@@ -683,7 +533,7 @@ def report(results: list[RoundResult], args: argparse.Namespace) -> None:
             f"{f'CPU us per frame: {per_frame}; ' if per_frame else ''}"
             f"{f'CPU ms per token generated: {per_token}; ' if per_token else ''}"
             f"CPU (share of one core): {shares}; load generator loop lag p50 / p99 / max "
-            f"{ms(percentile(lag, 0.5))} / {ms(percentile(lag, 0.99))} / {ms(max(lag, default=0))}"
+            f"{ms(benchlib.percentile(lag, 0.5))} / {ms(benchlib.percentile(lag, 0.99))} / {ms(max(lag, default=0))}"
         )
     print(
         "\nPer token: each member's receipt time minus the provider's emit time of that token, "
@@ -696,26 +546,15 @@ def report(results: list[RoundResult], args: argparse.Namespace) -> None:
     )
 
 
-def raise_open_files(needed: int) -> None:
-    """Lift the soft RLIMIT_NOFILE (children inherit it) so ~2 sockets per member fit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        limit = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
-        if limit < needed:
-            print(f"warning: open-files limit {limit} < {needed} needed", file=sys.stderr)
-
-
 async def bench(args: argparse.Namespace) -> None:
-    print(f"Token fan-out, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}")
+    print(f"Token fan-out, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {benchlib.machine()}")
     interval = args.delta_interval_ms if args.delta_interval_ms is not None else "default 50"
     print(
         f"{args.rooms} rooms x {args.members} members on one gateway; the provider streams "
         f"{args.tokens} tokens per reply at {args.rate:g} tokens/s; {args.replies} replies per "
         f"room back to back, rooms starting {args.stagger:g} s apart; delta interval {interval} "
         f"ms; {args.rounds} round(s), alternating with a 1x1 baseline"
-        f"{' (skipped)' if args.no_baseline else ''}; provider sockets "
-        f"{'as tests.support makes them (Nagle on)' if args.stock_provider else 'TCP_NODELAY'}; "
+        f"{' (skipped)' if args.no_baseline else ''}; provider sockets TCP_NODELAY; "
         f"permessage-deflate "
         f"{'on' if args.deflate else 'off'}; SQLite.",
         flush=True,
@@ -748,25 +587,15 @@ def main() -> None:
     parser.add_argument(
         "--delta-interval-ms", type=int, help="the room service's coalescing interval"
     )
-    parser.add_argument(
-        "--stock-provider",
-        action="store_true",
-        help="keep the fake provider's sockets as tests.support makes them: Nagle on",
-    )
     parser.add_argument("--role", choices=["provider"], help=argparse.SUPPRESS)
     parser.add_argument("--emits", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "provider":
         serve_provider(args)
         return
-    raise_open_files(2 * args.rooms * args.members + 1024)
+    benchlib.raise_open_files(2 * args.rooms * args.members + 1024)
     # The gateway runs on uvloop (uvicorn's default when installed); so does the load generator.
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(bench(args))
-    else:
-        uvloop.run(bench(args))
+    benchlib.run_like_servers(bench(args))
 
 
 if __name__ == "__main__":
