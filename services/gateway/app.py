@@ -24,7 +24,7 @@ from services.gateway.ws.hub import GatewayHub
 
 logger = logging.getLogger(__name__)
 
-# Unary calls that fail with UNAVAILABLE (room service restarting) are retried
+# Unary calls that fail with UNAVAILABLE or CANCELLED (room service restarting) are retried
 # transparently; every write is idempotent (sends carry a client_msg_id).
 _SERVICE_CONFIG = json.dumps(
     {
@@ -36,7 +36,8 @@ _SERVICE_CONFIG = json.dumps(
                     "initialBackoff": "0.1s",
                     "maxBackoff": "1s",
                     "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
+                    # CANCELLED: a call that raced the room service's graceful stop.
+                    "retryableStatusCodes": ["UNAVAILABLE", "CANCELLED"],
                 },
             }
         ]
