@@ -49,6 +49,18 @@ build_frontend() {
         npm ci --prefix frontend --no-audit --no-fund --loglevel=error
         echo "$want" >"$stamp"
     fi
+    # Rebuild only when the sources changed since the last build (test.sh and test_browser.sh
+    # both ask for it).
+    local built="frontend/node_modules/.chimera-build"
+    local source
+    source="$(find frontend/src frontend/public frontend/index.html frontend/package-lock.json \
+        frontend/tsconfig.json frontend/vite.config.ts -type f -print0 2>/dev/null |
+        sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+    if [ -f frontend/dist/index.html ] && [ -f "$built" ] && [ "$(cat "$built")" = "$source" ]; then
+        echo "==> the web app build is up to date (frontend/dist)"
+        return 0
+    fi
     echo "==> building the web app (frontend/dist)"
     npm run --prefix frontend --silent build >/dev/null
+    echo "$source" >"$built"
 }
