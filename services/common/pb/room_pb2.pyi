@@ -21,6 +21,19 @@ class MessageStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_STATUS_STREAMING: _ClassVar[MessageStatus]
     MESSAGE_STATUS_INTERRUPTED: _ClassVar[MessageStatus]
     MESSAGE_STATUS_ERROR: _ClassVar[MessageStatus]
+
+class RoomAccess(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROOM_ACCESS_UNSPECIFIED: _ClassVar[RoomAccess]
+    ROOM_ACCESS_INVITE: _ClassVar[RoomAccess]
+    ROOM_ACCESS_OPEN: _ClassVar[RoomAccess]
+
+class RoomRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROOM_ROLE_UNSPECIFIED: _ClassVar[RoomRole]
+    ROOM_ROLE_VIEWER: _ClassVar[RoomRole]
+    ROOM_ROLE_MEMBER: _ClassVar[RoomRole]
+    ROOM_ROLE_OWNER: _ClassVar[RoomRole]
 AUTHOR_KIND_UNSPECIFIED: AuthorKind
 AUTHOR_KIND_HUMAN: AuthorKind
 AUTHOR_KIND_AI: AuthorKind
@@ -30,6 +43,13 @@ MESSAGE_STATUS_COMPLETE: MessageStatus
 MESSAGE_STATUS_STREAMING: MessageStatus
 MESSAGE_STATUS_INTERRUPTED: MessageStatus
 MESSAGE_STATUS_ERROR: MessageStatus
+ROOM_ACCESS_UNSPECIFIED: RoomAccess
+ROOM_ACCESS_INVITE: RoomAccess
+ROOM_ACCESS_OPEN: RoomAccess
+ROOM_ROLE_UNSPECIFIED: RoomRole
+ROOM_ROLE_VIEWER: RoomRole
+ROOM_ROLE_MEMBER: RoomRole
+ROOM_ROLE_OWNER: RoomRole
 
 class User(_message.Message):
     __slots__ = ("id", "name")
@@ -90,7 +110,7 @@ class Timing(_message.Message):
     def __init__(self, time_to_first_token_ms: _Optional[int] = ..., total_ms: _Optional[int] = ...) -> None: ...
 
 class Room(_message.Message):
-    __slots__ = ("id", "name", "created_by", "created_at_ms", "updated_at_ms", "last_seq", "personas")
+    __slots__ = ("id", "name", "created_by", "created_at_ms", "updated_at_ms", "last_seq", "personas", "access", "allow_guests", "role")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +118,9 @@ class Room(_message.Message):
     UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
     PERSONAS_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_GUESTS_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     created_by: str
@@ -105,7 +128,10 @@ class Room(_message.Message):
     updated_at_ms: int
     last_seq: int
     personas: _containers.RepeatedCompositeFieldContainer[Persona]
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., personas: _Optional[_Iterable[_Union[Persona, _Mapping]]] = ...) -> None: ...
+    access: RoomAccess
+    allow_guests: bool
+    role: RoomRole
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., personas: _Optional[_Iterable[_Union[Persona, _Mapping]]] = ..., access: _Optional[_Union[RoomAccess, str]] = ..., allow_guests: _Optional[bool] = ..., role: _Optional[_Union[RoomRole, str]] = ...) -> None: ...
 
 class Message(_message.Message):
     __slots__ = ("id", "room_id", "seq", "author", "content", "reply_to", "status", "created_at_ms", "client_msg_id", "model", "usage", "timing", "error")
@@ -138,26 +164,34 @@ class Message(_message.Message):
     def __init__(self, id: _Optional[str] = ..., room_id: _Optional[str] = ..., seq: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., content: _Optional[str] = ..., reply_to: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., created_at_ms: _Optional[int] = ..., client_msg_id: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class CreateRoomRequest(_message.Message):
-    __slots__ = ("actor", "name", "personas")
+    __slots__ = ("actor", "name", "personas", "access", "allow_guests")
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PERSONAS_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_GUESTS_FIELD_NUMBER: _ClassVar[int]
     actor: User
     name: str
     personas: _containers.RepeatedCompositeFieldContainer[Persona]
-    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., name: _Optional[str] = ..., personas: _Optional[_Iterable[_Union[Persona, _Mapping]]] = ...) -> None: ...
+    access: RoomAccess
+    allow_guests: bool
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., name: _Optional[str] = ..., personas: _Optional[_Iterable[_Union[Persona, _Mapping]]] = ..., access: _Optional[_Union[RoomAccess, str]] = ..., allow_guests: _Optional[bool] = ...) -> None: ...
 
 class GetRoomRequest(_message.Message):
-    __slots__ = ("room_id",)
+    __slots__ = ("room_id", "actor")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
     room_id: str
-    def __init__(self, room_id: _Optional[str] = ...) -> None: ...
+    actor: User
+    def __init__(self, room_id: _Optional[str] = ..., actor: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class ListRoomsRequest(_message.Message):
-    __slots__ = ("limit",)
+    __slots__ = ("limit", "actor")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
     limit: int
-    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+    actor: User
+    def __init__(self, limit: _Optional[int] = ..., actor: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class ListRoomsResponse(_message.Message):
     __slots__ = ("rooms",)
@@ -166,28 +200,34 @@ class ListRoomsResponse(_message.Message):
     def __init__(self, rooms: _Optional[_Iterable[_Union[Room, _Mapping]]] = ...) -> None: ...
 
 class UpdateRoomRequest(_message.Message):
-    __slots__ = ("actor", "room_id", "name", "personas")
+    __slots__ = ("actor", "room_id", "name", "personas", "access", "allow_guests")
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PERSONAS_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_GUESTS_FIELD_NUMBER: _ClassVar[int]
     actor: User
     room_id: str
     name: str
     personas: PersonaList
-    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., name: _Optional[str] = ..., personas: _Optional[_Union[PersonaList, _Mapping]] = ...) -> None: ...
+    access: RoomAccess
+    allow_guests: bool
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., name: _Optional[str] = ..., personas: _Optional[_Union[PersonaList, _Mapping]] = ..., access: _Optional[_Union[RoomAccess, str]] = ..., allow_guests: _Optional[bool] = ...) -> None: ...
 
 class LoadHistoryRequest(_message.Message):
-    __slots__ = ("room_id", "before_seq", "after_seq", "limit")
+    __slots__ = ("room_id", "before_seq", "after_seq", "limit", "actor")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     BEFORE_SEQ_FIELD_NUMBER: _ClassVar[int]
     AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
     room_id: str
     before_seq: int
     after_seq: int
     limit: int
-    def __init__(self, room_id: _Optional[str] = ..., before_seq: _Optional[int] = ..., after_seq: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    actor: User
+    def __init__(self, room_id: _Optional[str] = ..., before_seq: _Optional[int] = ..., after_seq: _Optional[int] = ..., limit: _Optional[int] = ..., actor: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class LoadHistoryResponse(_message.Message):
     __slots__ = ("messages", "has_more")
@@ -220,6 +260,138 @@ class InterruptMessageRequest(_message.Message):
     room_id: str
     message_id: str
     def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., message_id: _Optional[str] = ...) -> None: ...
+
+class RoomMember(_message.Message):
+    __slots__ = ("user", "role", "joined_at_ms", "guest")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    JOINED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    GUEST_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    role: RoomRole
+    joined_at_ms: int
+    guest: bool
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ..., role: _Optional[_Union[RoomRole, str]] = ..., joined_at_ms: _Optional[int] = ..., guest: _Optional[bool] = ...) -> None: ...
+
+class ListMembersRequest(_message.Message):
+    __slots__ = ("actor", "room_id")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    actor: User
+    room_id: str
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ...) -> None: ...
+
+class ListMembersResponse(_message.Message):
+    __slots__ = ("members",)
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    members: _containers.RepeatedCompositeFieldContainer[RoomMember]
+    def __init__(self, members: _Optional[_Iterable[_Union[RoomMember, _Mapping]]] = ...) -> None: ...
+
+class UpdateMemberRequest(_message.Message):
+    __slots__ = ("actor", "room_id", "user_id", "role")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    actor: User
+    room_id: str
+    user_id: str
+    role: RoomRole
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., user_id: _Optional[str] = ..., role: _Optional[_Union[RoomRole, str]] = ...) -> None: ...
+
+class RemoveMemberRequest(_message.Message):
+    __slots__ = ("actor", "room_id", "user_id")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    actor: User
+    room_id: str
+    user_id: str
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class RemoveMemberResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Invite(_message.Message):
+    __slots__ = ("id", "room_id", "created_by", "role", "max_uses", "uses", "created_at_ms", "expires_at_ms", "revoked")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    MAX_USES_FIELD_NUMBER: _ClassVar[int]
+    USES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    room_id: str
+    created_by: str
+    role: RoomRole
+    max_uses: int
+    uses: int
+    created_at_ms: int
+    expires_at_ms: int
+    revoked: bool
+    def __init__(self, id: _Optional[str] = ..., room_id: _Optional[str] = ..., created_by: _Optional[str] = ..., role: _Optional[_Union[RoomRole, str]] = ..., max_uses: _Optional[int] = ..., uses: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., revoked: _Optional[bool] = ...) -> None: ...
+
+class CreateInviteRequest(_message.Message):
+    __slots__ = ("actor", "room_id", "max_uses", "expires_in_hours", "role")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_USES_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_HOURS_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    actor: User
+    room_id: str
+    max_uses: int
+    expires_in_hours: int
+    role: RoomRole
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., max_uses: _Optional[int] = ..., expires_in_hours: _Optional[int] = ..., role: _Optional[_Union[RoomRole, str]] = ...) -> None: ...
+
+class CreateInviteResponse(_message.Message):
+    __slots__ = ("invite", "token")
+    INVITE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    invite: Invite
+    token: str
+    def __init__(self, invite: _Optional[_Union[Invite, _Mapping]] = ..., token: _Optional[str] = ...) -> None: ...
+
+class ListInvitesRequest(_message.Message):
+    __slots__ = ("actor", "room_id")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    actor: User
+    room_id: str
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ...) -> None: ...
+
+class ListInvitesResponse(_message.Message):
+    __slots__ = ("invites",)
+    INVITES_FIELD_NUMBER: _ClassVar[int]
+    invites: _containers.RepeatedCompositeFieldContainer[Invite]
+    def __init__(self, invites: _Optional[_Iterable[_Union[Invite, _Mapping]]] = ...) -> None: ...
+
+class RevokeInviteRequest(_message.Message):
+    __slots__ = ("actor", "room_id", "invite_id")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    INVITE_ID_FIELD_NUMBER: _ClassVar[int]
+    actor: User
+    room_id: str
+    invite_id: str
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., invite_id: _Optional[str] = ...) -> None: ...
+
+class RevokeInviteResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AcceptInviteRequest(_message.Message):
+    __slots__ = ("actor", "token")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    actor: User
+    token: str
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., token: _Optional[str] = ...) -> None: ...
 
 class PostMessageResponse(_message.Message):
     __slots__ = ("message", "duplicate")
@@ -363,8 +535,22 @@ class RoomUpdated(_message.Message):
     room: Room
     def __init__(self, room: _Optional[_Union[Room, _Mapping]] = ...) -> None: ...
 
+class MemberRemoved(_message.Message):
+    __slots__ = ("user_id", "reason")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    reason: str
+    def __init__(self, user_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class MemberUpdated(_message.Message):
+    __slots__ = ("member",)
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    member: RoomMember
+    def __init__(self, member: _Optional[_Union[RoomMember, _Mapping]] = ...) -> None: ...
+
 class SessionEvent(_message.Message):
-    __slots__ = ("opened", "message", "send_result", "presence", "typing", "room_updated", "delta", "error")
+    __slots__ = ("opened", "message", "send_result", "presence", "typing", "room_updated", "delta", "error", "member_removed", "member_updated")
     OPENED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SEND_RESULT_FIELD_NUMBER: _ClassVar[int]
@@ -373,6 +559,8 @@ class SessionEvent(_message.Message):
     ROOM_UPDATED_FIELD_NUMBER: _ClassVar[int]
     DELTA_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_REMOVED_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_UPDATED_FIELD_NUMBER: _ClassVar[int]
     opened: SessionOpened
     message: Message
     send_result: SendResult
@@ -381,4 +569,6 @@ class SessionEvent(_message.Message):
     room_updated: RoomUpdated
     delta: MessageDelta
     error: RequestError
-    def __init__(self, opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., presence: _Optional[_Union[PresenceEvent, _Mapping]] = ..., typing: _Optional[_Union[TypingEvent, _Mapping]] = ..., room_updated: _Optional[_Union[RoomUpdated, _Mapping]] = ..., delta: _Optional[_Union[MessageDelta, _Mapping]] = ..., error: _Optional[_Union[RequestError, _Mapping]] = ...) -> None: ...
+    member_removed: MemberRemoved
+    member_updated: MemberUpdated
+    def __init__(self, opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., presence: _Optional[_Union[PresenceEvent, _Mapping]] = ..., typing: _Optional[_Union[TypingEvent, _Mapping]] = ..., room_updated: _Optional[_Union[RoomUpdated, _Mapping]] = ..., delta: _Optional[_Union[MessageDelta, _Mapping]] = ..., error: _Optional[_Union[RequestError, _Mapping]] = ..., member_removed: _Optional[_Union[MemberRemoved, _Mapping]] = ..., member_updated: _Optional[_Union[MemberUpdated, _Mapping]] = ...) -> None: ...

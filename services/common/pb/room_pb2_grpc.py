@@ -70,6 +70,41 @@ class RoomServiceStub:
                 request_serializer=chimera_dot_v1_dot_room__pb2.InterruptMessageRequest.SerializeToString,
                 response_deserializer=chimera_dot_v1_dot_room__pb2.Message.FromString,
                 _registered_method=True)
+        self.ListMembers = channel.unary_unary(
+                '/chimera.v1.RoomService/ListMembers',
+                request_serializer=chimera_dot_v1_dot_room__pb2.ListMembersRequest.SerializeToString,
+                response_deserializer=chimera_dot_v1_dot_room__pb2.ListMembersResponse.FromString,
+                _registered_method=True)
+        self.UpdateMember = channel.unary_unary(
+                '/chimera.v1.RoomService/UpdateMember',
+                request_serializer=chimera_dot_v1_dot_room__pb2.UpdateMemberRequest.SerializeToString,
+                response_deserializer=chimera_dot_v1_dot_room__pb2.RoomMember.FromString,
+                _registered_method=True)
+        self.RemoveMember = channel.unary_unary(
+                '/chimera.v1.RoomService/RemoveMember',
+                request_serializer=chimera_dot_v1_dot_room__pb2.RemoveMemberRequest.SerializeToString,
+                response_deserializer=chimera_dot_v1_dot_room__pb2.RemoveMemberResponse.FromString,
+                _registered_method=True)
+        self.CreateInvite = channel.unary_unary(
+                '/chimera.v1.RoomService/CreateInvite',
+                request_serializer=chimera_dot_v1_dot_room__pb2.CreateInviteRequest.SerializeToString,
+                response_deserializer=chimera_dot_v1_dot_room__pb2.CreateInviteResponse.FromString,
+                _registered_method=True)
+        self.ListInvites = channel.unary_unary(
+                '/chimera.v1.RoomService/ListInvites',
+                request_serializer=chimera_dot_v1_dot_room__pb2.ListInvitesRequest.SerializeToString,
+                response_deserializer=chimera_dot_v1_dot_room__pb2.ListInvitesResponse.FromString,
+                _registered_method=True)
+        self.RevokeInvite = channel.unary_unary(
+                '/chimera.v1.RoomService/RevokeInvite',
+                request_serializer=chimera_dot_v1_dot_room__pb2.RevokeInviteRequest.SerializeToString,
+                response_deserializer=chimera_dot_v1_dot_room__pb2.RevokeInviteResponse.FromString,
+                _registered_method=True)
+        self.AcceptInvite = channel.unary_unary(
+                '/chimera.v1.RoomService/AcceptInvite',
+                request_serializer=chimera_dot_v1_dot_room__pb2.AcceptInviteRequest.SerializeToString,
+                response_deserializer=chimera_dot_v1_dot_room__pb2.Room.FromString,
+                _registered_method=True)
         self.RoomSession = channel.stream_stream(
                 '/chimera.v1.RoomService/RoomSession',
                 request_serializer=chimera_dot_v1_dot_room__pb2.SessionRequest.SerializeToString,
@@ -124,6 +159,49 @@ class RoomServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMembers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMember(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveMember(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateInvite(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInvites(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeInvite(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptInvite(self, request, context):
+        """Join the invite's room with its role; returns the room (with the caller's role).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RoomSession(self, request_iterator, context):
         """One stream per (gateway, room): member joins/leaves, sends and typing in;
         room events out, each once per stream.
@@ -169,6 +247,41 @@ def add_RoomServiceServicer_to_server(servicer, server):
                     servicer.InterruptMessage,
                     request_deserializer=chimera_dot_v1_dot_room__pb2.InterruptMessageRequest.FromString,
                     response_serializer=chimera_dot_v1_dot_room__pb2.Message.SerializeToString,
+            ),
+            'ListMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMembers,
+                    request_deserializer=chimera_dot_v1_dot_room__pb2.ListMembersRequest.FromString,
+                    response_serializer=chimera_dot_v1_dot_room__pb2.ListMembersResponse.SerializeToString,
+            ),
+            'UpdateMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMember,
+                    request_deserializer=chimera_dot_v1_dot_room__pb2.UpdateMemberRequest.FromString,
+                    response_serializer=chimera_dot_v1_dot_room__pb2.RoomMember.SerializeToString,
+            ),
+            'RemoveMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveMember,
+                    request_deserializer=chimera_dot_v1_dot_room__pb2.RemoveMemberRequest.FromString,
+                    response_serializer=chimera_dot_v1_dot_room__pb2.RemoveMemberResponse.SerializeToString,
+            ),
+            'CreateInvite': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInvite,
+                    request_deserializer=chimera_dot_v1_dot_room__pb2.CreateInviteRequest.FromString,
+                    response_serializer=chimera_dot_v1_dot_room__pb2.CreateInviteResponse.SerializeToString,
+            ),
+            'ListInvites': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInvites,
+                    request_deserializer=chimera_dot_v1_dot_room__pb2.ListInvitesRequest.FromString,
+                    response_serializer=chimera_dot_v1_dot_room__pb2.ListInvitesResponse.SerializeToString,
+            ),
+            'RevokeInvite': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeInvite,
+                    request_deserializer=chimera_dot_v1_dot_room__pb2.RevokeInviteRequest.FromString,
+                    response_serializer=chimera_dot_v1_dot_room__pb2.RevokeInviteResponse.SerializeToString,
+            ),
+            'AcceptInvite': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptInvite,
+                    request_deserializer=chimera_dot_v1_dot_room__pb2.AcceptInviteRequest.FromString,
+                    response_serializer=chimera_dot_v1_dot_room__pb2.Room.SerializeToString,
             ),
             'RoomSession': grpc.stream_stream_rpc_method_handler(
                     servicer.RoomSession,
@@ -366,6 +479,195 @@ class RoomService:
             '/chimera.v1.RoomService/InterruptMessage',
             chimera_dot_v1_dot_room__pb2.InterruptMessageRequest.SerializeToString,
             chimera_dot_v1_dot_room__pb2.Message.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chimera.v1.RoomService/ListMembers',
+            chimera_dot_v1_dot_room__pb2.ListMembersRequest.SerializeToString,
+            chimera_dot_v1_dot_room__pb2.ListMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chimera.v1.RoomService/UpdateMember',
+            chimera_dot_v1_dot_room__pb2.UpdateMemberRequest.SerializeToString,
+            chimera_dot_v1_dot_room__pb2.RoomMember.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chimera.v1.RoomService/RemoveMember',
+            chimera_dot_v1_dot_room__pb2.RemoveMemberRequest.SerializeToString,
+            chimera_dot_v1_dot_room__pb2.RemoveMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateInvite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chimera.v1.RoomService/CreateInvite',
+            chimera_dot_v1_dot_room__pb2.CreateInviteRequest.SerializeToString,
+            chimera_dot_v1_dot_room__pb2.CreateInviteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInvites(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chimera.v1.RoomService/ListInvites',
+            chimera_dot_v1_dot_room__pb2.ListInvitesRequest.SerializeToString,
+            chimera_dot_v1_dot_room__pb2.ListInvitesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeInvite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chimera.v1.RoomService/RevokeInvite',
+            chimera_dot_v1_dot_room__pb2.RevokeInviteRequest.SerializeToString,
+            chimera_dot_v1_dot_room__pb2.RevokeInviteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptInvite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chimera.v1.RoomService/AcceptInvite',
+            chimera_dot_v1_dot_room__pb2.AcceptInviteRequest.SerializeToString,
+            chimera_dot_v1_dot_room__pb2.Room.FromString,
             options,
             channel_credentials,
             insecure,

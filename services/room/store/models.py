@@ -1,4 +1,4 @@
-"""SQLAlchemy tables of the room service: rooms, their personas and their messages."""
+"""SQLAlchemy tables of the room service: rooms, personas, messages, accounts and access."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -76,6 +77,13 @@ class Room(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # "invite": members only; "open": any signed-in account may read and join.
+    access: Mapped[str] = mapped_column(
+        String(8), default="invite", server_default=text("'invite'")
+    )
+    allow_guests: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class Persona(Base):
@@ -130,3 +138,86 @@ class Message(Base):
     ttft_ms: Mapped[int | None] = mapped_column(BigInteger)
     total_ms: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Account(Base):
+    """A registered user (username + argon2id password hash) or a guest (display name only)."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint("kind IN ('user', 'guest')", name="kind"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # Lower-cased; NULL for guests (NULLs never collide on the unique index).
+    username: Mapped[str | None] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Credential(Base):
+    """A sign-in session or a personal API token; only the SHA-256 of its secret is stored."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (CheckConstraint("kind IN ('session', 'api_token')", name="kind"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(64))  # API tokens only
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # NULL = never
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RoomMember(Base):
+    """An account's role in a room: "owner", "member" or "viewer"."""
+
+    __tablename__ = "room_members"
+    __table_args__ = (CheckConstraint("role IN ('owner', 'member', 'viewer')", name="role"),)
+
+    room_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invite(Base):
+    """A link that makes whoever accepts it a member (or viewer) of a room."""
+
+    __tablename__ = "invites"
+    __table_args__ = (CheckConstraint("role IN ('member', 'viewer')", name="role"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    room_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("rooms.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(36))
+    role: Mapped[str] = mapped_column(String(8))
+    max_uses: Mapped[int | None] = mapped_column(Integer)  # NULL = unlimited
+    uses: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # NULL = never
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AiUsage(Base):
+    """AI tokens spent per UTC day, by the account that asked ("user") and by room ("room")."""
+
+    __tablename__ = "ai_usage"
+    __table_args__ = (CheckConstraint("scope IN ('user', 'room')", name="scope"),)
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    scope_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
