@@ -81,9 +81,7 @@ class Room(Base):
     access: Mapped[str] = mapped_column(
         String(8), default="invite", server_default=text("'invite'")
     )
-    allow_guests: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=text("false")
-    )
+    allow_guests: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Persona(Base):
