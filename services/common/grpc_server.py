@@ -6,10 +6,14 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
+if TYPE_CHECKING:
+    from services.common.grpc_security import GrpcSecurity
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +80,15 @@ class GrpcServer:
         service_names: Iterable[str],
         reflection_enabled: bool = True,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
+        security: GrpcSecurity | None = None,
     ) -> None:
         self.address = f"{host}:{port}"
         self.service_names = list(service_names)
-        self.server = grpc.aio.server(options=channel_options(max_message_bytes))
+        self.security = security
+        self.server = grpc.aio.server(
+            options=channel_options(max_message_bytes),
+            interceptors=security.server_interceptors() if security is not None else None,
+        )
         self.health = _HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         if reflection_enabled:
@@ -89,7 +98,11 @@ class GrpcServer:
 
     async def start(self) -> int:
         """Bind, start serving and mark every service SERVING; return the bound port."""
-        self.port = self.server.add_insecure_port(self.address)
+        credentials = self.security.server_credentials() if self.security is not None else None
+        if credentials is not None:
+            self.port = self.server.add_secure_port(self.address, credentials)
+        else:
+            self.port = self.server.add_insecure_port(self.address)
         if self.port == 0:
             raise RuntimeError(f"could not bind gRPC server to {self.address}")
         await self.server.start()

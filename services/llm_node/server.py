@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 
+from services.common.grpc_security import GrpcSecurity
 from services.common.grpc_server import GrpcServer, wait_for_signal
 from services.common.log import setup_logging
 from services.common.pb import llm_pb2, llm_pb2_grpc
@@ -30,6 +31,7 @@ async def serve(settings: LlmSettings) -> None:
         port=settings.llm_port,
         service_names=[SERVICE_NAME],
         reflection_enabled=settings.grpc_reflection,
+        security=GrpcSecurity.from_settings(settings),
     )
     llm_pb2_grpc.add_LlmServiceServicer_to_server(LlmServicer(registry), server.server)
     port = await server.start()

@@ -149,7 +149,7 @@ async def test_sigterm_drains_the_room_service_and_members_lose_nothing(
         await ana.send({"type": "send", "content": f"before {n}", "client_msg_id": f"a{n}"})
         await ana.wait_for(lambda f, n=n: f["type"] == "ack" and f["client_msg_id"] == f"a{n}")
 
-    async with grpc.aio.insecure_channel(stack.room_addr) as channel:
+    async with stack.channel(stack.room_addr) as channel:
         stub = RoomServiceStub(channel)
         watch = await watch_health(channel)
         session = await open_session(stub, room["id"])
@@ -232,7 +232,7 @@ async def test_sigterm_finishes_an_in_flight_call_and_refuses_new_ones(
     url = make_url(stack.database_url).set(drivername="postgresql")
     db = await asyncpg.connect(url.render_as_string(hide_password=False))
     try:
-        async with grpc.aio.insecure_channel(stack.room_addr) as channel:
+        async with stack.channel(stack.room_addr) as channel:
             stub = RoomServiceStub(channel)
             room = await stub.CreateRoom(
                 pb.CreateRoomRequest(actor=pb.User(id="u1", name="Ana"), name="Drain"),
@@ -278,7 +278,7 @@ async def test_sigterm_finishes_an_in_flight_call_and_refuses_new_ones(
         await db.close()
 
     await stack.start_room()
-    async with grpc.aio.insecure_channel(stack.room_addr) as channel:
+    async with stack.channel(stack.room_addr) as channel:
         page = await RoomServiceStub(channel).LoadHistory(
             pb.LoadHistoryRequest(room_id=room.id), timeout=CALL_TIMEOUT_S
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import grpc
 
+from services.common.grpc_security import SECRET_FILE, GrpcSecurity, open_channel
 from services.common.pb import llm_pb2
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.common.supervisor import free_port, grpc_serving, http_ok
@@ -112,6 +113,11 @@ class Stack:
     def room_addr(self) -> str:
         return f"127.0.0.1:{self.room_port}"
 
+    def channel(self, address: str) -> grpc.aio.Channel:
+        """A channel to one of the stack's services, carrying its internal secret."""
+        secret = (self.workdir / "data" / SECRET_FILE).read_text().strip()
+        return open_channel(address, GrpcSecurity(secret=secret))
+
     def base_url(self, index: int = 0) -> str:
         return f"http://127.0.0.1:{self.gateway_ports[index]}"
 
@@ -188,7 +194,7 @@ async def wait_models_started(
     """
     assert stack.llm is not None
     deadline = time.monotonic() + timeout
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.llm_port}") as channel:
+    async with stack.channel(f"127.0.0.1:{stack.llm_port}") as channel:
         stub = LlmServiceStub(channel)
         while True:
             reply = await stub.ListModels(llm_pb2.ListModelsRequest(), timeout=10)
