@@ -186,12 +186,14 @@ class GetRoomRequest(_message.Message):
     def __init__(self, room_id: _Optional[str] = ..., actor: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class ListRoomsRequest(_message.Message):
-    __slots__ = ("limit", "actor")
+    __slots__ = ("limit", "actor", "all_rooms")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ALL_ROOMS_FIELD_NUMBER: _ClassVar[int]
     limit: int
     actor: User
-    def __init__(self, limit: _Optional[int] = ..., actor: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+    all_rooms: bool
+    def __init__(self, limit: _Optional[int] = ..., actor: _Optional[_Union[User, _Mapping]] = ..., all_rooms: _Optional[bool] = ...) -> None: ...
 
 class ListRoomsResponse(_message.Message):
     __slots__ = ("rooms",)
