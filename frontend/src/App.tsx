@@ -1,49 +1,119 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
-import { Api, ApiError } from "./api";
-import { SessionContext } from "./app/context";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Api, ApiError, currentUser, logout } from "./api";
+import { SessionContext, type SignOutReason } from "./app/context";
 import { useRoute } from "./app/route";
-import { clearSession, loadSession, saveSession } from "./app/session";
+import { dropLegacySession, rememberName } from "./app/session";
 import { useTheme } from "./app/theme";
+import { AuthScreen } from "./components/AuthScreen";
 import { CreateRoom } from "./components/CreateRoom";
-import { NameScreen } from "./components/NameScreen";
+import { InviteAccept } from "./components/InviteAccept";
 import { RoomView } from "./components/RoomView";
 import { Sidebar } from "./components/Sidebar";
-import type { Room, Session } from "./types";
+import { TokensPage } from "./components/TokensPage";
+import type { Me, Room } from "./types";
+
+type AuthState =
+  | { status: "loading" }
+  | { status: "unreachable"; message: string }
+  | { status: "signedOut"; reason: SignOutReason | null }
+  | { status: "signedIn"; user: Me };
 
 export function App() {
-  const [session, setSession] = useState<Session | null>(loadSession);
-  const [expired, setExpired] = useState(false);
+  const [auth, setAuth] = useState<AuthState>({ status: "loading" });
   const [theme, toggleTheme] = useTheme();
+  const route = useRoute();
 
-  const onSession = useCallback((s: Session) => {
-    saveSession(s);
-    setExpired(false);
-    setSession(s);
-  }, []);
-  const signOut = useCallback((why: "expired" | "user") => {
-    clearSession();
-    setExpired(why === "expired");
-    setSession(null);
+  // The session is the httpOnly cookie: ask the server who it belongs to.
+  const restore = useCallback(() => {
+    setAuth({ status: "loading" });
+    currentUser().then(
+      (user) => setAuth(user ? { status: "signedIn", user } : { status: "signedOut", reason: null }),
+      (e: unknown) => setAuth({ status: "unreachable", message: e instanceof Error ? e.message : String(e) }),
+    );
   }, []);
 
-  if (!session) return <NameScreen onSession={onSession} expired={expired} />;
-  return <Shell session={session} theme={theme} onToggleTheme={toggleTheme} signOut={signOut} />;
+  useEffect(() => {
+    dropLegacySession();
+    restore();
+  }, [restore]);
+
+  const onSignedIn = useCallback((user: Me) => {
+    rememberName(user.name);
+    setAuth({ status: "signedIn", user });
+  }, []);
+
+  const signingOut = useRef(false);
+  const signOut = useCallback((why: SignOutReason) => {
+    if (why !== "user") {
+      // The server no longer accepts the session: it is over already. (While we sign out
+      // ourselves, the server's 1008 on our own sockets is no news.)
+      if (signingOut.current) return;
+      setAuth((current) => (current.status === "signedOut" ? current : { status: "signedOut", reason: why }));
+      return;
+    }
+    if (signingOut.current) return;
+    signingOut.current = true;
+    // Wait for the server to end it (and clear the cookies) before a new sign-in can start.
+    void logout()
+      .catch(() => undefined)
+      .finally(() => {
+        signingOut.current = false;
+        setAuth({ status: "signedOut", reason: "user" });
+      });
+  }, []);
+
+  switch (auth.status) {
+    case "loading":
+      return (
+        <main className="welcome" aria-busy="true">
+          <p className="hint">Loading…</p>
+        </main>
+      );
+    case "unreachable":
+      return (
+        <main className="welcome">
+          <div className="card form welcome-card">
+            <h1>Chimera</h1>
+            <p role="alert" className="form-error">
+              {auth.message}
+            </p>
+            <button type="button" className="btn btn-primary" onClick={restore}>
+              Try again
+            </button>
+          </div>
+        </main>
+      );
+    case "signedOut":
+      return (
+        <AuthScreen
+          onSignedIn={onSignedIn}
+          reason={auth.reason}
+          invite={route.name === "invite"}
+        />
+      );
+    case "signedIn":
+      return (
+        <Shell
+          key={auth.user.id}
+          user={auth.user}
+          theme={theme}
+          onToggleTheme={toggleTheme}
+          signOut={signOut}
+        />
+      );
+  }
 }
 
 interface ShellProps {
-  session: Session;
+  user: Me;
   theme: ReturnType<typeof useTheme>[0];
   onToggleTheme: () => void;
-  signOut: (why: "expired" | "user") => void;
+  signOut: (why: SignOutReason) => void;
 }
 
-function Shell({ session, theme, onToggleTheme, signOut }: ShellProps) {
+function Shell({ user, theme, onToggleTheme, signOut }: ShellProps) {
   const route = useRoute();
-  const api = useMemo(() => new Api(session.token), [session.token]);
-  const context = useMemo(
-    () => ({ session, api, signOut: () => signOut("expired") }),
-    [session, api, signOut],
-  );
+  const api = useMemo(() => new Api(), []);
   const [rooms, setRooms] = useState<Room[] | null>(null);
   const [roomsError, setRoomsError] = useState<string | null>(null);
 
@@ -60,6 +130,11 @@ function Shell({ session, theme, onToggleTheme, signOut }: ShellProps) {
     );
   }, [api, signOut]);
 
+  const context = useMemo(
+    () => ({ user, api, signOut, refreshRooms: refresh }),
+    [user, api, signOut, refresh],
+  );
+
   // Rooms made by others are not pushed: look again when the window comes back into view.
   useEffect(() => {
     refresh();
@@ -73,14 +148,30 @@ function Shell({ session, theme, onToggleTheme, signOut }: ShellProps) {
       const at = (list ?? []).findIndex((r) => r.id === room.id);
       if (at < 0) return [room, ...rest];
       const next = [...(list ?? [])];
-      next[at] = room;
+      // Broadcast room frames carry no role of mine: keep the one the list had.
+      next[at] = { ...room, role: room.role === undefined ? next[at].role : room.role };
       return next;
     });
   }, []);
 
+  let main;
+  switch (route.name) {
+    case "room":
+      main = <RoomView key={route.roomId} roomId={route.roomId} onRoomChanged={upsertRoom} />;
+      break;
+    case "tokens":
+      main = <TokensPage />;
+      break;
+    case "invite":
+      main = <InviteAccept key={route.token} token={route.token} onJoined={upsertRoom} />;
+      break;
+    default:
+      main = <CreateRoom onCreated={upsertRoom} />;
+  }
+
   return (
     <SessionContext.Provider value={context}>
-      <div className="shell" data-view={route.name}>
+      <div className="shell" data-view={route.name === "home" || route.name === "room" ? route.name : "page"}>
         <Sidebar
           rooms={rooms}
           error={roomsError}
@@ -89,13 +180,7 @@ function Shell({ session, theme, onToggleTheme, signOut }: ShellProps) {
           onToggleTheme={onToggleTheme}
           onSignOut={() => signOut("user")}
         />
-        <main className="main">
-          {route.name === "room" ? (
-            <RoomView key={route.roomId} roomId={route.roomId} onRoomChanged={upsertRoom} />
-          ) : (
-            <CreateRoom onCreated={upsertRoom} />
-          )}
-        </main>
+        <main className="main">{main}</main>
       </div>
     </SessionContext.Provider>
   );

@@ -1,12 +1,28 @@
-// The REST client (docs/rest-api.md). Same origin, relative URLs.
+// The REST client (docs/rest-api.md). Same origin, relative URLs. The web app authenticates
+// with the httpOnly `chimera_session` cookie: no token is ever held by the page. Every write
+// carries the `chimera_csrf` cookie's value in `X-CSRF-Token` (double submit).
 import type {
+  ApiToken,
+  AuthResult,
+  Invite,
+  InviteRole,
+  Me,
+  Member,
   Message,
   MessagePage,
   ModelInfo,
+  NewApiToken,
+  NewInvite,
   PersonaInput,
   Room,
-  Session,
+  RoomAccess,
+  RoomRole,
+  RoomSettingsPatch,
 } from "./types";
+
+export const CSRF_COOKIE = "chimera_csrf";
+export const CSRF_HEADER = "X-CSRF-Token";
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /** An error answered by the API, in its one shape `{"error": {"code", "message"}}`. */
 export class ApiError extends Error {
@@ -14,41 +30,94 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Seconds to wait before trying again (a 429's `Retry-After`), when the server said. */
+    readonly retryAfter: number | null = null,
   ) {
     super(message);
     this.name = "ApiError";
   }
 }
 
-async function request<T>(
-  method: string,
-  path: string,
-  token: string | null,
-  body?: unknown,
-): Promise<T> {
+/** A cookie readable by script (not the httpOnly session), or null. */
+export function readCookie(name: string, cookies: string = document.cookie): string | null {
+  for (const part of cookies.split(";")) {
+    const at = part.indexOf("=");
+    if (at < 0) continue;
+    if (part.slice(0, at).trim() !== name) continue;
+    const value = part.slice(at + 1).trim();
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  }
+  return null;
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
-  if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
+  if (UNSAFE.has(method)) {
+    const csrf = readCookie(CSRF_COOKIE);
+    if (csrf) headers[CSRF_HEADER] = csrf;
+  }
   let response: Response;
   try {
     response = await fetch(path, {
       method,
       headers,
+      credentials: "same-origin",
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, "network", "Cannot reach the server.");
   }
+  if (response.status === 204) return undefined as T;
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const error = data?.error;
+    const retry = Number(response.headers?.get?.("retry-after"));
     throw new ApiError(
       response.status,
       typeof error?.code === "string" ? error.code : "http_error",
       typeof error?.message === "string" ? error.message : `Request failed (${response.status}).`,
+      Number.isFinite(retry) && retry > 0 ? retry : null,
     );
   }
   return data as T;
+}
+
+const room = (id: string) => `/api/rooms/${encodeURIComponent(id)}`;
+
+/** Create an account; the server answers with the session cookie set. */
+export function register(username: string, password: string, name?: string): Promise<AuthResult> {
+  const body: Record<string, string> = { username, password };
+  if (name) body.name = name;
+  return request<AuthResult>("POST", "/api/auth/register", body);
+}
+
+export function login(username: string, password: string): Promise<AuthResult> {
+  return request<AuthResult>("POST", "/api/auth/login", { username, password });
+}
+
+/** Start a guest session under a display name (403 where the server admits no guests). */
+export function continueAsGuest(name: string): Promise<AuthResult> {
+  return request<AuthResult>("POST", "/api/session", { name });
+}
+
+/** End this browser's session (the server clears the cookies). */
+export function logout(): Promise<void> {
+  return request<void>("POST", "/api/auth/logout");
+}
+
+/** Who the session cookie belongs to; null when there is no valid session. */
+export async function currentUser(): Promise<Me | null> {
+  try {
+    return await request<Me>("GET", "/api/me");
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return null;
+    throw e;
+  }
 }
 
 export interface PageQuery {
@@ -57,29 +126,33 @@ export interface PageQuery {
   limit?: number;
 }
 
-/** Start a session under a display name; no token needed. */
-export function createSession(name: string): Promise<Session> {
-  return request<Session>("POST", "/api/session", null, { name });
+export interface NewRoomOptions {
+  access?: RoomAccess;
+  allow_guests?: boolean;
 }
 
-/** The API calls that need the session's token. */
-export class Api {
-  constructor(private readonly token: string) {}
+export interface InviteOptions {
+  role?: InviteRole;
+  max_uses?: number;
+  expires_in_hours?: number;
+}
 
+/** The API calls of a signed-in session (the cookie authenticates them). */
+export class Api {
   async listRooms(): Promise<Room[]> {
-    return (await request<{ rooms: Room[] }>("GET", "/api/rooms", this.token)).rooms;
+    return (await request<{ rooms: Room[] }>("GET", "/api/rooms")).rooms;
   }
 
   getRoom(id: string): Promise<Room> {
-    return request<Room>("GET", `/api/rooms/${encodeURIComponent(id)}`, this.token);
+    return request<Room>("GET", room(id));
   }
 
-  createRoom(name: string, personas: PersonaInput[]): Promise<Room> {
-    return request<Room>("POST", "/api/rooms", this.token, { name, personas });
+  createRoom(name: string, personas: PersonaInput[], options: NewRoomOptions = {}): Promise<Room> {
+    return request<Room>("POST", "/api/rooms", { name, personas, ...options });
   }
 
-  updateRoom(id: string, patch: { name?: string; personas?: PersonaInput[] }): Promise<Room> {
-    return request<Room>("PATCH", `/api/rooms/${encodeURIComponent(id)}`, this.token, patch);
+  updateRoom(id: string, patch: RoomSettingsPatch): Promise<Room> {
+    return request<Room>("PATCH", room(id), patch);
   }
 
   messages(roomId: string, query: PageQuery = {}): Promise<MessagePage> {
@@ -88,22 +161,57 @@ export class Api {
       if (value !== undefined) params.set(key, String(value));
     }
     const qs = params.size ? `?${params}` : "";
-    return request<MessagePage>(
-      "GET",
-      `/api/rooms/${encodeURIComponent(roomId)}/messages${qs}`,
-      this.token,
-    );
+    return request<MessagePage>("GET", `${room(roomId)}/messages${qs}`);
   }
 
   interrupt(roomId: string, messageId: string): Promise<Message> {
-    return request<Message>(
-      "POST",
-      `/api/rooms/${encodeURIComponent(roomId)}/messages/${encodeURIComponent(messageId)}/interrupt`,
-      this.token,
-    );
+    return request<Message>("POST", `${room(roomId)}/messages/${encodeURIComponent(messageId)}/interrupt`);
   }
 
   async models(): Promise<ModelInfo[]> {
-    return (await request<{ models: ModelInfo[] }>("GET", "/api/models", this.token)).models;
+    return (await request<{ models: ModelInfo[] }>("GET", "/api/models")).models;
+  }
+
+  async members(roomId: string): Promise<Member[]> {
+    return (await request<{ members: Member[] }>("GET", `${room(roomId)}/members`)).members;
+  }
+
+  setRole(roomId: string, userId: string, role: RoomRole): Promise<Member> {
+    return request<Member>("PATCH", `${room(roomId)}/members/${encodeURIComponent(userId)}`, { role });
+  }
+
+  /** Remove a member (the owner), or leave (yourself). */
+  removeMember(roomId: string, userId: string): Promise<void> {
+    return request<void>("DELETE", `${room(roomId)}/members/${encodeURIComponent(userId)}`);
+  }
+
+  createInvite(roomId: string, options: InviteOptions = {}): Promise<NewInvite> {
+    return request<NewInvite>("POST", `${room(roomId)}/invites`, options);
+  }
+
+  async invites(roomId: string): Promise<Invite[]> {
+    return (await request<{ invites: Invite[] }>("GET", `${room(roomId)}/invites`)).invites;
+  }
+
+  revokeInvite(roomId: string, inviteId: string): Promise<void> {
+    return request<void>("DELETE", `${room(roomId)}/invites/${encodeURIComponent(inviteId)}`);
+  }
+
+  acceptInvite(token: string): Promise<Room> {
+    return request<Room>("POST", `/api/invites/${encodeURIComponent(token)}/accept`);
+  }
+
+  async tokens(): Promise<ApiToken[]> {
+    return (await request<{ tokens: ApiToken[] }>("GET", "/api/tokens")).tokens;
+  }
+
+  createToken(name: string, expiresInDays?: number): Promise<NewApiToken> {
+    const body: { name: string; expires_in_days?: number } = { name };
+    if (expiresInDays !== undefined) body.expires_in_days = expiresInDays;
+    return request<NewApiToken>("POST", "/api/tokens", body);
+  }
+
+  revokeToken(id: string): Promise<void> {
+    return request<void>("DELETE", `/api/tokens/${encodeURIComponent(id)}`);
   }
 }

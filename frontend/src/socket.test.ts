@@ -31,10 +31,10 @@ let timers: ManualTimers;
 let events: ConnectionEvent[];
 let ids: number;
 
-function connection(online = true) {
+function connection(online = true, token: string | null = "tok") {
   const conn = new RoomConnection({
     roomId: "r1",
-    token: "tok",
+    token,
     url: "ws://test/ws/room/r1",
     createSocket: (url) => new FakeSocket(url),
     setTimer: timers.set,
@@ -153,17 +153,60 @@ describe("RoomConnection", () => {
     expect(next.framesOf("send")[0].client_msg_id).toBe("c1");
   });
 
-  it("goes back to the name screen on 4401 and stops on 4404, without reconnecting", () => {
-    const a = connection();
-    a.connect();
-    FakeSocket.latest().drop(4401);
-    expect(events).toContainEqual({ kind: "fatal", reason: "unauthorized" });
-    const b = connection();
-    b.connect();
-    FakeSocket.latest().drop(4404);
-    expect(events).toContainEqual({ kind: "fatal", reason: "not_found" });
+  it("says hello without a token when it has none (the session cookie authenticates)", () => {
+    connection(true, null).connect();
+    FakeSocket.latest().open();
+    expect(FakeSocket.latest().sent).toEqual([{ type: "hello" }]);
+  });
+
+  it.each([
+    [4401, "unauthorized"],
+    [1008, "signed_out"],
+    [4403, "forbidden"],
+    [4404, "not_found"],
+  ] as const)("gives up for good on close %i (%s), without reconnecting", (code, reason) => {
+    const conn = connection();
+    conn.connect();
+    const socket = welcomeLatest();
+    conn.send("lost with the room");
+    socket.drop(code);
+    expect(events.filter((e) => e.kind === "fatal")).toEqual([{ kind: "fatal", reason }]);
+    timers.fire();
+    conn.handleOnline();
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it("waits long after 4429 (too many connections or frames), longer each time, no tight loop", () => {
+    const conn = connection();
+    conn.connect();
+    welcomeLatest().drop(4429);
+    const limited = events.filter((e) => e.kind === "limited");
+    expect(limited).toEqual([{ kind: "limited", retryInMs: 37_500 }]);
+    expect(timers.delays()).toEqual([37_500]);
+    expect(conn.state).toBe("reconnecting");
+    conn.handleOnline(); // the network coming back does not cut the wait short
+    expect(FakeSocket.all).toHaveLength(1);
     timers.fire();
     expect(FakeSocket.all).toHaveLength(2);
+    FakeSocket.latest().drop(4429);
+    expect(timers.delays()).toEqual([75_000]);
+    timers.fire();
+    // Welcomed again: the next 4429 starts from the first wait again.
+    welcomeLatest();
+    FakeSocket.latest().drop(4429);
+    expect(timers.delays()).toEqual([37_500]);
+  });
+
+  it("sends a message refused as rate_limited again after a pause, on the same socket", () => {
+    const conn = connection();
+    conn.connect();
+    const socket = welcomeLatest();
+    conn.send("hurry");
+    socket.receive({ type: "error", code: "rate_limited", message: "Too many messages.", client_msg_id: "c1" });
+    expect(conn.outbox[0].error).toBeNull();
+    expect(timers.delays()).toContain(2_000);
+    timers.fire(2_000);
+    expect(socket.framesOf("send").map((f) => f.client_msg_id)).toEqual(["c1", "c1"]);
   });
 
   it("reconnects with growing, capped, jittered delays and resets after a welcome", () => {

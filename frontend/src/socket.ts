@@ -6,10 +6,25 @@ import { newClientMsgId } from "./ids";
 import type { ClientFrame, OutboxItem, ServerFrame } from "./types";
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "offline";
-export type FatalReason = "unauthorized" | "not_found";
+/**
+ * Why the connection gave up for good: the credential is not accepted (4401), the session was
+ * ended elsewhere (1008: logged out, token revoked, account disabled), no access to the room
+ * (4403: never had it, or removed), or a room that does not exist (4404, older servers).
+ */
+export type FatalReason = "unauthorized" | "signed_out" | "forbidden" | "not_found";
 
+export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_UNAUTHENTICATED = 4401;
+export const CLOSE_FORBIDDEN = 4403;
 export const CLOSE_ROOM_NOT_FOUND = 4404;
+/** Too many connections for this account, or frames sent too fast: wait long before trying again. */
+export const CLOSE_RATE_LIMITED = 4429;
+const FATAL_CLOSES: Record<number, FatalReason> = {
+  [CLOSE_UNAUTHENTICATED]: "unauthorized",
+  [CLOSE_POLICY_VIOLATION]: "signed_out",
+  [CLOSE_FORBIDDEN]: "forbidden",
+  [CLOSE_ROOM_NOT_FOUND]: "not_found",
+};
 /** Our own close code for a socket we drop because it stopped answering or the network went. */
 const CLOSE_CLIENT_RETRY = 4000;
 const OPEN = 1;
@@ -29,11 +44,14 @@ export type ConnectionEvent =
   | { kind: "frame"; frame: ServerFrame }
   | { kind: "state"; state: ConnectionState; retryInMs: number | null }
   | { kind: "outbox"; items: OutboxItem[] }
-  | { kind: "fatal"; reason: FatalReason };
+  | { kind: "fatal"; reason: FatalReason }
+  /** Closed with 4429: the next try waits `retryInMs` (long, so no tight loop). */
+  | { kind: "limited"; retryInMs: number };
 
 export interface RoomConnectionOptions {
   roomId: string;
-  token: string;
+  /** A bearer token for `hello`; the web app leaves it out (the session cookie goes with the upgrade). */
+  token?: string | null;
   /** Defaults to ws(s)://<this host>/ws/room/<roomId>. */
   url?: string;
   createSocket?: (url: string) => SocketLike;
@@ -46,6 +64,11 @@ export interface RoomConnectionOptions {
   maxBackoffMs?: number;
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
+  /** The first wait after a 4429 close (doubling on each further 4429, up to maxLimitedBackoffMs). */
+  limitedBackoffMs?: number;
+  maxLimitedBackoffMs?: number;
+  /** How long a send refused as `rate_limited` waits before it goes again. */
+  rateLimitedRetryMs?: number;
   /** Whether the browser thinks it has a network; while not, the state reads "offline". */
   isOnline?: () => boolean;
 }
@@ -62,13 +85,18 @@ export function roomSocketUrl(roomId: string, location: Location = window.locati
 }
 
 export class RoomConnection {
-  private readonly opts: Required<Omit<RoomConnectionOptions, "url">> & { url: string };
+  private readonly opts: Required<Omit<RoomConnectionOptions, "url" | "token">> & {
+    url: string;
+    token: string | null;
+  };
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private socket: SocketLike | null = null;
   private welcomed = false;
   private welcomedOnce = false;
   private stopped = true;
   private attempt = 0;
+  /** 4429 closes in a row (reset by a welcome). */
+  private limitedAttempt = 0;
   private retryTimer: unknown = null;
   private pingTimer: unknown = null;
   /** Fires when the socket has been silent too long (no welcome, no pong): it is dead. */
@@ -92,10 +120,13 @@ export class RoomConnection {
       maxBackoffMs: 10_000,
       pingIntervalMs: 25_000,
       pongTimeoutMs: 10_000,
+      limitedBackoffMs: 30_000,
+      maxLimitedBackoffMs: 300_000,
+      rateLimitedRetryMs: 2_000,
       isOnline: () => typeof navigator === "undefined" || navigator.onLine !== false,
       ...stripUndefined(options),
       roomId: options.roomId,
-      token: options.token,
+      token: options.token ?? null,
     };
   }
 
@@ -180,7 +211,8 @@ export class RoomConnection {
 
   /** The browser says the network is back: retry now instead of waiting out the backoff. */
   handleOnline(): void {
-    if (this.stopped || this.socket) return;
+    // After a 4429 the long wait stands: the server asked for it, not the network.
+    if (this.stopped || this.socket || this.limitedAttempt > 0) return;
     this.cancelRetry();
     this.attempt = 0;
     this.open();
@@ -203,7 +235,8 @@ export class RoomConnection {
     this.armDeadline(this.opts.pingIntervalMs);
     socket.onopen = () => {
       if (socket !== this.socket) return;
-      const hello: ClientFrame = { type: "hello", token: this.opts.token };
+      const hello: ClientFrame = { type: "hello" };
+      if (this.opts.token) hello.token = this.opts.token;
       // Nothing held: no last_seq, so the server does not replay the whole room.
       if (this.highestSeq > 0) hello.last_seq = this.highestSeq;
       socket.send(JSON.stringify(hello));
@@ -234,6 +267,7 @@ export class RoomConnection {
       this.welcomed = true;
       this.welcomedOnce = true;
       this.attempt = 0;
+      this.limitedAttempt = 0;
     }
     this.armHeartbeat();
     switch (frame.type) {
@@ -257,10 +291,12 @@ export class RoomConnection {
   }
 
   private onSendRefused(clientMsgId: string, code: string, message: string): void {
-    if (code === "unavailable") {
-      // The gateway is busy, not refusing: try again on this socket after a pause.
+    if (code === "unavailable" || code === "rate_limited") {
+      // Busy, or sent too fast: not a refusal of the message. Try again on this socket after a
+      // pause (long enough for the server's token bucket to refill).
       this.sentOnSocket.delete(clientMsgId);
-      this.opts.setTimer(() => this.flush(), this.opts.initialBackoffMs * 2);
+      const wait = code === "rate_limited" ? this.opts.rateLimitedRetryMs : this.opts.initialBackoffMs * 2;
+      this.opts.setTimer(() => this.flush(), wait);
       return;
     }
     this.updateItem(clientMsgId, { error: message || code });
@@ -271,26 +307,32 @@ export class RoomConnection {
     this.welcomed = false;
     this.clearHeartbeat();
     if (this.stopped) return;
-    if (code === CLOSE_UNAUTHENTICATED || code === CLOSE_ROOM_NOT_FOUND) {
+    const fatal = FATAL_CLOSES[code];
+    if (fatal) {
       this.stopped = true;
-      this.emit({
-        kind: "fatal",
-        reason: code === CLOSE_UNAUTHENTICATED ? "unauthorized" : "not_found",
-      });
+      this.clearTimers();
+      this.emit({ kind: "fatal", reason: fatal });
+      return;
+    }
+    if (code === CLOSE_RATE_LIMITED) {
+      // Too many sockets or frames: a quick retry would only be refused again (and count).
+      const wait = this.opts.limitedBackoffMs * 2 ** Math.min(this.limitedAttempt, 10);
+      const ceiling = Math.min(this.opts.maxLimitedBackoffMs, wait);
+      const delay = Math.round(ceiling + (this.opts.random() * ceiling) / 2);
+      this.limitedAttempt += 1;
+      this.emit({ kind: "limited", retryInMs: delay });
+      this.scheduleReconnect(delay);
       return;
     }
     // 1012 (restart), 1013 (try again), 4408, 1006 (abnormal) and the rest: reconnect, resume.
     this.scheduleReconnect();
   }
 
-  private scheduleReconnect(): void {
+  private scheduleReconnect(fixedDelay?: number): void {
     if (this.stopped || this.retryTimer !== null) return;
-    const delay = backoffDelay(
-      this.attempt,
-      this.opts.initialBackoffMs,
-      this.opts.maxBackoffMs,
-      this.opts.random(),
-    );
+    const delay =
+      fixedDelay ??
+      backoffDelay(this.attempt, this.opts.initialBackoffMs, this.opts.maxBackoffMs, this.opts.random());
     this.attempt += 1;
     this.setState(this.opts.isOnline() ? "reconnecting" : "offline", delay);
     this.retryTimer = this.opts.setTimer(() => {

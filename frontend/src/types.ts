@@ -5,10 +5,21 @@ export interface User {
   name: string;
 }
 
-export interface Session {
-  user: User;
+/** Who is signed in (GET /api/me): a registered account or a guest. */
+export interface Me extends User {
+  username: string | null;
+  kind: "user" | "guest";
+  admin: boolean;
+}
+
+/** What register, login and guest sign-in answer (the cookie carries the session). */
+export interface AuthResult {
+  user: Me;
   token: string;
 }
+
+export type RoomAccess = "invite" | "open";
+export type RoomRole = "owner" | "member" | "viewer";
 
 export interface Persona {
   handle: string;
@@ -31,6 +42,55 @@ export interface Room {
   updated_at: string;
   last_seq: number;
   personas: Persona[];
+  /** "invite": members only; "open": any signed-in account may join. */
+  access?: RoomAccess;
+  allow_guests?: boolean;
+  /** The caller's role; null for a non-member of an open room. */
+  role?: RoomRole | null;
+}
+
+export interface RoomSettingsPatch {
+  name?: string;
+  personas?: PersonaInput[];
+  access?: RoomAccess;
+  allow_guests?: boolean;
+}
+
+export interface Member {
+  user: User;
+  role: RoomRole;
+  joined_at: string;
+  guest: boolean;
+}
+
+export type InviteRole = "member" | "viewer";
+
+export interface Invite {
+  id: string;
+  role: InviteRole;
+  max_uses: number | null;
+  uses: number;
+  expires_at: string | null;
+  created_at: string;
+}
+
+/** A new invite: the only time its token and URL are shown. */
+export interface NewInvite extends Invite {
+  token: string;
+  url: string;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+/** A new API token: the only time its secret is shown. */
+export interface NewApiToken extends Omit<ApiToken, "last_used_at"> {
+  token: string;
 }
 
 export type AuthorKind = "human" | "ai" | "system";
@@ -94,7 +154,7 @@ export type ServerFrame =
   | { type: "error"; code: string; message: string; client_msg_id?: string | null };
 
 export type ClientFrame =
-  | { type: "hello"; token: string; last_seq?: number }
+  | { type: "hello"; token?: string; last_seq?: number }
   | { type: "send"; content: string; client_msg_id: string; reply_to?: string }
   | { type: "typing"; active: boolean }
   | { type: "ping" }

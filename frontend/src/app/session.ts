@@ -1,29 +1,27 @@
-// The session (user and token) lives in localStorage so a reload keeps it.
-import type { Session } from "../types";
+// The session itself lives in the httpOnly `chimera_session` cookie, out of the page's reach:
+// nothing secret is stored here. Only the last display name is remembered, to offer it again.
 
-const SESSION_KEY = "chimera.session";
 const NAME_KEY = "chimera.name";
+/** Where earlier versions kept a bearer token; removed on start. */
+const LEGACY_SESSION_KEY = "chimera.session";
 
-export function loadSession(): Session | null {
+function storage(): Storage | null {
   try {
-    const data = JSON.parse(localStorage.getItem(SESSION_KEY) ?? "null");
-    if (data && typeof data.token === "string" && typeof data.user?.id === "string") return data;
+    return typeof localStorage === "undefined" ? null : localStorage;
   } catch {
-    // Unreadable: treat as no session.
+    return null;
   }
-  return null;
 }
 
-export function saveSession(session: Session): void {
-  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  localStorage.setItem(NAME_KEY, session.user.name);
+/** Forget any bearer token an earlier version of the app stored. */
+export function dropLegacySession(): void {
+  storage()?.removeItem(LEGACY_SESSION_KEY);
 }
 
-/** Forget the token but remember the name, to offer it again. */
-export function clearSession(): void {
-  localStorage.removeItem(SESSION_KEY);
+export function rememberName(name: string): void {
+  storage()?.setItem(NAME_KEY, name);
 }
 
 export function lastName(): string {
-  return localStorage.getItem(NAME_KEY) ?? "";
+  return storage()?.getItem(NAME_KEY) ?? "";
 }

@@ -3,14 +3,18 @@ import { useSession } from "../app/context";
 import { navigate, roomHref } from "../app/route";
 import { fromDraft, validateDrafts, type PersonaDraft } from "../rooms/personas";
 import { useModels } from "../rooms/useModels";
-import type { Room } from "../types";
+import type { Room, RoomAccess } from "../types";
+import { AccessFields } from "./AccessFields";
 import { PersonaEditor } from "./PersonaEditor";
 
 /** The form that creates a room, optionally with personas. */
 export function CreateRoom({ onCreated }: { onCreated: (room: Room) => void }) {
-  const { api } = useSession();
+  const { api, user } = useSession();
   const { models, error: modelsError } = useModels(api);
   const [name, setName] = useState("");
+  const [access, setAccess] = useState<RoomAccess>("invite");
+  const [allowGuests, setAllowGuests] = useState(false);
+  const guest = user.kind === "guest";
   const [drafts, setDrafts] = useState<PersonaDraft[]>([]);
   const [showErrors, setShowErrors] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -24,7 +28,10 @@ export function CreateRoom({ onCreated }: { onCreated: (room: Room) => void }) {
     setBusy(true);
     setError(null);
     try {
-      const room = await api.createRoom(name.trim(), drafts.map(fromDraft));
+      const room = await api.createRoom(name.trim(), drafts.map(fromDraft), {
+        access,
+        allow_guests: allowGuests || guest,
+      });
       onCreated(room);
       navigate(roomHref(room.id));
     } catch (e) {
@@ -54,6 +61,15 @@ export function CreateRoom({ onCreated }: { onCreated: (room: Room) => void }) {
             </p>
           )}
         </div>
+        <AccessFields
+          access={access}
+          allowGuests={allowGuests}
+          guestOwner={guest}
+          onChange={(patch) => {
+            if (patch.access) setAccess(patch.access);
+            if (patch.allowGuests !== undefined) setAllowGuests(patch.allowGuests);
+          }}
+        />
         <PersonaEditor
           drafts={drafts}
           onChange={setDrafts}

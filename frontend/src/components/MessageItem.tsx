@@ -13,7 +13,8 @@ interface Props {
   continued: boolean;
   highlighted: boolean;
   onReply: (message: Message) => void;
-  onStop: (messageId: string) => void;
+  /** Absent where I may not stop replies (a viewer). */
+  onStop?: (messageId: string) => void;
   onJump: (messageId: string) => void;
 }
 
@@ -96,7 +97,7 @@ export const MessageItem = memo(function MessageItem(props: Props) {
         {m.status === "error" && (
           <p className="msg-state msg-state-error">Failed: {m.error || "the model gave no reason."}</p>
         )}
-        {streaming && ai && (
+        {streaming && ai && onStop && (
           <button type="button" className="btn btn-stop" onClick={() => onStop(m.id)}>
             <StopIcon /> Stop
           </button>

@@ -2,7 +2,8 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useSession } from "../app/context";
 import { fromDraft, toDraft, validateDrafts, type PersonaDraft } from "../rooms/personas";
 import { useModels } from "../rooms/useModels";
-import type { Room } from "../types";
+import type { Room, RoomAccess, RoomSettingsPatch } from "../types";
+import { AccessFields } from "./AccessFields";
 import { PersonaEditor } from "./PersonaEditor";
 
 interface Props {
@@ -11,9 +12,11 @@ interface Props {
   onSaved: (room: Room) => void;
 }
 
-/** Rename the room and edit its personas (the list is replaced as a whole). */
+/** The owner's settings: name, who can join, personas (the list is replaced as a whole). */
 export function RoomSettings({ room, onClose, onSaved }: Props) {
-  const { api } = useSession();
+  const { api, user } = useSession();
+  const [access, setAccess] = useState<RoomAccess>(room.access ?? "invite");
+  const [allowGuests, setAllowGuests] = useState(room.allow_guests ?? false);
   const { models, error: modelsError } = useModels(api);
   const dialog = useRef<HTMLDialogElement>(null);
   const [name, setName] = useState(room.name);
@@ -35,12 +38,14 @@ export function RoomSettings({ room, onClose, onSaved }: Props) {
     setShowErrors(true);
     if (!name.trim() || Object.keys(errors).length) return;
     const personas = drafts.map(fromDraft);
-    const patch: { name?: string; personas?: typeof personas } = {};
+    const patch: RoomSettingsPatch = {};
     if (name.trim() !== room.name) patch.name = name.trim();
     if (JSON.stringify(personas) !== JSON.stringify(room.personas.map((p) => fromDraft(toDraft(p))))) {
       patch.personas = personas;
     }
-    if (!patch.name && !patch.personas) return onClose();
+    if (access !== (room.access ?? "invite")) patch.access = access;
+    if (allowGuests !== (room.allow_guests ?? false)) patch.allow_guests = allowGuests;
+    if (Object.keys(patch).length === 0) return onClose();
     setBusy(true);
     setError(null);
     try {
@@ -75,6 +80,15 @@ export function RoomSettings({ room, onClose, onSaved }: Props) {
           />
           {showErrors && !name.trim() && <p className="field-error">Give the room a name.</p>}
         </div>
+        <AccessFields
+          access={access}
+          allowGuests={allowGuests}
+          guestOwner={user.kind === "guest"}
+          onChange={(patch) => {
+            if (patch.access) setAccess(patch.access);
+            if (patch.allowGuests !== undefined) setAllowGuests(patch.allowGuests);
+          }}
+        />
         <PersonaEditor
           drafts={drafts}
           onChange={setDrafts}

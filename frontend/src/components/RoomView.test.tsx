@@ -1,31 +1,40 @@
 import { act, cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import userEventLib from "@testing-library/user-event";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi, type Mock } from "vitest";
 import { Api } from "../api";
-import { SessionContext } from "../app/context";
+import { SessionContext, type SignOutReason } from "../app/context";
 import { FakeSocket } from "../test/fakeSocket";
-import { aiReply, ana, ben, message, welcome } from "../test/fixtures";
-import type { Message } from "../types";
+import { aiReply, ana, ben, message, room, welcome } from "../test/fixtures";
+import type { Me, Message, Room } from "../types";
 import { RoomView } from "./RoomView";
 
 const userEvent = userEventLib.setup({ delay: null });
 
+function json(body: unknown, status = 200) {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
 function page(messages: Message[], has_more = false) {
-  return new Response(JSON.stringify({ messages, has_more }), {
-    status: 200,
-    headers: { "content-type": "application/json" },
-  });
+  return json({ messages, has_more });
 }
 
 let fetchMock: ReturnType<typeof vi.fn>;
-let signOut: ReturnType<typeof vi.fn<() => void>>;
+let signOut: Mock<(why: SignOutReason) => void>;
+let refreshRooms: Mock<() => void>;
+/** What GET /api/rooms/r1 answers: the room as the caller sees it (its role included). */
+let restRoom: Room;
 
 beforeEach(() => {
   FakeSocket.all = [];
   vi.stubGlobal("WebSocket", FakeSocket);
-  fetchMock = vi.fn(async () => page([message(1, { content: "hello there" })]));
+  restRoom = room({ role: "member", access: "invite", allow_guests: false });
+  fetchMock = vi.fn(async (url: string) => {
+    if (url === "/api/rooms/r1") return json(restRoom);
+    return page([message(1, { content: "hello there" })]);
+  });
   vi.stubGlobal("fetch", fetchMock);
-  signOut = vi.fn<() => void>();
+  signOut = vi.fn<(why: SignOutReason) => void>();
+  refreshRooms = vi.fn<() => void>();
 });
 
 afterEach(() => {
@@ -33,10 +42,11 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
+const me: Me = { ...ana, username: "ana", kind: "user", admin: false };
+
 function renderRoom() {
-  const session = { user: ana, token: "tok" };
   render(
-    <SessionContext.Provider value={{ session, api: new Api("tok"), signOut }}>
+    <SessionContext.Provider value={{ user: me, api: new Api(), signOut, refreshRooms }}>
       <RoomView roomId="r1" onRoomChanged={() => undefined} />
     </SessionContext.Provider>,
   );
@@ -55,7 +65,8 @@ describe("RoomView", () => {
   it("loads the newest page after a fresh welcome and shows who is here", async () => {
     const socket = renderRoom();
     await join(socket);
-    expect(socket.sent[0]).toEqual({ type: "hello", token: "tok" });
+    // The session cookie authenticates the socket: hello carries no token.
+    expect(socket.sent[0]).toEqual({ type: "hello" });
     expect(fetchMock).toHaveBeenCalledWith("/api/rooms/r1/messages?limit=50", expect.anything());
     expect(screen.getByRole("status").textContent).toBe("Connected");
     const people = within(screen.getByRole("complementary", { name: "Participants" }));
@@ -112,7 +123,7 @@ describe("RoomView", () => {
       next.open();
       next.receive(welcome({ resumed: true, last_seq: 1 }));
     });
-    expect(next.sent[0]).toEqual({ type: "hello", token: "tok", last_seq: 1 });
+    expect(next.sent[0]).toEqual({ type: "hello", last_seq: 1 });
     const sends = next.framesOf("send");
     expect(sends).toHaveLength(1);
     const id = sends[0].client_msg_id;
@@ -125,15 +136,94 @@ describe("RoomView", () => {
     expect(socket.framesOf("send")).toEqual([]);
   });
 
-  it("goes back to the name screen when the token is refused", async () => {
+  it("goes back to sign-in when the session is refused (4401)", async () => {
     const socket = renderRoom();
     act(() => socket.drop(4401));
-    expect(signOut).toHaveBeenCalled();
+    expect(signOut).toHaveBeenCalledWith("expired");
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it("goes back to sign-in, saying the session ended elsewhere, on 1008", async () => {
+    const socket = renderRoom();
+    await join(socket);
+    act(() => socket.drop(1008));
+    expect(signOut).toHaveBeenCalledWith("ended");
+  });
+
+  it("leaves the room view when access is lost (4403 after a welcome)", async () => {
+    const socket = renderRoom();
+    await join(socket);
+    act(() => socket.drop(4403));
+    expect(screen.getByRole("heading", { name: "You no longer have access to this room" })).toBeTruthy();
+    expect(screen.queryByRole("log")).toBeNull();
+    expect(screen.queryByLabelText("Message")).toBeNull();
+    expect(refreshRooms).toHaveBeenCalled();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(FakeSocket.all).toHaveLength(1); // no reconnect
+  });
+
+  it("says not found (without revealing more) when refused before any welcome", async () => {
+    const socket = renderRoom();
+    act(() => socket.drop(4403));
+    expect(screen.getByRole("heading", { name: "Room not found" })).toBeTruthy();
   });
 
   it("says so when the room does not exist", async () => {
     const socket = renderRoom();
     act(() => socket.drop(4404));
     expect(screen.getByRole("heading", { name: "Room not found" })).toBeTruthy();
+  });
+
+  it("shows a non-blocking notice on 4429 and waits long before reconnecting", async () => {
+    const socket = renderRoom();
+    await join(socket);
+    act(() => socket.drop(4429));
+    expect((await screen.findByText(/Too many connections or messages/)).textContent).toMatch(/Trying again in \d+ s/);
+    expect(screen.getByLabelText("Message")).toBeTruthy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it("shows a rate_limited error frame as a notice, keeping the composer", async () => {
+    const socket = renderRoom();
+    await join(socket);
+    act(() => socket.receive({ type: "error", code: "rate_limited", message: "Slow down." }));
+    expect(screen.getByRole("alert").textContent).toMatch(/sending too fast/);
+    expect((screen.getByLabelText("Message") as HTMLTextAreaElement).disabled).toBe(false);
+  });
+
+  it("gives a viewer no composer and no Stop button", async () => {
+    restRoom = room({ role: "viewer" });
+    const socket = renderRoom();
+    await join(socket);
+    await screen.findByText("You can view this room but not post.");
+    expect(screen.queryByLabelText("Message")).toBeNull();
+    expect(screen.queryByRole("button", { name: "Send" })).toBeNull();
+    act(() => socket.receive({ type: "message", message: aiReply(2) }));
+    expect(within(screen.getByRole("log")).getByText("Thinking…")).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Stop" })).toBeNull();
+    // Not the owner: no invites, no settings; members can be seen.
+    expect(screen.queryByRole("button", { name: "Invite people" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Room settings" })).toBeNull();
+    expect(screen.getByRole("button", { name: "Members" })).toBeTruthy();
+  });
+
+  it("takes the viewer role from the welcome too", async () => {
+    restRoom = room({ role: null });
+    const socket = renderRoom();
+    act(() => {
+      socket.open();
+      socket.receive(welcome({ room: room({ role: "viewer" }) }));
+    });
+    expect(await screen.findByText("You can view this room but not post.")).toBeTruthy();
+  });
+
+  it("offers an owner invites and settings", async () => {
+    restRoom = room({ role: "owner" });
+    const socket = renderRoom();
+    await join(socket);
+    expect(await screen.findByRole("button", { name: "Invite people" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Room settings" })).toBeTruthy();
+    expect(screen.getByLabelText("Message")).toBeTruthy();
   });
 });

@@ -6,7 +6,9 @@ import { useRoom } from "../room/useRoom";
 import type { Message, Room } from "../types";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { typingText } from "./format";
-import { BackIcon, CloseIcon, GearIcon, PeopleIcon } from "./icons";
+import { BackIcon, CloseIcon, GearIcon, MembersIcon, PeopleIcon, UserPlusIcon } from "./icons";
+import { InvitesDialog } from "./InvitesDialog";
+import { MembersDialog } from "./MembersDialog";
 import { Participants } from "./Participants";
 import { RoomSettings } from "./RoomSettings";
 import { Timeline } from "./Timeline";
@@ -16,15 +18,29 @@ interface Props {
   onRoomChanged: (room: Room) => void;
 }
 
+type Panel = "settings" | "members" | "invites" | null;
+
 /** One room: header, timeline, who is typing, the composer and the participants. */
 export function RoomView({ roomId, onRoomChanged }: Props) {
-  const { session, api, signOut } = useSession();
-  const room = useRoom(roomId, session.token, api, signOut);
+  const { user, api, signOut, refreshRooms } = useSession();
+  const onEnded = useCallback(
+    (reason: "unauthorized" | "signed_out") => signOut(reason === "signed_out" ? "ended" : "expired"),
+    [signOut],
+  );
+  const room = useRoom(roomId, api, onEnded);
   const { state } = room;
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [peopleOpen, setPeopleOpen] = useState(false);
-  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [panel, setPanel] = useState<Panel>(null);
   const input = useRef<HTMLTextAreaElement>(null);
+  const viewer = state.role === "viewer";
+  const owner = state.role === "owner";
+
+  // No access (any more): the room leaves the list too.
+  const lost = state.fatal === "forbidden" || state.fatal === "not_found";
+  useEffect(() => {
+    if (lost) refreshRooms();
+  }, [lost, refreshRooms]);
 
   useEffect(() => {
     if (state.room) onRoomChanged(state.room);
@@ -53,12 +69,18 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
   const personas = state.room?.personas ?? [];
   const typingNames = Object.values(state.typing).map((t) => t.user.name);
 
-  if (state.fatal === "not_found") {
+  if (lost) {
+    // Welcomed before: we had access and lost it (removed, or the room closed to us).
+    const hadAccess = state.fatal === "forbidden" && state.welcomed;
     return (
-      <section className="page">
-        <div className="card">
-          <h2>Room not found</h2>
-          <p className="hint">There is no room at this address. It may have been mistyped.</p>
+      <section className="page" aria-labelledby="room-gone-title">
+        <div className="card" role="alert">
+          <h2 id="room-gone-title">{hadAccess ? "You no longer have access to this room" : "Room not found"}</h2>
+          <p className="hint">
+            {hadAccess
+              ? `You were removed from ${state.room ? `“${state.room.name}”` : "this room"}, or its access changed. Ask its owner for a new invite.`
+              : "There is no room at this address, or you do not have access to it. Ask its owner for an invite."}
+          </p>
           <a className="btn" href="#/">
             Back to rooms
           </a>
@@ -90,21 +112,44 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
         <button
           type="button"
           className="icon-btn"
-          aria-label="Room settings"
-          title="Room settings"
-          disabled={!state.room}
-          onClick={() => setSettingsOpen(true)}
+          aria-label="Members"
+          title="Members"
+          onClick={() => setPanel("members")}
         >
-          <GearIcon />
+          <MembersIcon />
         </button>
+        {owner && (
+          <button
+            type="button"
+            className="icon-btn"
+            aria-label="Invite people"
+            title="Invite people"
+            disabled={!state.room}
+            onClick={() => setPanel("invites")}
+          >
+            <UserPlusIcon />
+          </button>
+        )}
+        {owner && (
+          <button
+            type="button"
+            className="icon-btn"
+            aria-label="Room settings"
+            title="Room settings"
+            disabled={!state.room}
+            onClick={() => setPanel("settings")}
+          >
+            <GearIcon />
+          </button>
+        )}
       </header>
       <div className="room-body">
         <div className="conversation">
           <Timeline
             messages={state.messages}
             pending={pendingItems(state)}
-            meId={state.me?.id ?? session.user.id}
-            meName={state.me?.name ?? session.user.name}
+            meId={state.me?.id ?? user.id}
+            meName={state.me?.name ?? user.name}
             connection={state.connection}
             loaded={state.loaded}
             hasMore={state.hasMore}
@@ -112,7 +157,7 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
             onLoadOlder={room.loadOlder}
             ensureLoaded={room.ensureLoaded}
             onReply={onReply}
-            onStop={room.interrupt}
+            onStop={viewer ? undefined : room.interrupt}
             onRetry={room.retry}
             onDiscard={room.discard}
           />
@@ -120,6 +165,13 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
             <p className="typing" aria-live="polite">
               {typingText(typingNames)}
             </p>
+            {state.limited !== null && (
+              <div role="alert" className="notice">
+                <span>
+                  Too many connections or messages. Trying again in {Math.max(1, Math.round(state.limited / 1000))} s.
+                </span>
+              </div>
+            )}
             {state.notice && (
               <div role="alert" className="notice">
                 <span>{state.notice}</span>
@@ -129,16 +181,22 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
               </div>
             )}
           </div>
-          <Composer
-            personas={personas}
-            people={people}
-            meId={state.me?.id ?? session.user.id}
-            replyTo={replyTo}
-            onCancelReply={() => setReplyTo(null)}
-            onSend={room.send}
-            onTyping={room.typing}
-            inputRef={input}
-          />
+          {viewer ? (
+            <p className="composer viewer-note" role="note">
+              You can view this room but not post.
+            </p>
+          ) : (
+            <Composer
+              personas={personas}
+              people={people}
+              meId={state.me?.id ?? user.id}
+              replyTo={replyTo}
+              onCancelReply={() => setReplyTo(null)}
+              onSend={room.send}
+              onTyping={room.typing}
+              inputRef={input}
+            />
+          )}
         </div>
         {peopleOpen && <div className="scrim" aria-hidden="true" onClick={() => setPeopleOpen(false)} />}
         <Participants
@@ -152,8 +210,19 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
           connected={state.connection === "connected"}
         />
       </div>
-      {settingsOpen && state.room && (
-        <RoomSettings room={state.room} onClose={() => setSettingsOpen(false)} onSaved={room.roomUpdated} />
+      {panel === "settings" && state.room && (
+        <RoomSettings room={{ ...state.room, role: state.role }} onClose={() => setPanel(null)} onSaved={room.roomUpdated} />
+      )}
+      {panel === "members" && (
+        <MembersDialog
+          roomId={roomId}
+          roomName={state.room?.name ?? "this room"}
+          myRole={state.role}
+          onClose={() => setPanel(null)}
+        />
+      )}
+      {panel === "invites" && state.room && (
+        <InvitesDialog roomId={roomId} roomName={state.room.name} onClose={() => setPanel(null)} />
       )}
     </section>
   );

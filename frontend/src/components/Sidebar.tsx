@@ -1,8 +1,8 @@
 import { useSession } from "../app/context";
-import { roomHref, type Route } from "../app/route";
+import { roomHref, TOKENS_HREF, type Route } from "../app/route";
 import type { Theme } from "../app/theme";
 import type { Room } from "../types";
-import { MoonIcon, PlusIcon, SunIcon } from "./icons";
+import { KeyIcon, MoonIcon, PlusIcon, SunIcon } from "./icons";
 
 interface Props {
   rooms: Room[] | null;
@@ -15,7 +15,7 @@ interface Props {
 
 /** The rooms list, with the way to a new room, the theme toggle and who you are. */
 export function Sidebar({ rooms, error, route, theme, onToggleTheme, onSignOut }: Props) {
-  const { session } = useSession();
+  const { user } = useSession();
   const current = route.name === "room" ? route.roomId : null;
   return (
     <nav className="sidebar" aria-label="Rooms">
@@ -40,7 +40,10 @@ export function Sidebar({ rooms, error, route, theme, onToggleTheme, onSignOut }
             {rooms.map((room) => (
               <li key={room.id}>
                 <a href={roomHref(room.id)} aria-current={room.id === current ? "page" : undefined}>
-                  <span className="room-list-name">{room.name}</span>
+                  <span className="room-list-name">
+                    {room.name}
+                    {room.role === "viewer" && <span className="badge">view only</span>}
+                  </span>
                   {room.personas.length > 0 && (
                     <span className="room-list-meta">
                       {room.personas.map((p) => `@${p.handle}`).join(" ")}
@@ -54,9 +57,15 @@ export function Sidebar({ rooms, error, route, theme, onToggleTheme, onSignOut }
         {rooms?.length === 0 && <p className="hint sidebar-note">No rooms yet.</p>}
         {error && <p className="field-error sidebar-note">{error}</p>}
       </div>
+      {user.kind === "user" && (
+        <a href={TOKENS_HREF} className="new-room sidebar-link" aria-current={route.name === "tokens" ? "page" : undefined}>
+          <KeyIcon /> API tokens
+        </a>
+      )}
       <div className="sidebar-foot">
-        <span className="me" title="Your display name">
-          {session.user.name}
+        <span className="me" title={user.username ? `Signed in as ${user.username}` : "Guest"}>
+          <span className="me-name">{user.name}</span>
+          <span className="me-detail">{user.username ? `@${user.username}` : "guest"}</span>
         </span>
         <button type="button" className="btn btn-quiet" onClick={onSignOut}>
           Sign out

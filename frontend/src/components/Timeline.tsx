@@ -16,7 +16,8 @@ interface Props {
   onLoadOlder: () => Promise<void>;
   ensureLoaded: (messageId: string) => Promise<boolean>;
   onReply: (message: Message) => void;
-  onStop: (messageId: string) => void;
+  /** Absent where I may not stop replies (a viewer). */
+  onStop?: (messageId: string) => void;
   onRetry: (clientMsgId: string) => void;
   onDiscard: (clientMsgId: string) => void;
 }

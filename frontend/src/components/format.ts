@@ -41,3 +41,11 @@ export function typingText(names: string[]): string {
   const others = names.length - 2;
   return `${names[0]}, ${names[1]} and ${others} other${others > 1 ? "s" : ""} are typing…`;
 }
+
+/** "3 Mar 2026, 14:03" (or "never" for a missing date). */
+export function longTime(iso: string | null | undefined, never = "never"): string {
+  if (!iso) return never;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return never;
+  return date.toLocaleString([], { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
+}

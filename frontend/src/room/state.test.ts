@@ -1,10 +1,11 @@
 // @vitest-environment node
 import { describe, expect, it } from "vitest";
-import { aiReply, ana, ben, message, welcome } from "../test/fixtures";
+import { aiReply, ana, ben, message, room, welcome } from "../test/fixtures";
 import type { ServerFrame } from "../types";
 import {
   highestSeq,
   initialRoomState,
+  RATE_LIMITED_NOTICE,
   mergePage,
   pendingItems,
   roomReducer,
@@ -148,5 +149,34 @@ describe("roomReducer", () => {
     s = roomReducer(s, frame({ type: "message", message: message(1, { client_msg_id: "c1" }) }));
     expect(pendingItems(s)).toHaveLength(0);
     expect(highestSeq(s)).toBe(1);
+  });
+
+  it("keeps my role from REST or the welcome; a broadcast room frame does not change it", () => {
+    let s = run({ type: "room", room: room({ role: "viewer", access: "invite", allow_guests: false }) });
+    expect(s.role).toBe("viewer");
+    s = roomReducer(s, frame(welcome({ room: room() })));
+    expect(s.role).toBe("viewer");
+    expect(s.room?.access).toBe("invite");
+    expect(s.welcomed).toBe(true);
+    s = roomReducer(s, frame({ type: "room", room: room({ name: "Renamed", role: "owner" }) }));
+    expect(s.role).toBe("viewer");
+    expect(s.room).toMatchObject({ name: "Renamed", role: "viewer", access: "invite" });
+    s = roomReducer(s, frame(welcome({ room: room({ role: "member" }) })));
+    expect(s.role).toBe("member");
+  });
+
+  it("shows rate limiting as a notice (also for a send, which the connection retries)", () => {
+    let s = run(frame(welcome()), frame({ type: "error", code: "rate_limited", message: "x", client_msg_id: "c1" }));
+    expect(s.notice).toBe(RATE_LIMITED_NOTICE);
+    s = roomReducer(s, { type: "dismissNotice" });
+    s = roomReducer(s, frame({ type: "error", code: "permission_denied", message: "Viewers cannot send messages." }));
+    expect(s.notice).toBe("Viewers cannot send messages.");
+  });
+
+  it("remembers a 4429 wait until the next welcome", () => {
+    let s = run(frame(welcome()), { type: "limited", retryInMs: 30_000 });
+    expect(s.limited).toBe(30_000);
+    s = roomReducer(s, frame(welcome({ resumed: true })));
+    expect(s.limited).toBeNull();
   });
 });

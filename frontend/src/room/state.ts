@@ -1,7 +1,7 @@
 // The state of one open room and the pure reducer that folds server frames, REST pages and
 // connection events into it. Messages are upserted by id and kept ordered by seq.
 import type { ConnectionState, FatalReason } from "../socket";
-import type { Message, OutboxItem, Room, ServerFrame, User } from "../types";
+import type { Message, OutboxItem, Room, RoomRole, ServerFrame, User } from "../types";
 
 /** How long a typing indicator lasts without a repeat (the server's TTL is 6 s). */
 export const TYPING_TTL_MS = 6_500;
@@ -13,6 +13,8 @@ export interface TypingEntry {
 
 export interface RoomState {
   room: Room | null;
+  /** My role here: undefined until known, null for a non-member of an open room. */
+  role: RoomRole | null | undefined;
   me: User | null;
   /** Ordered by seq, one entry per id. */
   messages: Message[];
@@ -29,9 +31,16 @@ export interface RoomState {
   connection: ConnectionState;
   retryInMs: number | null;
   fatal: FatalReason | null;
+  /** Whether this view was ever welcomed (access lost vs. never had it). */
+  welcomed: boolean;
+  /** Closed for too many connections or frames (4429): the wait before the next try, in ms. */
+  limited: number | null;
   /** The last error the server answered that is not about one sent message. */
   notice: string | null;
 }
+
+/** What a `rate_limited` error frame shows: not blocking, it goes by itself. */
+export const RATE_LIMITED_NOTICE = "You are sending too fast. Slow down a little; your messages will still go out.";
 
 export type RoomAction =
   | { type: "frame"; frame: ServerFrame; now: number }
@@ -39,13 +48,16 @@ export type RoomAction =
   | { type: "outbox"; items: OutboxItem[] }
   | { type: "connection"; state: ConnectionState; retryInMs: number | null }
   | { type: "fatal"; reason: FatalReason }
+  | { type: "limited"; retryInMs: number }
   | { type: "room"; room: Room }
+  | { type: "role"; role: RoomRole | null }
   | { type: "expireTyping"; now: number }
   | { type: "dismissNotice" };
 
 export function initialRoomState(): RoomState {
   return {
     room: null,
+    role: undefined,
     me: null,
     messages: [],
     hasMore: false,
@@ -57,6 +69,8 @@ export function initialRoomState(): RoomState {
     connection: "connecting",
     retryInMs: null,
     fatal: null,
+    welcomed: false,
+    limited: null,
     notice: null,
   };
 }
@@ -122,6 +136,16 @@ function keepContiguous(held: Message[], pageStart: number | undefined) {
   return { kept: held.slice(firstKept), cut: firstKept > 0 };
 }
 
+/** A room as newly told, keeping what it does not say (a broadcast has no role of mine). */
+function mergeRoom(held: Room | null, incoming: Room): Room {
+  if (!held || held.id !== incoming.id) return incoming;
+  const merged = { ...incoming };
+  if (merged.access === undefined) merged.access = held.access;
+  if (merged.allow_guests === undefined) merged.allow_guests = held.allow_guests;
+  if (merged.role === undefined) merged.role = held.role;
+  return merged;
+}
+
 function withPeople(state: RoomState, users: User[]): Record<string, User> {
   let people = state.people;
   for (const user of users) {
@@ -149,7 +173,10 @@ function applyFrame(state: RoomState, frame: ServerFrame, now: number): RoomStat
         ...state,
         messages: reset ? [] : state.messages,
         hasMore: reset ? false : state.hasMore,
-        room: frame.room,
+        room: mergeRoom(state.room, frame.room),
+        role: typeof frame.room.role === "string" ? frame.room.role : state.role,
+        welcomed: true,
+        limited: null,
         me: frame.user,
         people: withPeople(state, [frame.user, ...frame.participants]),
         online,
@@ -199,8 +226,14 @@ function applyFrame(state: RoomState, frame: ServerFrame, now: number): RoomStat
       };
     }
     case "room":
-      return { ...state, room: frame.room };
+      // A broadcast: it says nothing about my role (kept from the welcome or REST).
+      return {
+        ...state,
+        room: { ...mergeRoom(state.room, frame.room), ...(state.role !== undefined && { role: state.role }) },
+      };
     case "error":
+      // Sent too fast: the connection retries refused sends by itself; say why it is slow.
+      if (frame.code === "rate_limited") return { ...state, notice: RATE_LIMITED_NOTICE };
       // Errors about a send are shown on that message (through the outbox).
       return frame.client_msg_id ? state : { ...state, notice: frame.message };
     default:
@@ -238,8 +271,16 @@ export function roomReducer(state: RoomState, action: RoomAction): RoomState {
       return { ...state, connection: action.state, retryInMs: action.retryInMs };
     case "fatal":
       return { ...state, fatal: action.reason };
+    case "limited":
+      return { ...state, limited: action.retryInMs };
     case "room":
-      return { ...state, room: action.room };
+      return {
+        ...state,
+        room: mergeRoom(state.room, action.room),
+        role: typeof action.room.role === "string" ? action.room.role : state.role,
+      };
+    case "role":
+      return { ...state, role: action.role };
     case "expireTyping": {
       let typing = state.typing;
       for (const [id, entry] of Object.entries(state.typing)) {

@@ -1,7 +1,7 @@
 // Wires a RoomConnection and the REST history to the room reducer for one open room.
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { ApiError, type Api } from "../api";
-import { RoomConnection } from "../socket";
+import { RoomConnection, type FatalReason } from "../socket";
 import type { Message, Room } from "../types";
 import { highestSeq, initialRoomState, roomReducer, type RoomState } from "./state";
 
@@ -24,11 +24,15 @@ export interface RoomControls {
   dismissNotice: () => void;
 }
 
+/**
+ * One open room. `onEnded` hears the reasons that end more than the room: the session is not
+ * accepted (401, close 4401) or was ended elsewhere (close 1008). Losing access to the room
+ * (close 4403, REST 404) lands in `state.fatal`.
+ */
 export function useRoom(
   roomId: string,
-  token: string,
   api: Api,
-  onUnauthorized: () => void,
+  onEnded: (reason: Extract<FatalReason, "unauthorized" | "signed_out">) => void,
 ): RoomControls {
   const [state, dispatch] = useReducer(roomReducer, undefined, initialRoomState);
   const [loadingOlder, setLoadingOlder] = useState(false);
@@ -36,11 +40,11 @@ export function useRoom(
   stateRef.current = state;
   const connRef = useRef<RoomConnection | null>(null);
   const olderRef = useRef<Promise<void> | null>(null);
-  const unauthorizedRef = useRef(onUnauthorized);
-  unauthorizedRef.current = onUnauthorized;
+  const endedRef = useRef(onEnded);
+  endedRef.current = onEnded;
 
   const failed = useCallback((error: unknown) => {
-    if (error instanceof ApiError && error.status === 401) unauthorizedRef.current();
+    if (error instanceof ApiError && error.status === 401) endedRef.current("unauthorized");
     else if (error instanceof ApiError && error.status === 404) dispatch({ type: "fatal", reason: "not_found" });
     else {
       const message = error instanceof Error ? error.message : String(error);
@@ -50,8 +54,21 @@ export function useRoom(
 
   useEffect(() => {
     let live = true;
-    const conn = new RoomConnection({ roomId, token });
+    // No token: the session cookie goes with the WebSocket upgrade.
+    const conn = new RoomConnection({ roomId });
     connRef.current = conn;
+
+    /** My role decides what I may do (viewers cannot post or stop): ask REST, it is per caller. */
+    const loadRole = async () => {
+      try {
+        const room = await api.getRoom(roomId);
+        // The REST view is the caller's own: role, access and allow_guests included.
+        if (live) dispatch({ type: "room", room: { ...room, role: room.role ?? null } });
+      } catch (error) {
+        // A 404 here is the socket's 4403 too: the socket says it (once, and closes).
+        if (live && error instanceof ApiError && error.status === 401) endedRef.current("unauthorized");
+      }
+    };
 
     const reloadNewest = async () => {
       try {
@@ -74,6 +91,8 @@ export function useRoom(
             void reloadNewest();
           } else {
             dispatch({ type: "frame", frame: event.frame, now: Date.now() });
+            // Refused as a viewer: my role changed under me; look it up again.
+            if (event.frame.type === "error" && event.frame.code === "permission_denied") void loadRole();
           }
           break;
         case "state":
@@ -83,8 +102,11 @@ export function useRoom(
           dispatch({ type: "outbox", items: event.items });
           break;
         case "fatal":
-          if (event.reason === "unauthorized") unauthorizedRef.current();
+          if (event.reason === "unauthorized" || event.reason === "signed_out") endedRef.current(event.reason);
           else dispatch({ type: "fatal", reason: event.reason });
+          break;
+        case "limited":
+          dispatch({ type: "limited", retryInMs: event.retryInMs });
           break;
       }
     });
@@ -93,6 +115,7 @@ export function useRoom(
     window.addEventListener("online", online);
     window.addEventListener("offline", offline);
     conn.connect();
+    void loadRole();
     return () => {
       live = false;
       unsubscribe();
@@ -101,7 +124,7 @@ export function useRoom(
       conn.close();
       connRef.current = null;
     };
-  }, [roomId, token, api, failed]);
+  }, [roomId, api, failed]);
 
   // Whatever the REST pages added is held too: a resume starts after it.
   useEffect(() => {

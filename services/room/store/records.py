@@ -29,6 +29,8 @@ class RoomRecord:
     updated_at: datetime
     last_seq: int
     personas: tuple[PersonaRecord, ...] = ()
+    access: str = "invite"  # "invite" | "open"
+    allow_guests: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +66,56 @@ class MessageRecord:
     ttft_ms: int | None = None
     total_ms: int | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """A registered user (`kind` "user") or a guest; the password hash never leaves the store."""
+
+    id: str
+    username: str | None
+    name: str
+    kind: str
+    admin: bool
+    disabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialRecord:
+    """A sign-in session (`kind` "session") or a personal API token ("api_token")."""
+
+    id: str
+    account_id: str
+    kind: str
+    name: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    """An account's role in a room: "owner", "member" or "viewer"."""
+
+    room_id: str
+    account_id: str
+    name: str
+    role: str
+    guest: bool
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRecord:
+    """An invite to a room; `max_uses` and `expires_at` None mean unlimited and never."""
+
+    id: str
+    room_id: str
+    created_by: str
+    role: str
+    max_uses: int | None
+    uses: int
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.errors import InvalidArgument, NotFound
-from services.room.store.models import Message, Room, utcnow
+from services.room.store.base import Repository
+from services.room.store.models import Message, Room, RoomMember, utcnow
 from services.room.store.personas import (
     add_personas,
     check_handles,
@@ -28,30 +26,22 @@ MESSAGE_NOT_FOUND = "Message not found."
 FINAL_STATUSES = frozenset({"complete", "interrupted", "error"})
 
 
-class RoomRepository:
+class RoomRepository(Repository):
     """Rooms, their personas and their densely numbered messages, stored through SQLAlchemy."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        # SQLite has one writer at a time. Writers wait for it here, in order, rather than in
-        # SQLite's busy handler, which polls with sleeps of up to 25 ms (the fan-out p99).
-        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-
-    @asynccontextmanager
-    async def _write(self, *, begin: bool = True) -> AsyncIterator[AsyncSession]:
-        """A session for a transaction that writes (begun unless `begin` is false)."""
-        async with contextlib.AsyncExitStack() as stack:
-            if self._write_lock is not None:
-                await stack.enter_async_context(self._write_lock)
-            maker = self._sessions.begin() if begin else self._sessions()
-            yield await stack.enter_async_context(maker)
 
     # --- rooms ----------------------------------------------------------------------------------
 
     async def create_room(
-        self, name: str, created_by: str, personas: Sequence[PersonaRecord] = ()
+        self,
+        name: str,
+        created_by: str,
+        personas: Sequence[PersonaRecord] = (),
+        *,
+        access: str = "invite",
+        allow_guests: bool = False,
+        owner_id: str | None = None,
     ) -> RoomRecord:
-        """Store a new, empty room with `personas` in the given order."""
+        """Store a new, empty room with `personas` in the given order (and `owner_id` as owner)."""
         check_handles(personas)
         now = utcnow()
         room = Room(
@@ -61,12 +51,18 @@ class RoomRepository:
             created_at=now,
             updated_at=now,
             last_seq=0,
+            access=access,
+            allow_guests=allow_guests,
         )
         async with self._write() as session:
             session.add(room)
-            await session.flush()  # the room row before the personas that reference it
+            await session.flush()  # the room row before the rows that reference it
             add_personas(session, room.id, personas, now)
-        return _room_record(room, tuple(personas))
+            if owner_id is not None:
+                session.add(
+                    RoomMember(room_id=room.id, account_id=owner_id, role="owner", created_at=now)
+                )
+        return room_record(room, tuple(personas))
 
     async def get_room(self, room_id: str) -> RoomRecord:
         """The room `room_id`; NotFound if there is none."""
@@ -75,15 +71,15 @@ class RoomRepository:
             if room is None:
                 raise NotFound(ROOM_NOT_FOUND)
             personas = await load_personas(session, [room_id])
-            return _room_record(room, personas.get(room_id, ()))
+            return room_record(room, personas.get(room_id, ()))
 
     async def list_rooms(self, limit: int) -> list[RoomRecord]:
-        """Up to `limit` rooms, newest first."""
+        """Up to `limit` rooms, newest first (all of them: for administrators)."""
         query = select(Room).order_by(Room.created_at.desc(), Room.id.desc()).limit(limit)
         async with self._sessions() as session:
             rooms = list(await session.scalars(query))
             personas = await load_personas(session, [room.id for room in rooms])
-        return [_room_record(room, personas.get(room.id, ())) for room in rooms]
+        return [room_record(room, personas.get(room.id, ())) for room in rooms]
 
     async def update_room(
         self,
@@ -91,6 +87,8 @@ class RoomRepository:
         *,
         name: str | None = None,
         personas: Sequence[PersonaRecord] | None = None,
+        access: str | None = None,
+        allow_guests: bool | None = None,
     ) -> RoomRecord:
         """Change the given fields of a room and bump its updated_at; NotFound if there is none.
 
@@ -102,6 +100,10 @@ class RoomRepository:
         values: dict[str, Any] = {"updated_at": now}
         if name is not None:
             values["name"] = name
+        if access is not None:
+            values["access"] = access
+        if allow_guests is not None:
+            values["allow_guests"] = allow_guests
         statement = update(Room).where(Room.id == room_id).values(values).returning(Room)
         async with self._write() as session:
             # The room row is locked first, so concurrent replacements of personas queue up.
@@ -113,7 +115,7 @@ class RoomRepository:
             else:
                 await replace_personas(session, room_id, personas, now)
                 stored = tuple(personas)
-            return _room_record(room, stored)
+            return room_record(room, stored)
 
     # --- messages -------------------------------------------------------------------------------
 
@@ -360,7 +362,8 @@ def _new_message(
     )
 
 
-def _room_record(room: Room, personas: tuple[PersonaRecord, ...]) -> RoomRecord:
+def room_record(room: Room, personas: tuple[PersonaRecord, ...]) -> RoomRecord:
+    """A room row and its personas as a record."""
     return RoomRecord(
         id=room.id,
         name=room.name,
@@ -369,6 +372,8 @@ def _room_record(room: Room, personas: tuple[PersonaRecord, ...]) -> RoomRecord:
         updated_at=room.updated_at,
         last_seq=room.last_seq,
         personas=personas,
+        access=room.access,
+        allow_guests=room.allow_guests,
     )
 
 

@@ -217,6 +217,8 @@ async def test_upgrade_from_0001_keeps_rooms_and_messages(database_url: str) -> 
             created_at=stamp,
             updated_at=stamp,
             last_seq=2,
+            access="open",  # rooms from before 0003 were readable by anyone; they stay so
+            allow_guests=True,
         )
         history, has_more = await repo.load_history(room_id, before=None, after=None, limit=10)
         assert not has_more

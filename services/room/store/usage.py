@@ -1,0 +1,44 @@
+"""AI tokens spent per UTC day, by account ("user") and by room ("room")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.room.store.base import Repository
+from services.room.store.models import AiUsage
+
+# Both dialects spell an upsert the same way (INSERT ... ON CONFLICT DO UPDATE).
+_INSERTS: dict[str, Callable[[Any], Any]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
+class UsageRepository(Repository):
+    """Rows of `ai_usage`: one counter per (scope, scope id, day)."""
+
+    async def used(self, scope: str, scope_id: str, day: str) -> int:
+        """Tokens counted for `scope_id` on `day` (YYYY-MM-DD)."""
+        query = select(AiUsage.tokens).where(
+            AiUsage.scope == scope, AiUsage.scope_id == scope_id, AiUsage.day == day
+        )
+        async with self._sessions() as session:
+            return (await session.scalar(query)) or 0
+
+    async def add(self, day: str, counts: dict[tuple[str, str], int]) -> None:
+        """Add tokens to several (scope, scope id) counters of `day`, in one transaction."""
+        insert = _INSERTS[self.dialect]
+        async with self._write() as session:
+            for (scope, scope_id), tokens in sorted(counts.items()):
+                statement = insert(AiUsage).values(
+                    scope=scope, scope_id=scope_id, day=day, tokens=tokens
+                )
+                statement = statement.on_conflict_do_update(
+                    index_elements=[AiUsage.scope, AiUsage.scope_id, AiUsage.day],
+                    set_={"tokens": AiUsage.tokens + statement.excluded.tokens},
+                )
+                await session.execute(statement)
