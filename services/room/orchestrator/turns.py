@@ -23,8 +23,9 @@ from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.room.convert import message_pb
 from services.room.hub import RoomHub
 from services.room.orchestrator.coalesce import DeltaCoalescer
-from services.room.orchestrator.context import build_context
+from services.room.orchestrator.context import PER_MESSAGE_OVERHEAD, build_context
 from services.room.orchestrator.mentions import mentioned
+from services.room.quota import QuotaExceeded, Quotas, Reservation
 from services.room.store.records import AuthorRecord, PersonaRecord
 from services.room.store.repository import RoomRepository
 
@@ -50,6 +51,7 @@ class _Turn:
     room_id: str
     persona: PersonaRecord
     message: pb.Message
+    asker_id: str  # the account whose message asked for this reply (its quota pays)
     sent: list[str] = field(default_factory=list)  # text already sent to the room as deltas
     task: asyncio.Task[None] | None = None
     stop_requested: bool = False
@@ -82,16 +84,31 @@ def failure_reason(exc: grpc.aio.AioRpcError) -> str:
     return "The model failed to answer."
 
 
+def _tokens_used(
+    final: llm_pb2.GenerateFinal | None, prompt_estimate: int, received: list[str]
+) -> int:
+    """What a reply costs: its final usage; cut short, its prompt and one token per chunk."""
+    if final is not None:
+        return final.prompt_tokens + final.completion_tokens
+    return prompt_estimate + len(received) if received else 0
+
+
 class Orchestrator:
     """Starts, streams, stops and finishes persona replies."""
 
     def __init__(
-        self, repo: RoomRepository, hub: RoomHub, llm: LlmServiceStub, limits: TurnLimits
+        self,
+        repo: RoomRepository,
+        hub: RoomHub,
+        llm: LlmServiceStub,
+        limits: TurnLimits,
+        quotas: Quotas | None = None,
     ) -> None:
         self.repo = repo
         self.hub = hub
         self.llm = llm
         self.limits = limits
+        self.quotas = quotas
         self._turns: dict[str, _Turn] = {}  # message id -> streaming reply
         self._tasks: set[asyncio.Task[None]] = set()
         self._persona_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -120,9 +137,9 @@ class Orchestrator:
             return
         handles = mentioned(message.content, [p.handle for p in room.personas])
         for handle in handles:
-            self._spawn(self._reply(message.room_id, handle, message.id))
+            self._spawn(self._reply(message.room_id, handle, message.id, message.author.id))
 
-    async def _reply(self, room_id: str, handle: str, trigger_id: str) -> None:
+    async def _reply(self, room_id: str, handle: str, trigger_id: str, asker_id: str) -> None:
         """One persona's reply, after its turn comes (one at a time per persona, capped per room)."""
         slots = self._room_slots.setdefault(
             room_id, asyncio.Semaphore(self.limits.room_concurrency)
@@ -136,7 +153,7 @@ class Orchestrator:
                 record = await self.repo.start_ai_message(
                     room_id, persona_author(persona), reply_to=trigger_id
                 )
-                turn = _Turn(room_id, persona, message_pb(record))
+                turn = _Turn(room_id, persona, message_pb(record), asker_id)
                 self._turns[record.id] = turn
                 self.hub.broadcast(room_id, pb.SessionEvent(message=turn.message))
             turn.task = asyncio.current_task()  # type: ignore[assignment]
@@ -164,17 +181,31 @@ class Orchestrator:
         call = None
         shutting_down = False
         received: list[str] = []
+        reservation: Reservation | None = None
+        prompt_estimate = 0
         try:
             transcript = await self.repo.recent_messages(
                 turn.room_id, upto_seq=message.seq - 1, limit=self.limits.context_messages
             )
+            counted: dict[str, int] = {}
+
+            async def count_tokens(texts: list[str]) -> list[int]:
+                counts = await self._count_tokens(persona.model, texts)
+                counted.update(zip(texts, counts, strict=True))
+                return counts
+
             turns = await build_context(
                 persona,
                 room_name,
                 transcript,
                 context_window=await self._context_window(persona.model),
-                count_tokens=lambda texts: self._count_tokens(persona.model, texts),
+                count_tokens=count_tokens,
             )
+            prompt_estimate = sum(counted.get(t.content, 0) + PER_MESSAGE_OVERHEAD for t in turns)
+            if self.quotas is not None:
+                reservation = await self.quotas.reserve(
+                    turn.asker_id, turn.room_id, prompt_estimate + persona.max_tokens
+                )
             call = self.llm.Generate(
                 llm_pb2.GenerateRequest(
                     request_id=message.id,
@@ -203,6 +234,8 @@ class Orchestrator:
             shutting_down = not turn.stop_requested
         except grpc.aio.AioRpcError as exc:
             status, error = "error", failure_reason(exc)
+        except QuotaExceeded as exc:
+            status, error = "error", exc.message
         except Exception:
             logger.exception(
                 "reply failed", extra={"room_id": turn.room_id, "message_id": message.id}
@@ -215,6 +248,10 @@ class Orchestrator:
         # Shielded: the final state is stored and announced even if we are being cancelled again.
         turn.finishing = True
         await asyncio.shield(self._finish(turn, "".join(received), status, final, error))
+        if reservation is not None and self.quotas is not None:
+            await asyncio.shield(
+                self.quotas.settle(reservation, _tokens_used(final, prompt_estimate, received))
+            )
         if shutting_down:
             raise asyncio.CancelledError
 
