@@ -81,15 +81,17 @@ class Quotas:
 
     async def settle(self, reservation: Reservation, used: int) -> None:
         """Replace a reservation by the tokens the reply really used (recorded on its day)."""
-        for scope, scope_id in reservation.limited:
-            key = (reservation.day, scope, scope_id)
-            self._reserved[key] -= reservation.tokens
-            if self._reserved[key] <= 0:
-                del self._reserved[key]
         counts = {("user", reservation.user_id): used, ("room", reservation.room_id): used}
         counts = {key: n for key, n in counts.items() if key[1] and n > 0}
-        if counts:
-            await self.repo.add(reservation.day, counts)
+        try:
+            if counts:
+                await self.repo.add(reservation.day, counts)
+        finally:  # released after the usage is stored, so no check sees neither
+            for scope, scope_id in reservation.limited:
+                key = (reservation.day, scope, scope_id)
+                self._reserved[key] -= reservation.tokens
+                if self._reserved[key] <= 0:
+                    del self._reserved[key]
 
 
 def refusal(scope: str, limit: int) -> str:

@@ -247,13 +247,23 @@ class Orchestrator:
             coalescer.flush()
         # Shielded: the final state is stored and announced even if we are being cancelled again.
         turn.finishing = True
+        if reservation is not None:
+            # Recorded before the reply shows as finished, so what follows it sees the usage.
+            used = _tokens_used(final, prompt_estimate, received)
+            await asyncio.shield(self._settle(reservation, used, turn))
         await asyncio.shield(self._finish(turn, "".join(received), status, final, error))
-        if reservation is not None and self.quotas is not None:
-            await asyncio.shield(
-                self.quotas.settle(reservation, _tokens_used(final, prompt_estimate, received))
-            )
         if shutting_down:
             raise asyncio.CancelledError
+
+    async def _settle(self, reservation: Reservation, used: int, turn: _Turn) -> None:
+        assert self.quotas is not None
+        try:
+            await self.quotas.settle(reservation, used)
+        except Exception:  # the reply still ends; only its count is lost
+            logger.exception(
+                "recording AI usage failed",
+                extra={"room_id": turn.room_id, "message_id": turn.message.id},
+            )
 
     def _send_delta(self, turn: _Turn, text: str) -> None:
         turn.sent.append(text)
