@@ -125,6 +125,19 @@ async function waitReady(url: string): Promise<void> {
   }
 }
 
+/**
+ * Settings of the stack under test. Every browser context of the run signs in (as a guest or
+ * an account) from 127.0.0.1: the per-IP limits on sign-in, sign-up and guest sessions (a few
+ * a minute by default) would otherwise refuse the later specs. Guests stay allowed (the default)
+ * for the specs that use them.
+ */
+const BROWSER_SUITE_SETTINGS: NodeJS.ProcessEnv = {
+  CHIMERA_SESSION_RATE_PER_MIN: '1000',
+  CHIMERA_LOGIN_RATE_PER_MIN: '1000',
+  CHIMERA_REGISTER_RATE_PER_MIN: '1000',
+  CHIMERA_ALLOW_GUESTS: 'true',
+};
+
 /** The model registry: the fake model, plus a hosted one whose key is missing (shown unavailable). */
 function registry(modelBaseURL: string): string {
   return [
@@ -188,7 +201,7 @@ export async function startStack(): Promise<Stack> {
       'chimera up',
       CHIMERA,
       ['up', '--host', '127.0.0.1', '--port', String(port), '--data-dir', path.join(workdir, 'data'), '--models', models],
-      { ...env, CHIMERA_FRONTEND_DIR: path.join(REPO, 'frontend/dist') },
+      { ...env, ...BROWSER_SUITE_SETTINGS, CHIMERA_FRONTEND_DIR: path.join(REPO, 'frontend/dist') },
       upLog,
     );
     children.push(up);

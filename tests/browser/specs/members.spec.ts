@@ -4,7 +4,8 @@ import { expect, test } from '../support/fixtures';
 test('two members see each other’s messages, typing and presence', async ({ newUser, unique }) => {
   const room = unique('Lobby');
   const ana = await newUser('Ana');
-  await ana.createRoom(room);
+  // Open: Ben (a guest, as Ana is) joins from the room list; a guest's room admits guests.
+  await ana.createRoom(room, { access: 'open' });
   const ben = await newUser('Ben');
   await ben.openRoom(room);
 

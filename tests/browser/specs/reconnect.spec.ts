@@ -13,7 +13,7 @@ test('a message written offline is sent once when the connection returns', async
   const room = unique('Flaky');
   const ana = await newUser('Ana');
   const network = await Network.install(ana.page.context());
-  await ana.createRoom(room);
+  await ana.createRoom(room, { access: 'open' });
   const ben = await newUser('Ben');
   await ben.openRoom(room);
   await ana.send('Before the tunnel.');
@@ -46,7 +46,7 @@ test('a send whose ack was lost is not doubled on reconnect', async ({ api, newU
   const room = unique('Lossy');
   const ana = await newUser('Ana');
   const network = await Network.install(ana.page.context());
-  await ana.createRoom(room);
+  await ana.createRoom(room, { access: 'open' });
   const ben = await newUser('Ben');
   await ben.openRoom(room);
   const token = await api.session('Auditor');

@@ -7,7 +7,7 @@ const LINK = '[click](javascript:alert(1))';
 test('HTML and javascript: links in messages render as harmless text', async ({ newUser, unique }) => {
   const room = unique('Sanitising');
   const ana = await newUser('Ana');
-  await ana.createRoom(room);
+  await ana.createRoom(room, { access: 'open' });
   const ben = await newUser('Ben');
   await ben.openRoom(room);
 

@@ -1,4 +1,4 @@
-// Screenshots of the new-room form and a lively room (code, a table, a finished and a streaming
+// Screenshots of the sign-in screen, the new-room form and a lively room (code, a table, a finished and a streaming
 // AI reply) at desktop and phone width, light and dark, saved to artifacts/screenshots/.
 import path from 'node:path';
 import { ARTIFACTS } from '../harness/stack';
@@ -17,7 +17,7 @@ const PLAN = [
   '| step | owner | eta |\n| --- | --- | --- |\n| migrate | Ana | 5 min |\n| restart | Ben | 1 min |',
 ].join('\n\n');
 
-test('screenshots: desktop and phone, light and dark', async ({ api, newUser, unique }) => {
+test('screenshots: desktop and phone, light and dark', async ({ api, newVisitor, unique }) => {
   test.setTimeout(180_000);
   const ana = await api.session('Ana');
   const ben = await api.session('Ben');
@@ -38,8 +38,11 @@ test('screenshots: desktop and phone, light and dark', async ({ api, newUser, un
   try {
     for (const [device, options] of Object.entries(DEVICES)) {
       for (const colorScheme of SCHEMES) {
-        const viewer = await newUser('Cleo', { ...options, colorScheme });
+        const viewer = await newVisitor('Cleo', { ...options, colorScheme });
         const shot = (what: string) => path.join(SHOTS, `${device}-${colorScheme}-${what}.png`);
+        await expect(viewer.tab('Sign in')).toBeVisible();
+        await viewer.page.screenshot({ path: shot('sign-in') });
+        await viewer.continueAsGuest();
         await expect(viewer.page.getByRole('link', { name: room.name })).toBeVisible();
         await viewer.page.getByRole('button', { name: 'Add persona' }).click();
         await viewer.page.screenshot({ path: shot('new-room'), fullPage: true });

@@ -12,11 +12,12 @@ test('a mention streams into both members, and Stop in one stops it in both', as
   modelURL,
 }) => {
   const room = unique('Streaming');
-  const ana = await newUser('Ana');
-  await ana.createRoom(room);
+  // The organiser owns the room (only an owner may set personas); it is open to guests.
   const token = await api.session('Organiser');
-  const { id: roomId } = await api.roomNamed(token, room);
+  const { id: roomId } = await api.createRoom(token, room);
   await api.setPersonas(token, roomId, [{ handle: 'bot', name: 'Bot' }]);
+  const ana = await newUser('Ana');
+  await ana.openRoom(room);
   const ben = await newUser('Ben');
   await ben.openRoom(room);
   const before = await modelStats(request, modelURL);

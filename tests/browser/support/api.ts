@@ -14,6 +14,15 @@ export interface Message {
 export interface Room {
   id: string;
   name: string;
+  access?: 'invite' | 'open';
+  allow_guests?: boolean;
+  role?: 'owner' | 'member' | 'viewer' | null;
+}
+
+export interface RoomOptions {
+  /** Default "open" with guests allowed: anyone may join, as every room could before issue 5. */
+  access?: 'invite' | 'open';
+  allow_guests?: boolean;
 }
 
 export interface Persona {
@@ -30,16 +39,17 @@ export class Api {
     readonly baseURL: string,
   ) {}
 
-  /** A new user named `name`; returns its token. */
+  /** A new guest named `name`; returns its (bearer) session token. */
   async session(name: string): Promise<string> {
     const response = await this.request.post(`${this.baseURL}/api/session`, { data: { name } });
     expect(response.status(), await response.text()).toBe(201);
     return (await response.json()).token;
   }
 
-  async createRoom(token: string, name: string, personas: Persona[] = []): Promise<Room> {
+  /** A room owned by `token`'s user: open to anyone signed in, guests included, unless told. */
+  async createRoom(token: string, name: string, personas: Persona[] = [], options: RoomOptions = {}): Promise<Room> {
     const response = await this.request.post(`${this.baseURL}/api/rooms`, {
-      data: { name, personas: personas.map(withModel) },
+      data: { name, personas: personas.map(withModel), access: 'open', allow_guests: true, ...options },
       headers: auth(token),
     });
     expect(response.status(), await response.text()).toBe(201);
@@ -119,4 +129,14 @@ function auth(token: string): Record<string, string> {
 
 function withModel(persona: Persona): Persona {
   return { model: MODEL_ID, ...persona };
+}
+
+/**
+ * Who a bearer token belongs to, asked without any cookie (a fresh request, not the shared jar):
+ * the status and, when 200, the account.
+ */
+export async function whoAmI(baseURL: string, token: string): Promise<{ status: number; username?: string | null }> {
+  const response = await fetch(`${baseURL}/api/me`, { headers: auth(token) });
+  const body = response.ok ? await response.json() : null;
+  return { status: response.status, username: body?.username };
 }

@@ -6,10 +6,16 @@ import { ChatPage } from './app';
 type NewUser = (name: string, options?: BrowserContextOptions) => Promise<ChatPage>;
 
 interface Fixtures {
+  /** A person with their own browser context, on no page yet (the others build on it). */
+  people: NewUser;
   api: Api;
   modelURL: string;
-  /** A person with their own browser context (own localStorage, own sockets), signed in. */
+  /** A person with their own browser context (own cookies, own sockets), signed in as a guest. */
   newUser: NewUser;
+  /** A person with their own browser context who signs up for an account (unique username). */
+  newAccount: NewUser;
+  /** A person with their own browser context, at the sign-in screen, not signed in. */
+  newVisitor: NewUser;
   /** A name unique to this test, for rooms (the room list is shared by every spec). */
   unique: (prefix: string) => string;
 }
@@ -30,13 +36,12 @@ export const test = base.extend<Fixtures>({
     const run = Date.now().toString(36).slice(-4);
     await use((prefix) => `${prefix} ${run}${testInfo.testId.slice(0, 4)}`);
   },
-  newUser: async ({ browser, baseURL }, use, testInfo) => {
+  people: async ({ browser, baseURL }, use, testInfo) => {
     const users: ChatPage[] = [];
     await use(async (name, options = {}) => {
       const context = await browser.newContext({ baseURL, ...options });
       const user = new ChatPage(await context.newPage(), name);
       users.push(user);
-      await user.signIn();
       return user;
     });
     for (const user of users) {
@@ -47,6 +52,35 @@ export const test = base.extend<Fixtures>({
     }
     // No spec may ever make the app open a dialog (that is what injected script would do).
     baseExpect(users.flatMap((user) => user.dialogs.map((dialog) => `${user.name}: ${dialog}`))).toEqual([]);
+    // The app runs under the server's strict CSP (script-src 'self'; style-src 'self'): nothing
+    // of it may be blocked.
+    baseExpect(users.flatMap((user) => user.cspViolations.map((v) => `${user.name}: ${v}`))).toEqual([]);
+  },
+  newUser: async ({ people }, use) => {
+    await use(async (name, options) => {
+      const user = await people(name, options);
+      await user.signIn();
+      return user;
+    });
+  },
+  newAccount: async ({ people }, use, testInfo) => {
+    let count = 0;
+    const run = Date.now().toString(36).slice(-5);
+    await use(async (name, options) => {
+      const user = await people(name, options);
+      await user.page.goto('/');
+      // Usernames are unique per server, and one server serves the whole run.
+      const username = `${name.toLowerCase().replace(/[^a-z0-9]/g, '')}-${run}${testInfo.testId.slice(0, 4)}${++count}`;
+      await user.signUp(username.slice(0, 32), `pw-${username}-secret`);
+      return user;
+    });
+  },
+  newVisitor: async ({ people }, use) => {
+    await use(async (name, options) => {
+      const user = await people(name, options);
+      await user.page.goto('/');
+      return user;
+    });
   },
 });
 
