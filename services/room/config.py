@@ -24,3 +24,10 @@ class RoomSettings(CommonSettings):
     checkpoint_interval_s: float = 3.0  # partial text is saved this often while streaming
     context_messages: int = 500  # newest messages considered when fitting a persona's context
     llm_timeout_s: float = 600.0  # longest a single reply may take
+    ai_user_daily_tokens: int = 200_000  # per account per UTC day (prompt + completion); 0 = no cap
+    ai_room_daily_tokens: int = 1_000_000  # per room per UTC day; 0 = no cap
+    # Accounts
+    allow_guests: bool = True  # POST /api/session creates guest accounts
+    session_ttl_days: float = 30.0  # sign-in sessions (cookie / login token) expire after this
+    login_max_failures: int = 10  # failed sign-ins per username within the window; 0 = no limit
+    login_failure_window_s: float = 900.0

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from services.common.ids import to_ms
+from services.common.pb import account_pb2 as apb
 from services.common.pb import room_pb2 as pb
 from services.room.personas import persona_pb
-from services.room.store.records import MessageRecord, RoomRecord
+from services.room.store.records import (
+    AccountRecord,
+    CredentialRecord,
+    InviteRecord,
+    MemberRecord,
+    MessageRecord,
+    RoomRecord,
+)
 
 AUTHOR_KINDS = {
     "human": pb.AUTHOR_KIND_HUMAN,
@@ -19,9 +29,27 @@ STATUSES = {
     "error": pb.MESSAGE_STATUS_ERROR,
 }
 
+ROLES = {
+    "viewer": pb.ROOM_ROLE_VIEWER,
+    "member": pb.ROOM_ROLE_MEMBER,
+    "owner": pb.ROOM_ROLE_OWNER,
+}
+ROLE_NAMES: dict[int, str] = {value: name for name, value in ROLES.items()}
+ACCESS = {"invite": pb.ROOM_ACCESS_INVITE, "open": pb.ROOM_ACCESS_OPEN}
+ACCESS_NAMES: dict[int, str] = {value: name for name, value in ACCESS.items()}
+ACCOUNT_KINDS = {"user": apb.ACCOUNT_KIND_USER, "guest": apb.ACCOUNT_KIND_GUEST}
+CREDENTIAL_KINDS = {
+    "session": apb.Principal.CREDENTIAL_KIND_SESSION,
+    "api_token": apb.Principal.CREDENTIAL_KIND_API_TOKEN,
+}
 
-def room_pb(room: RoomRecord) -> pb.Room:
-    """A stored room as the wire type."""
+
+def _ms(value: datetime | None) -> int:
+    return 0 if value is None else to_ms(value)
+
+
+def room_pb(room: RoomRecord, role: str | None = None) -> pb.Room:
+    """A stored room as the wire type; `role` is the caller's (unary replies only)."""
     return pb.Room(
         id=room.id,
         name=room.name,
@@ -30,6 +58,70 @@ def room_pb(room: RoomRecord) -> pb.Room:
         updated_at_ms=to_ms(room.updated_at),
         last_seq=room.last_seq,
         personas=[persona_pb(p) for p in room.personas],
+        access=ACCESS.get(room.access, pb.ROOM_ACCESS_INVITE),
+        allow_guests=room.allow_guests,
+        role=ROLES.get(role or "", pb.ROOM_ROLE_UNSPECIFIED),
+    )
+
+
+def member_pb(member: MemberRecord) -> pb.RoomMember:
+    """A room member as the wire type."""
+    return pb.RoomMember(
+        user=pb.User(id=member.account_id, name=member.name),
+        role=ROLES[member.role],
+        joined_at_ms=to_ms(member.joined_at),
+        guest=member.guest,
+    )
+
+
+def invite_pb(invite: InviteRecord) -> pb.Invite:
+    """An invite as the wire type (never its token)."""
+    return pb.Invite(
+        id=invite.id,
+        room_id=invite.room_id,
+        created_by=invite.created_by,
+        role=ROLES[invite.role],
+        max_uses=invite.max_uses or 0,
+        uses=invite.uses,
+        created_at_ms=to_ms(invite.created_at),
+        expires_at_ms=_ms(invite.expires_at),
+        revoked=invite.revoked_at is not None,
+    )
+
+
+def account_pb(account: AccountRecord) -> apb.Account:
+    """An account as the wire type."""
+    return apb.Account(
+        id=account.id,
+        username=account.username or "",
+        name=account.name,
+        kind=ACCOUNT_KINDS.get(account.kind, apb.ACCOUNT_KIND_UNSPECIFIED),
+        admin=account.admin,
+        disabled=account.disabled,
+        created_at_ms=to_ms(account.created_at),
+    )
+
+
+def principal_pb(account: AccountRecord, credential: CredentialRecord) -> apb.Principal:
+    """What a verified credential stands for."""
+    return apb.Principal(
+        account=account_pb(account),
+        credential_id=credential.id,
+        credential_kind=CREDENTIAL_KINDS.get(
+            credential.kind, apb.Principal.CREDENTIAL_KIND_UNSPECIFIED
+        ),
+        expires_at_ms=_ms(credential.expires_at),
+    )
+
+
+def token_pb(token: CredentialRecord) -> apb.ApiToken:
+    """An API token's metadata (never its secret)."""
+    return apb.ApiToken(
+        id=token.id,
+        name=token.name or "",
+        created_at_ms=to_ms(token.created_at),
+        expires_at_ms=_ms(token.expires_at),
+        last_used_at_ms=_ms(token.last_used_at),
     )
 
 

@@ -1,7 +1,9 @@
 """Fan-out inside the room service: gateway streams per room, presence and typing.
 
 Each gateway holds one RoomSession stream per room; an event is queued once per
-stream, never once per member. Presence and typing live only here, in memory.
+stream, never once per member. Presence, typing and each connection's role live only
+here, in memory; the role is checked against the database when a connection joins and
+kept current by the operations that change roles, so a frame needs no query.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ class StreamClosed(Exception):
 
 
 @dataclass(eq=False)
+class Conn:
+    """A joined connection: who it is and what it may do in the room."""
+
+    user: pb.User
+    role: str  # "owner" | "member" | "viewer"
+    guest: bool = False
+
+
+@dataclass(eq=False)
 class GatewayStream:
     """One RoomSession stream: its outbound queue and the members it carries."""
 
@@ -33,7 +44,7 @@ class GatewayStream:
     gateway_id: str
     max_queue: int
     queue: asyncio.Queue[pb.SessionEvent | StreamClosed] = field(init=False)
-    members: dict[str, pb.User] = field(default_factory=dict)
+    members: dict[str, Conn] = field(default_factory=dict)
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
     closed: bool = False
 
@@ -120,11 +131,12 @@ class RoomHub:
             state.streams.discard(stream)
         self._discard_if_idle(stream.room_id)
 
-    def join(self, stream: GatewayStream, conn_id: str, user: pb.User) -> None:
+    def join(self, stream: GatewayStream, conn_id: str, conn: Conn) -> None:
         """A member connected; the first connection of a user makes them online."""
         if conn_id in stream.members:
             return
-        stream.members[conn_id] = user
+        stream.members[conn_id] = conn
+        user = conn.user
         state = self._state(stream.room_id)
         known, count = state.online.get(user.id, (user, 0))
         state.online[user.id] = (known, count + 1)
@@ -135,10 +147,11 @@ class RoomHub:
 
     def leave(self, stream: GatewayStream, conn_id: str) -> None:
         """A member disconnected; the last connection of a user makes them offline."""
-        user = stream.members.pop(conn_id, None)
+        conn = stream.members.pop(conn_id, None)
         state = self._rooms.get(stream.room_id)
-        if user is None or state is None or user.id not in state.online:
+        if conn is None or state is None or conn.user.id not in state.online:
             return
+        user = conn.user
         known, count = state.online[user.id]
         if count > 1:
             state.online[user.id] = (known, count - 1)
@@ -168,6 +181,34 @@ class RoomHub:
             self.broadcast(
                 room_id, pb.SessionEvent(typing=pb.TypingEvent(user=user, active=active))
             )
+
+    def set_role(self, room_id: str, user_id: str, role: str) -> None:
+        """A member's role changed: their connections may do what the new role allows at once."""
+        for conn in self._conns(room_id, user_id):
+            conn.role = role
+
+    def remove_user(self, room_id: str, user_id: str) -> None:
+        """Forget every connection of a user in a room (removed, or no longer allowed in)."""
+        state = self._rooms.get(room_id)
+        for stream in list(state.streams) if state else ():
+            for conn_id in [c for c, conn in stream.members.items() if conn.user.id == user_id]:
+                self.leave(stream, conn_id)
+
+    def guests(self, room_id: str) -> set[str]:
+        """Ids of the guests connected to a room."""
+        state = self._rooms.get(room_id)
+        streams = state.streams if state else ()
+        return {c.user.id for s in streams for c in s.members.values() if c.guest}
+
+    def remove_everywhere(self, user_id: str) -> None:
+        """Forget a user's connections in every room (the account was disabled)."""
+        for room_id in list(self._rooms):
+            self.remove_user(room_id, user_id)
+
+    def _conns(self, room_id: str, user_id: str) -> list[Conn]:
+        state = self._rooms.get(room_id)
+        streams = state.streams if state else ()
+        return [c for s in streams for c in s.members.values() if c.user.id == user_id]
 
     def streams(self) -> list[GatewayStream]:
         """Every open stream, for shutdown."""

@@ -1,4 +1,4 @@
-"""Room operations: validation, ordered commits and the broadcast that follows them."""
+"""Room operations: access checks, validation, ordered commits and the broadcasts that follow."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from services.common.errors import InvalidArgument
+from services.common.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from services.common.pb import room_pb2 as pb
 from services.common.validation import clean_name
-from services.room.convert import message_pb, room_pb
+from services.room.access import VIEWERS_CANNOT_SEND, RoomAccess, RoomView, can_send
+from services.room.convert import ACCESS_NAMES, member_pb, message_pb, room_pb
 from services.room.hub import RoomHub
 from services.room.personas import validate_personas
-from services.room.store.records import AuthorRecord
+from services.room.store.access import AccessRepository
+from services.room.store.records import AuthorRecord, MemberRecord
 from services.room.store.repository import RoomRepository
 
 logger = logging.getLogger(__name__)
@@ -22,59 +24,118 @@ MAX_CLIENT_MSG_ID = 128
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
 MAX_ROOMS = 500
+INVALID_ACTOR = "Invalid or expired credentials."
+GUESTS_LEFT = "Guests are no longer allowed in this room."
 
 
 class Rooms:
-    """What the servicer exposes, independent of gRPC."""
+    """What the servicer exposes, independent of gRPC; every call names its actor."""
 
     def __init__(
         self,
         repo: RoomRepository,
         hub: RoomHub,
+        access: RoomAccess,
         *,
         max_message_chars: int,
         on_human_message: Callable[[pb.Message], None] | None = None,
     ) -> None:
         self.repo = repo
         self.hub = hub
+        self.access = access
         self.max_message_chars = max_message_chars
         self.on_human_message = on_human_message
 
+    @property
+    def members(self) -> AccessRepository:
+        return self.access.members
+
     async def create(
-        self, actor: pb.User, name: str, personas: Sequence[pb.Persona] = ()
+        self,
+        actor: pb.User,
+        name: str,
+        personas: Sequence[pb.Persona] = (),
+        access: int = pb.ROOM_ACCESS_UNSPECIFIED,
+        allow_guests: bool = False,
     ) -> pb.Room:
-        """Create a room owned by `actor`, with its personas."""
+        """Create a room owned by `actor`, with its personas (a guest's room admits guests)."""
+        account = await self.access.actor(actor)
+        if account is None:
+            raise Unauthenticated(INVALID_ACTOR)
+        name = clean_name(name, "Room name", MAX_ROOM_NAME)
+        records = validate_personas(personas)
         room = await self.repo.create_room(
-            clean_name(name, "Room name", MAX_ROOM_NAME), actor.id, validate_personas(personas)
+            name,
+            account.id,
+            records,
+            access=ACCESS_NAMES.get(access, "invite"),
+            allow_guests=allow_guests or account.kind == "guest",
+            owner_id=account.id,
         )
         logger.info("room created", extra={"room_id": room.id})
-        return room_pb(room)
+        return room_pb(room, "owner")
 
-    async def get(self, room_id: str) -> pb.Room:
-        """One room; NotFound when it does not exist."""
+    async def get(self, actor: pb.User, room_id: str) -> pb.Room:
+        """One room with the actor's role; NotFound when it may not read it."""
+        view = await self.access.require_read(actor, room_id)
+        return room_pb(view.room, view.role)
+
+    async def snapshot(self, room_id: str) -> pb.Room:
+        """A room as every member's gateway sees it (no role); NotFound when it does not exist."""
         return room_pb(await self.repo.get_room(room_id))
 
-    async def list_rooms(self, limit: int) -> list[pb.Room]:
-        """Rooms, newest first."""
+    async def list_rooms(
+        self, actor: pb.User, limit: int, all_rooms: bool = False
+    ) -> list[pb.Room]:
+        """Rooms the actor may see, newest first; `all_rooms`: every room (admins only)."""
         limit = MAX_ROOMS if limit <= 0 else min(limit, MAX_ROOMS)
-        return [room_pb(room) for room in await self.repo.list_rooms(limit)]
+        account = await self.access.actor(actor)
+        if account is None:
+            return []
+        if all_rooms:
+            if not account.admin:
+                raise PermissionDenied("Only administrators can do that.")
+            rooms = await self.repo.list_rooms(limit)
+            roles = await self.members.roles(account.id, [room.id for room in rooms])
+            return [room_pb(room, roles.get(room.id)) for room in rooms]
+        visible = await self.members.visible_rooms(
+            account.id, guest=account.kind == "guest", limit=limit
+        )
+        return [room_pb(room, role) for room, role in visible]
 
     async def update(
-        self, room_id: str, name: str | None, personas: Sequence[pb.Persona] | None = None
+        self,
+        actor: pb.User,
+        room_id: str,
+        name: str | None,
+        personas: Sequence[pb.Persona] | None = None,
+        access: int | None = None,
+        allow_guests: bool | None = None,
     ) -> pb.Room:
-        """Change a room's fields (personas: replace them all) and tell its members."""
+        """Change a room's fields (owners only; personas: replace them all) and tell its members."""
+        view = await self.access.require_owner(actor, room_id)
         if name is not None:
             name = clean_name(name, "Room name", MAX_ROOM_NAME)
         records = validate_personas(personas) if personas is not None else None
+        access_name = None if access is None else ACCESS_NAMES.get(access, "invite")
+        if allow_guests is False and view.actor.kind == "guest":
+            raise InvalidArgument("A guest's room must admit guests, or its owner is locked out.")
         async with self.hub.lock(room_id):
-            room = room_pb(await self.repo.update_room(room_id, name=name, personas=records))
+            record = await self.repo.update_room(
+                room_id, name=name, personas=records, access=access_name, allow_guests=allow_guests
+            )
+            room = room_pb(record)
             self.hub.broadcast(room_id, pb.SessionEvent(room_updated=pb.RoomUpdated(room=room)))
-        return room
+            if not record.allow_guests:
+                for user_id in self.hub.guests(room_id):
+                    self.remove_connections(room_id, user_id, GUESTS_LEFT)
+        return room_pb(record, view.role)
 
     async def history(
-        self, room_id: str, before: int | None, after: int | None, limit: int
+        self, actor: pb.User, room_id: str, before: int | None, after: int | None, limit: int
     ) -> tuple[list[pb.Message], bool]:
         """A keyset page of messages, oldest first, and whether more lie beyond it."""
+        await self.access.require_read(actor, room_id)
         limit = limit or DEFAULT_PAGE
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidArgument(f"limit must be between 1 and {MAX_PAGE}.")
@@ -87,10 +148,31 @@ class Rooms:
         )
         return [message_pb(row) for row in rows], has_more
 
+    async def require_member(self, actor: pb.User, room_id: str) -> RoomView:
+        """`RoomAccess.require_member`, announcing a reader of an open room who became a member."""
+        view = await self.access.require_member(actor, room_id)
+        if view.joined is not None:
+            self.announce_member(view.joined)
+        return view
+
     async def post(
-        self, room_id: str, author: pb.User, content: str, client_msg_id: str, reply_to: str
+        self,
+        room_id: str,
+        author: pb.User,
+        content: str,
+        client_msg_id: str,
+        reply_to: str,
+        *,
+        role: str | None = None,
     ) -> tuple[pb.Message, bool]:
-        """Store a human message, then send it to every stream; duplicates are returned, not stored."""
+        """Store a human message, then send it to every stream; duplicates are returned, not stored.
+
+        `role`: the author's role as a live connection already knows it (no lookup then).
+        """
+        if role is None:
+            role = (await self.require_member(author, room_id)).role
+        if not can_send(role):
+            raise PermissionDenied(VIEWERS_CANNOT_SEND)
         if not content.strip():
             raise InvalidArgument("Message content must not be empty.")
         if len(content) > self.max_message_chars:
@@ -127,3 +209,17 @@ class Rooms:
                 # Committed above, so nobody is ever told of a message that could be lost.
                 self.hub.broadcast(room_id, pb.SessionEvent(message=message))
         return message, duplicate
+
+    # --- what every stream of a room is told when membership changes -------------------------
+
+    def announce_member(self, member: MemberRecord) -> None:
+        """A member joined or its role changed: live connections get the new role at once."""
+        self.hub.set_role(member.room_id, member.account_id, member.role)
+        updated = pb.MemberUpdated(member=member_pb(member))
+        self.hub.broadcast(member.room_id, pb.SessionEvent(member_updated=updated))
+
+    def remove_connections(self, room_id: str, user_id: str, reason: str) -> None:
+        """A user may no longer read the room: gateways close its sockets, presence forgets it."""
+        removed = pb.MemberRemoved(user_id=user_id, reason=reason)
+        self.hub.broadcast(room_id, pb.SessionEvent(member_removed=removed))
+        self.hub.remove_user(room_id, user_id)

@@ -4,24 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
-import grpc
-
-from services.common.grpc_server import GrpcServer, channel_options, wait_for_signal
+from services.common.grpc_security import GrpcSecurity, open_channel
+from services.common.grpc_server import GrpcServer, wait_for_signal
 from services.common.log import setup_logging
-from services.common.pb import room_pb2, room_pb2_grpc
+from services.common.pb import account_pb2, account_pb2_grpc, room_pb2, room_pb2_grpc
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
+from services.room.access import RoomAccess
+from services.room.account_servicer import AccountServicer
+from services.room.accounts import AccountPolicy, Accounts
 from services.room.config import RoomSettings
 from services.room.hub import RoomHub
+from services.room.members import Members
 from services.room.orchestrator.turns import Orchestrator, TurnLimits
+from services.room.quota import Quotas
+from services.room.revocations import Revocations
 from services.room.rooms import Rooms
 from services.room.servicer import RoomServicer
+from services.room.store.access import AccessRepository
+from services.room.store.accounts import AccountRepository
 from services.room.store.database import create_engine, default_url, migrate
+from services.room.store.models import utcnow
 from services.room.store.repository import RoomRepository
+from services.room.store.usage import UsageRepository
 
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = room_pb2.DESCRIPTOR.services_by_name["RoomService"].full_name
+ACCOUNT_SERVICE_NAME = account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name
+
+
+def account_policy(settings: RoomSettings) -> AccountPolicy:
+    """The account settings of `settings`."""
+    return AccountPolicy(
+        allow_guests=settings.allow_guests,
+        session_ttl=timedelta(days=settings.session_ttl_days),
+        login_max_failures=settings.login_max_failures,
+        login_failure_window_s=settings.login_failure_window_s,
+    )
 
 
 async def serve(settings: RoomSettings) -> None:
@@ -36,7 +57,22 @@ async def serve(settings: RoomSettings) -> None:
             "replies left streaming by the last run marked interrupted", extra={"count": len(stale)}
         )
     hub = RoomHub(typing_ttl_s=settings.typing_ttl_s)
-    llm_channel = grpc.aio.insecure_channel(settings.llm_addr, options=channel_options())
+    account_repo = AccountRepository(engine)
+    await account_repo.delete_expired(utcnow())
+    revocations = Revocations()
+    accounts = Accounts(
+        account_repo,
+        revocations,
+        policy=account_policy(settings),
+        on_disabled=hub.remove_everywhere,
+    )
+    quotas = Quotas(
+        UsageRepository(engine),
+        user_daily_tokens=settings.ai_user_daily_tokens,
+        room_daily_tokens=settings.ai_room_daily_tokens,
+    )
+    security = GrpcSecurity.from_settings(settings)
+    llm_channel = open_channel(settings.llm_addr, security)
     limits = TurnLimits(
         room_concurrency=settings.ai_room_concurrency,
         global_concurrency=settings.ai_global_concurrency,
@@ -45,23 +81,26 @@ async def serve(settings: RoomSettings) -> None:
         context_messages=settings.context_messages,
         timeout_s=settings.llm_timeout_s,
     )
-    orchestrator = Orchestrator(repo, hub, LlmServiceStub(llm_channel), limits)
+    orchestrator = Orchestrator(repo, hub, LlmServiceStub(llm_channel), limits, quotas)
     rooms = Rooms(
         repo,
         hub,
+        RoomAccess(account_repo, AccessRepository(engine)),
         max_message_chars=settings.max_message_chars,
         on_human_message=orchestrator.on_human_message,
     )
     servicer = RoomServicer(
-        rooms, hub, orchestrator, session_queue_size=settings.session_queue_size
+        rooms, Members(rooms), hub, orchestrator, session_queue_size=settings.session_queue_size
     )
     server = GrpcServer(
         host=settings.room_host,
         port=settings.room_port,
-        service_names=[SERVICE_NAME],
+        service_names=[SERVICE_NAME, ACCOUNT_SERVICE_NAME],
         reflection_enabled=settings.grpc_reflection,
+        security=security,
     )
     room_pb2_grpc.add_RoomServiceServicer_to_server(servicer, server.server)
+    account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(accounts), server.server)
     port = await server.start()
     logger.info("room service serving", extra={"address": f"{settings.room_host}:{port}"})
     try:
@@ -69,6 +108,7 @@ async def serve(settings: RoomSettings) -> None:
         logger.info("room service stopping")
 
         async def before_stop() -> None:
+            revocations.close()  # gateways' watches end now rather than at the grace deadline
             await orchestrator.close()  # replies in progress end as interrupted, seen by all
             await servicer.close_streams(settings.shutdown_grace_s)
 

@@ -10,10 +10,18 @@ from typing import Any, TypeVar
 
 import grpc
 
-from services.common.errors import ChimeraError, InvalidArgument, abort, error_code
+from services.common.errors import (
+    ChimeraError,
+    InvalidArgument,
+    PermissionDenied,
+    abort,
+    error_code,
+)
 from services.common.pb import room_pb2 as pb
 from services.common.pb import room_pb2_grpc
-from services.room.hub import GatewayStream, RoomHub, StreamClosed
+from services.room.access import VIEWERS_CANNOT_STOP, can_send
+from services.room.hub import Conn, GatewayStream, RoomHub, StreamClosed
+from services.room.members import Members
 from services.room.orchestrator.turns import Orchestrator
 from services.room.rooms import Rooms
 
@@ -21,9 +29,10 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _STATUS = {code.name.lower(): code for code in grpc.StatusCode}
+JOIN_DENIED = "Room not found or access denied."
 
 
-def _unary(
+def unary(
     method: Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[T]],
 ) -> Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[T]]:
     """Map typed errors to gRPC status; anything else is INTERNAL with a generic message."""
@@ -46,50 +55,66 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     """Serves rooms, history and live RoomSession streams."""
 
     def __init__(
-        self, rooms: Rooms, hub: RoomHub, orchestrator: Orchestrator, *, session_queue_size: int
+        self,
+        rooms: Rooms,
+        members: Members,
+        hub: RoomHub,
+        orchestrator: Orchestrator,
+        *,
+        session_queue_size: int,
     ) -> None:
         self.rooms = rooms
+        self.members = members
         self.hub = hub
         self.orchestrator = orchestrator
         self.session_queue_size = session_queue_size
         self.stopping = False
 
-    @_unary
+    @unary
     async def CreateRoom(
         self, request: pb.CreateRoomRequest, context: grpc.aio.ServicerContext
     ) -> pb.Room:
-        return await self.rooms.create(request.actor, request.name, request.personas)
+        return await self.rooms.create(
+            request.actor, request.name, request.personas, request.access, request.allow_guests
+        )
 
-    @_unary
+    @unary
     async def GetRoom(
         self, request: pb.GetRoomRequest, context: grpc.aio.ServicerContext
     ) -> pb.Room:
-        return await self.rooms.get(request.room_id)
+        return await self.rooms.get(request.actor, request.room_id)
 
-    @_unary
+    @unary
     async def ListRooms(
         self, request: pb.ListRoomsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListRoomsResponse:
-        return pb.ListRoomsResponse(rooms=await self.rooms.list_rooms(request.limit))
+        rooms = await self.rooms.list_rooms(request.actor, request.limit, request.all_rooms)
+        return pb.ListRoomsResponse(rooms=rooms)
 
-    @_unary
+    @unary
     async def UpdateRoom(
         self, request: pb.UpdateRoomRequest, context: grpc.aio.ServicerContext
     ) -> pb.Room:
         name = request.name if request.HasField("name") else None
         personas = request.personas.personas if request.HasField("personas") else None
-        return await self.rooms.update(request.room_id, name, personas)
+        access = request.access if request.HasField("access") else None
+        allow_guests = request.allow_guests if request.HasField("allow_guests") else None
+        return await self.rooms.update(
+            request.actor, request.room_id, name, personas, access, allow_guests
+        )
 
-    @_unary
+    @unary
     async def LoadHistory(
         self, request: pb.LoadHistoryRequest, context: grpc.aio.ServicerContext
     ) -> pb.LoadHistoryResponse:
         before = request.before_seq if request.HasField("before_seq") else None
         after = request.after_seq if request.HasField("after_seq") else None
-        messages, has_more = await self.rooms.history(request.room_id, before, after, request.limit)
+        messages, has_more = await self.rooms.history(
+            request.actor, request.room_id, before, after, request.limit
+        )
         return pb.LoadHistoryResponse(messages=messages, has_more=has_more)
 
-    @_unary
+    @unary
     async def PostMessage(
         self, request: pb.PostMessageRequest, context: grpc.aio.ServicerContext
     ) -> pb.PostMessageResponse:
@@ -102,11 +127,69 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         )
         return pb.PostMessageResponse(message=message, duplicate=duplicate)
 
-    @_unary
+    @unary
     async def InterruptMessage(
         self, request: pb.InterruptMessageRequest, context: grpc.aio.ServicerContext
     ) -> pb.Message:
+        view = await self.rooms.require_member(request.actor, request.room_id)
+        if not can_send(view.role):
+            raise PermissionDenied(VIEWERS_CANNOT_STOP)
         return await self.orchestrator.stop(request.room_id, request.message_id)
+
+    @unary
+    async def ListMembers(
+        self, request: pb.ListMembersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMembersResponse:
+        members = await self.members.list_members(request.actor, request.room_id)
+        return pb.ListMembersResponse(members=members)
+
+    @unary
+    async def UpdateMember(
+        self, request: pb.UpdateMemberRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RoomMember:
+        return await self.members.update(
+            request.actor, request.room_id, request.user_id, request.role
+        )
+
+    @unary
+    async def RemoveMember(
+        self, request: pb.RemoveMemberRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RemoveMemberResponse:
+        await self.members.remove(request.actor, request.room_id, request.user_id)
+        return pb.RemoveMemberResponse()
+
+    @unary
+    async def CreateInvite(
+        self, request: pb.CreateInviteRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateInviteResponse:
+        invite, token = await self.members.create_invite(
+            request.actor,
+            request.room_id,
+            request.max_uses,
+            request.expires_in_hours,
+            request.role,
+        )
+        return pb.CreateInviteResponse(invite=invite, token=token)
+
+    @unary
+    async def ListInvites(
+        self, request: pb.ListInvitesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListInvitesResponse:
+        invites = await self.members.list_invites(request.actor, request.room_id)
+        return pb.ListInvitesResponse(invites=invites)
+
+    @unary
+    async def RevokeInvite(
+        self, request: pb.RevokeInviteRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevokeInviteResponse:
+        await self.members.revoke_invite(request.actor, request.room_id, request.invite_id)
+        return pb.RevokeInviteResponse()
+
+    @unary
+    async def AcceptInvite(
+        self, request: pb.AcceptInviteRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Room:
+        return await self.members.accept_invite(request.actor, request.token)
 
     async def RoomSession(
         self, request_iterator: AsyncIterator[pb.SessionRequest], context: grpc.aio.ServicerContext
@@ -120,7 +203,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         try:
             await self.hub.attach(
                 stream,
-                functools.partial(self.rooms.get, room_id),
+                functools.partial(self.rooms.snapshot, room_id),
                 functools.partial(self.orchestrator.streaming, room_id),
             )
         except ChimeraError as exc:
@@ -165,31 +248,60 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     async def _handle(self, stream: GatewayStream, request: pb.SessionRequest) -> None:
         kind = request.WhichOneof("kind")
         if kind == "join":
-            self.hub.join(stream, request.join.conn_id, request.join.user)
+            await self._join(stream, request.join)
         elif kind == "leave":
             self.hub.leave(stream, request.leave.conn_id)
         elif kind == "typing":
-            user = stream.members.get(request.typing.conn_id)
-            if user is not None:
-                self.hub.set_typing(stream.room_id, user, request.typing.active)
+            conn = stream.members.get(request.typing.conn_id)
+            if conn is not None and can_send(conn.role):
+                self.hub.set_typing(stream.room_id, conn.user, request.typing.active)
         elif kind == "interrupt":
-            if not self.orchestrator.request_stop(stream.room_id, request.interrupt.message_id):
+            self._interrupt(stream, request.interrupt)
+        elif kind == "send":
+            stream.send(pb.SessionEvent(send_result=await self._send(stream, request.send)))
+
+    async def _join(self, stream: GatewayStream, join: pb.MemberJoin) -> None:
+        """Check the user may read the room (a reader of an open room becomes a member)."""
+        # Under the room lock: a role change cannot fall between the check and the cache.
+        async with self.hub.lock(stream.room_id):
+            try:
+                view = await self.rooms.require_member(join.user, stream.room_id)
+            except ChimeraError:
                 error = pb.RequestError(
-                    conn_id=request.interrupt.conn_id,
-                    code="not_found",
-                    message="That reply is not streaming.",
+                    conn_id=join.conn_id, code="permission_denied", message=JOIN_DENIED
                 )
                 stream.send(pb.SessionEvent(error=error))
-        elif kind == "send":
-            stream.send(pb.SessionEvent(send_result=await self._send(stream.room_id, request.send)))
+                return
+            assert view.role is not None
+            conn = Conn(user=join.user, role=view.role, guest=view.actor.kind == "guest")
+            self.hub.join(stream, join.conn_id, conn)
 
-    async def _send(self, room_id: str, send: pb.SendMessage) -> pb.SendResult:
+    def _interrupt(self, stream: GatewayStream, interrupt: pb.InterruptReply) -> None:
+        conn = stream.members.get(interrupt.conn_id)
+        if conn is None or not can_send(conn.role):
+            code, message = "permission_denied", VIEWERS_CANNOT_STOP
+        elif self.orchestrator.request_stop(stream.room_id, interrupt.message_id):
+            return
+        else:
+            code, message = "not_found", "That reply is not streaming."
+        error = pb.RequestError(conn_id=interrupt.conn_id, code=code, message=message)
+        stream.send(pb.SessionEvent(error=error))
+
+    async def _send(self, stream: GatewayStream, send: pb.SendMessage) -> pb.SendResult:
         result = pb.SendResult(conn_id=send.conn_id, client_msg_id=send.client_msg_id)
+        conn = stream.members.get(send.conn_id)
+        # A live connection's role is known; a retried send from a socket that is gone is checked.
+        role = conn.role if conn is not None and conn.user.id == send.author.id else None
         try:
             if not send.author.id:
                 raise InvalidArgument("send needs an author")
             message, duplicate = await self.rooms.post(
-                room_id, send.author, send.content, send.client_msg_id, send.reply_to
+                stream.room_id,
+                send.author,
+                send.content,
+                send.client_msg_id,
+                send.reply_to,
+                role=role,
             )
         except ChimeraError as exc:
             result.error_code, result.error_message = error_code(exc.code), exc.message

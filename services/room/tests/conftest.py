@@ -1,0 +1,111 @@
+"""Room-service logic over a real database (SQLite and PostgreSQL), without gRPC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.pb import room_pb2 as pb
+from services.room.access import RoomAccess
+from services.room.accounts import AccountPolicy, Accounts
+from services.room.hub import GatewayStream, RoomHub
+from services.room.members import Members
+from services.room.passwords import Passwords
+from services.room.revocations import Revocations
+from services.room.rooms import Rooms
+from services.room.store.access import AccessRepository
+from services.room.store.accounts import AccountRepository
+from services.room.store.records import AccountRecord
+from services.room.store.repository import RoomRepository
+
+# Still argon2id, with the smallest cost: tests hash many passwords on a shared machine.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+PASSWORD = "correct horse battery"
+
+
+class FakeClock:
+    """A settable UTC clock."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def accounts(engine: AsyncEngine, clock: FakeClock) -> Accounts:
+    return Accounts(
+        AccountRepository(engine),
+        Revocations(),
+        policy=AccountPolicy(login_max_failures=3, login_failure_window_s=600),
+        passwords=Passwords(FAST_HASHER),
+        clock=clock,
+    )
+
+
+@dataclass
+class World:
+    """Rooms and members over one database, with accounts to act as."""
+
+    accounts: Accounts
+    hub: RoomHub
+    rooms: Rooms
+    members: Members
+    posted: list[pb.Message]
+
+    async def user(self, username: str) -> pb.User:
+        grant = await self.accounts.register(username, PASSWORD)
+        return actor(grant.account)
+
+    async def guest(self, name: str = "Guest") -> pb.User:
+        return actor((await self.accounts.create_guest(name)).account)
+
+
+def actor(account: AccountRecord) -> pb.User:
+    """The request actor for an account."""
+    return pb.User(id=account.id, name=account.name)
+
+
+@pytest.fixture
+def world(engine: AsyncEngine, accounts: Accounts, clock: FakeClock) -> World:
+    hub = RoomHub(typing_ttl_s=5)
+    posted: list[pb.Message] = []
+    rooms = Rooms(
+        RoomRepository(engine),
+        hub,
+        RoomAccess(accounts.repo, AccessRepository(engine)),
+        max_message_chars=1000,
+        on_human_message=posted.append,
+    )
+    return World(accounts, hub, rooms, Members(rooms, clock=clock), posted)
+
+
+async def attach(world: World, room_id: str) -> GatewayStream:
+    """A gateway stream on the room, past its `opened` event."""
+    stream = GatewayStream(room_id, "gw", 1000)
+    await world.hub.attach(stream, lambda: world.rooms.snapshot(room_id))
+    stream.queue.get_nowait()  # opened
+    return stream
+
+
+def drain(stream: GatewayStream) -> list[pb.SessionEvent]:
+    """Every event queued on the stream so far."""
+    events = []
+    while not stream.queue.empty():
+        event = stream.queue.get_nowait()
+        assert isinstance(event, pb.SessionEvent)
+        events.append(event)
+    return events

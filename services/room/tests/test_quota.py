@@ -1,0 +1,177 @@
+"""Daily AI token quotas: the counters, and replies refused before they are generated."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.pb import llm_pb2
+from services.common.pb import room_pb2 as pb
+from services.common.pb.llm_pb2_grpc import LlmServiceStub
+from services.room.orchestrator.turns import Orchestrator, TurnLimits
+from services.room.quota import QuotaExceeded, Quotas
+from services.room.store.usage import UsageRepository
+from services.room.tests.conftest import FakeClock, World, attach, drain
+
+ROOM_REFUSAL = (
+    "Daily AI token quota for this room is used up (1,000 tokens); it resets at 00:00 UTC."
+)
+USER_REFUSAL = "Your daily AI token quota is used up (500 tokens); it resets at 00:00 UTC."
+
+
+@pytest.fixture
+def quotas(engine: AsyncEngine, clock: FakeClock) -> Quotas:
+    return Quotas(
+        UsageRepository(engine), user_daily_tokens=500, room_daily_tokens=1000, clock=clock
+    )
+
+
+async def test_reserve_then_settle_records_both_counters(quotas: Quotas) -> None:
+    reservation = await quotas.reserve("alice", "room", 400)
+    await quotas.settle(reservation, 120)
+
+    assert await quotas.used("user", "alice") == 120
+    assert await quotas.used("room", "room") == 120
+    assert quotas._reserved == {}
+
+
+async def test_refusals_name_the_quota(quotas: Quotas) -> None:
+    with pytest.raises(QuotaExceeded) as raised:
+        await quotas.reserve("alice", "room", 501)
+    assert raised.value.message == USER_REFUSAL
+
+    for user in ("bob", "carol"):
+        await quotas.settle(await quotas.reserve(user, "room", 450), 450)
+    with pytest.raises(QuotaExceeded) as raised:
+        await quotas.reserve("dave", "room", 101)
+    assert raised.value.message == ROOM_REFUSAL
+    assert await quotas.reserve("dave", "room", 100)
+
+
+async def test_reservations_in_flight_count(quotas: Quotas) -> None:
+    first = await quotas.reserve("alice", "room", 300)
+    with pytest.raises(QuotaExceeded):
+        await quotas.reserve("alice", "room", 300)  # 300 are still set aside
+    await quotas.settle(first, 50)
+    assert await quotas.reserve("alice", "room", 300)
+
+
+async def test_quotas_reset_on_the_next_utc_day(quotas: Quotas, clock: FakeClock) -> None:
+    clock.now = clock.now.replace(hour=23, minute=59)
+    await quotas.settle(await quotas.reserve("alice", "room", 500), 500)
+    with pytest.raises(QuotaExceeded):
+        await quotas.reserve("alice", "room", 1)
+
+    clock.advance(minutes=1)
+
+    assert quotas.day() == "2026-11-22"
+    assert await quotas.used("user", "alice") == 0
+    assert await quotas.reserve("alice", "room", 500)
+
+
+async def test_zero_means_unlimited(engine: AsyncEngine, clock: FakeClock) -> None:
+    quotas = Quotas(UsageRepository(engine), user_daily_tokens=0, room_daily_tokens=0, clock=clock)
+    reservation = await quotas.reserve("alice", "room", 10**9)
+    await quotas.settle(reservation, 10**9)
+    assert await quotas.used("room", "room") == 10**9  # still counted
+
+
+# --- replies ----------------------------------------------------------------------------------------
+
+
+class FakeCall:
+    """A Generate stream: a few deltas, then the final usage."""
+
+    def __init__(self, final: llm_pb2.GenerateFinal) -> None:
+        self.final = final
+
+    def __aiter__(self) -> AsyncIterator[llm_pb2.GenerateChunk]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[llm_pb2.GenerateChunk]:
+        for word in ("Hello", " there"):
+            yield llm_pb2.GenerateChunk(delta=llm_pb2.GenerateDelta(text=word))
+        yield llm_pb2.GenerateChunk(final=self.final)
+
+    def cancel(self) -> None:
+        pass
+
+
+class FakeLlm:
+    """Just enough of LlmServiceStub for a reply; one token per 4 characters."""
+
+    def __init__(self) -> None:
+        self.generated: list[llm_pb2.GenerateRequest] = []
+
+    async def ListModels(self, request: Any, timeout: float) -> llm_pb2.ListModelsResponse:
+        return llm_pb2.ListModelsResponse(models=[llm_pb2.ModelInfo(id="m", context_window=4096)])
+
+    async def CountTokens(
+        self, request: llm_pb2.CountTokensRequest, timeout: float
+    ) -> llm_pb2.CountTokensResponse:
+        return llm_pb2.CountTokensResponse(counts=[len(t) // 4 + 1 for t in request.texts])
+
+    def Generate(self, request: llm_pb2.GenerateRequest, timeout: float) -> FakeCall:
+        self.generated.append(request)
+        return FakeCall(llm_pb2.GenerateFinal(prompt_tokens=150, completion_tokens=50, model="m"))
+
+
+async def reply_to(
+    world: World, orchestrator: Orchestrator, room_id: str, user: pb.User
+) -> pb.Message:
+    """Ask @bot in the room and wait for its reply to end."""
+    stream = await attach(world, room_id)
+    message, _ = await world.rooms.post(room_id, user, "@bot hello?", "", "")
+    orchestrator.on_human_message(message)
+    async with asyncio.timeout(10):
+        while True:
+            for event in drain(stream):
+                if (
+                    event.HasField("message")
+                    and event.message.author.handle == "bot"
+                    and event.message.status != pb.MESSAGE_STATUS_STREAMING
+                ):
+                    world.hub.detach(stream)
+                    return event.message
+            await asyncio.sleep(0.01)
+
+
+async def test_replies_are_refused_once_the_quota_would_pass(
+    world: World, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    llm = FakeLlm()
+    quotas = Quotas(
+        UsageRepository(engine), user_daily_tokens=0, room_daily_tokens=1000, clock=clock
+    )
+    orchestrator = Orchestrator(
+        world.rooms.repo, world.hub, cast(LlmServiceStub, llm), TurnLimits(), quotas
+    )
+    alice = await world.user("alice")
+    bot = pb.Persona(handle="bot", model="m", max_tokens=800)
+    room = await world.rooms.create(alice, "Room", [bot])
+
+    first = await reply_to(world, orchestrator, room.id, alice)
+    assert (first.status, first.content) == (pb.MESSAGE_STATUS_COMPLETE, "Hello there")
+    assert await quotas.used("room", room.id) == 200  # the final usage: 150 + 50
+    assert await quotas.used("user", alice.id) == 200
+
+    # 200 used; the next reply may need its prompt + max_tokens (800): over 1000.
+    refused = await reply_to(world, orchestrator, room.id, alice)
+
+    assert (refused.status, refused.error, refused.content) == (
+        pb.MESSAGE_STATUS_ERROR,
+        ROOM_REFUSAL,
+        "",
+    )
+    assert len(llm.generated) == 1  # the refused reply never reached the model
+    assert await quotas.used("room", room.id) == 200
+
+    clock.advance(days=1)
+    assert (await reply_to(world, orchestrator, room.id, alice)).status == (
+        pb.MESSAGE_STATUS_COMPLETE
+    )
+    await orchestrator.close()
