@@ -128,3 +128,31 @@ describe("readCookie", () => {
     expect(readCookie("csrf", "chimera_csrf=1")).toBeNull();
   });
 });
+
+describe("a missing CSRF cookie", () => {
+  it("is renewed through GET /api/me and the write tried once more", async () => {
+    let writes = 0;
+    fetchMock.mockImplementation(async (url: string) => {
+      if (url === "/api/me") {
+        document.cookie = "chimera_csrf=fresh; path=/";
+        return json({ id: "u1" });
+      }
+      writes += 1;
+      return writes === 1
+        ? json({ error: { code: "csrf_failed", message: "Missing CSRF token." } }, 403)
+        : json({ id: "r1" }, 201);
+    });
+    clearCookies();
+    await expect(new Api().createRoom("x", [])).resolves.toEqual({ id: "r1" });
+    expect(fetchMock.mock.calls.map(([url]) => url)).toEqual(["/api/rooms", "/api/me", "/api/rooms"]);
+    expect((fetchMock.mock.calls[2][1].headers as Record<string, string>)["X-CSRF-Token"]).toBe("fresh");
+  });
+
+  it("is not retried forever", async () => {
+    fetchMock.mockImplementation(async (url: string) =>
+      url === "/api/me" ? json({ id: "u1" }) : json({ error: { code: "csrf_failed", message: "No." } }, 403),
+    );
+    await expect(new Api().createRoom("x", [])).rejects.toMatchObject({ status: 403, code: "csrf_failed" });
+    expect(fetchMock).toHaveBeenCalledTimes(3);
+  });
+});

@@ -54,7 +54,7 @@ export function readCookie(name: string, cookies: string = document.cookie): str
   return null;
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function request<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (UNSAFE.has(method)) {
@@ -76,6 +76,13 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const error = data?.error;
+    if (response.status === 403 && error?.code === "csrf_failed" && !retried && path !== "/api/me") {
+      // The CSRF cookie went missing (cleared, expired): GET /api/me hands out a new one.
+      const renewed = await fetch("/api/me", { credentials: "same-origin", headers: { accept: "application/json" } })
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (renewed) return request<T>(method, path, body, true);
+    }
     const retry = Number(response.headers?.get?.("retry-after"));
     throw new ApiError(
       response.status,

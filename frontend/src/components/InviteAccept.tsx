@@ -20,7 +20,7 @@ type Outcome = { state: "accepting" } | { state: "invalid" } | { state: "failed"
 
 /** `#/invite/<token>`: accept the invite (we are signed in by now) and open the room. */
 export function InviteAccept({ token, onJoined }: { token: string; onJoined: (room: Room) => void }) {
-  const { api, signOut, refreshRooms } = useSession();
+  const { api, user, signOut, refreshRooms } = useSession();
   const [outcome, setOutcome] = useState<Outcome>({ state: "accepting" });
   const [attempt, setAttempt] = useState(0);
 
@@ -64,7 +64,11 @@ export function InviteAccept({ token, onJoined }: { token: string; onJoined: (ro
             <p role="alert" className="form-error">
               The invite link is invalid or no longer valid: it may have expired, been used up or been revoked.
             </p>
-            <p className="hint">Ask the room’s owner for a new one.</p>
+            <p className="hint">
+              {user.kind === "guest"
+                ? "You are a guest: the room may not admit guests. Sign in with an account, or ask the room’s owner for a new invite."
+                : "Ask the room’s owner for a new one."}
+            </p>
             <a className="btn" href="#/">
               Back to rooms
             </a>

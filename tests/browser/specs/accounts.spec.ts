@@ -76,6 +76,24 @@ test('sign out, and sign in again with the password; the session is a cookie the
   await expect(ana.message('Back again.')).toBeVisible();
 });
 
+test('signing out in one tab ends the session in the other: its open room goes back to sign-in', async ({
+  newAccount,
+  unique,
+}) => {
+  const room = unique('Tabs');
+  const ana = await newAccount('Ana');
+  await ana.createRoom(room);
+  // A second tab of the same browser: same cookie, same session.
+  const other = await ana.page.context().newPage();
+  await other.goto('/');
+  await other.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(other.getByRole('tab', { name: 'Sign in', exact: true })).toBeVisible();
+  // The first tab's socket is closed by the server (1008): it says why and asks to sign in.
+  await expect(ana.page.getByText(/your session was ended elsewhere/)).toBeVisible();
+  await expect(ana.tab('Sign in')).toBeVisible();
+  await expect(ana.timeline).toHaveCount(0);
+});
+
 test('an invalid invite link says so plainly', async ({ newAccount }) => {
   const ana = await newAccount('Ana');
   await ana.page.goto('/#/invite/not-a-real-invite');
