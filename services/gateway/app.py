@@ -10,17 +10,34 @@ from contextlib import asynccontextmanager
 import grpc
 from fastapi import FastAPI
 
+from services.common.grpc_security import GrpcSecurity, open_channel
 from services.common.grpc_server import channel_options
+from services.common.pb.account_pb2_grpc import AccountServiceStub
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.common.pb.room_pb2_grpc import RoomServiceStub
-from services.gateway.auth import TokenSigner, load_or_create_secret
 from services.gateway.config import GatewaySettings
 from services.gateway.deps import Gateway
 from services.gateway.errors import install_error_handlers
-from services.gateway.routes import health, messages, models, rooms, session, ws
+from services.gateway.limits import HttpLimits
+from services.gateway.middleware import BodyLimit, SecurityHeaders
+from services.gateway.routes import (
+    admin,
+    auth,
+    health,
+    invites,
+    members,
+    messages,
+    models,
+    rooms,
+    session,
+    tokens,
+    ws,
+)
 from services.gateway.routes.web import install_web_app
 from services.gateway.schemas import ErrorOut
 from services.gateway.ws.hub import GatewayHub
+from services.gateway.ws.revocations import RevocationWatcher
+from services.gateway.ws.sockets import SocketRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +47,10 @@ _SERVICE_CONFIG = json.dumps(
     {
         "methodConfig": [
             {
-                "name": [{"service": "chimera.v1.RoomService"}],
+                "name": [
+                    {"service": "chimera.v1.RoomService"},
+                    {"service": "chimera.v1.AccountService"},
+                ],
                 "retryPolicy": {
                     "maxAttempts": 5,
                     "initialBackoff": "0.1s",
@@ -45,14 +65,21 @@ _SERVICE_CONFIG = json.dumps(
 )
 
 
-def open_room_channel(address: str) -> grpc.aio.Channel:
-    """An insecure channel to the room service with retries and size limits."""
+def open_room_channel(address: str, security: GrpcSecurity) -> grpc.aio.Channel:
+    """A channel to the room service with retries, size limits and the internal secret."""
     options = [
         *channel_options(),
         ("grpc.service_config", _SERVICE_CONFIG),
         ("grpc.enable_retries", 1),
     ]
-    return grpc.aio.insecure_channel(address, options=options)
+    return open_channel(address, security, options)
+
+
+class ChimeraApp(FastAPI):
+    """FastAPI with the security headers outermost, so that even a 500 page carries them."""
+
+    def build_middleware_stack(self):  # type: ignore[no-untyped-def]
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -61,32 +88,42 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        secret = settings.secret.get_secret_value().encode() if settings.secret else None
-        signer = TokenSigner(
-            secret or load_or_create_secret(settings.data_dir), settings.token_ttl_s
-        )
-        channel = open_room_channel(settings.room_addr)
+        security = GrpcSecurity.from_settings(settings)
+        channel = open_room_channel(settings.room_addr, security)
         stub = RoomServiceStub(channel)
         hub = GatewayHub(stub, call_timeout_s=settings.room_timeout_s)
-        llm_channel = grpc.aio.insecure_channel(settings.llm_addr, options=channel_options())
+        accounts = AccountServiceStub(channel)  # served by the room service process
+        sockets = SocketRegistry(settings.ws_max_per_user)
+        watcher = RevocationWatcher(
+            accounts, sockets, gateway_id=hub.gateway_id, call_timeout_s=settings.room_timeout_s
+        )
+        llm_channel = open_channel(settings.llm_addr, security)
         app.state.gateway = Gateway(
             settings=settings,
-            signer=signer,
             channel=channel,
             rooms=stub,
+            accounts=accounts,
             hub=hub,
+            sockets=sockets,
+            limits=HttpLimits.create(
+                settings.session_rate_per_min,
+                settings.login_rate_per_min,
+                settings.register_rate_per_min,
+            ),
             llm_channel=llm_channel,
             llm=LlmServiceStub(llm_channel),
         )
+        watcher.start()
         logger.info("gateway ready", extra={"room_addr": settings.room_addr})
         try:
             yield
         finally:
+            await watcher.close()
             await hub.close()
             await channel.close()
             await llm_channel.close()
 
-    app = FastAPI(
+    app = ChimeraApp(
         title="Chimera",
         summary="Rooms where people and AI personas talk together in real time.",
         version="0.1.0",
@@ -94,13 +131,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         responses={
             400: {"model": ErrorOut},
             401: {"model": ErrorOut},
+            403: {"model": ErrorOut},
             404: {"model": ErrorOut},
+            413: {"model": ErrorOut},
+            429: {"model": ErrorOut},
             503: {"model": ErrorOut},
         },
     )
     install_error_handlers(app)
-    for module in (health, session, rooms, messages, models, ws):
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, auth, session, tokens, rooms, members, invites, messages, models):
         app.include_router(module.router)
+    app.include_router(admin.router)
+    app.include_router(ws.router)
 
     install_web_app(app, settings.frontend_dir)  # last: it answers every other GET path
 

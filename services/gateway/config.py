@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from services.common.settings import CommonSettings
 
 
 class GatewaySettings(CommonSettings):
-    """How the gateway listens, signs tokens and paces WebSockets; see docs/configuration.md."""
+    """How the gateway listens, guards its doors and paces WebSockets; see docs/configuration.md."""
 
     host: str = "127.0.0.1"
     port: int = 8000
     room_addr: str = "127.0.0.1:50051"
     llm_addr: str = "127.0.0.1:50052"
-    secret: SecretStr | None = None  # default: generated into data_dir/secret.key
-    token_ttl_s: int = 30 * 24 * 3600
     resume_window: int = 1_000
     hello_timeout_s: float = 10.0
     max_frame_bytes: int = 64 * 1024
@@ -26,3 +22,21 @@ class GatewaySettings(CommonSettings):
     frontend_dir: Path = (
         Path(__file__).resolve().parents[2] / "frontend" / "dist"
     )  # the built web app
+    access_log: bool = False  # uvicorn's access log (invite tokens in paths are redacted)
+    # Browsers and cookies.
+    allowed_origins: str = ""  # comma-separated extra WebSocket origins; same origin always
+    cookie_secure: bool = False  # always mark cookies Secure (else only on https requests)
+    max_body_bytes: int = 1024 * 1024  # larger request bodies are refused with 413
+    # WebSocket abuse limits.
+    ws_rate: float = 10.0  # frames per second per socket, sustained
+    ws_burst: int = 30  # frames a socket may send at once
+    ws_max_strikes: int = 20  # refused frames in a row before the socket is closed 4429
+    ws_max_per_user: int = 20  # open sockets per account on this gateway
+    # Per client IP, requests per minute (bucket of that size refilling over a minute); 0 = off.
+    session_rate_per_min: float = 10.0
+    login_rate_per_min: float = 10.0
+    register_rate_per_min: float = 5.0
+
+    def origins(self) -> set[str]:
+        """The extra allowed origins, normalised (lower case, no trailing slash)."""
+        return {o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.common.ids import ms_to_iso
+from services.common.pb import account_pb2 as apb
 from services.common.pb import room_pb2 as pb
 
 AUTHOR_KINDS = {
@@ -18,10 +19,31 @@ STATUSES = {
     pb.MESSAGE_STATUS_INTERRUPTED: "interrupted",
     pb.MESSAGE_STATUS_ERROR: "error",
 }
+ROLES: dict[pb.RoomRole, str] = {
+    pb.ROOM_ROLE_VIEWER: "viewer",
+    pb.ROOM_ROLE_MEMBER: "member",
+    pb.ROOM_ROLE_OWNER: "owner",
+}
+ROLE_VALUES: dict[str, pb.RoomRole] = {name: value for value, name in ROLES.items()}
+ACCESS: dict[pb.RoomAccess, str] = {pb.ROOM_ACCESS_OPEN: "open", pb.ROOM_ACCESS_INVITE: "invite"}
+ACCESS_VALUES: dict[str, pb.RoomAccess] = {
+    "open": pb.ROOM_ACCESS_OPEN,
+    "invite": pb.ROOM_ACCESS_INVITE,
+}
 
 
-def room_json(room: pb.Room) -> dict[str, Any]:
-    """A room as clients see it."""
+def role_name(role: int) -> str | None:
+    """A room role as clients see it; None for "not a member"."""
+    return ROLES.get(role)  # type: ignore[call-overload]
+
+
+def optional_time(ms: int) -> str | None:
+    """Epoch ms as ISO 8601, or None for 0 (never)."""
+    return ms_to_iso(ms) if ms else None
+
+
+def room_json(room: pb.Room, role: int | None = None) -> dict[str, Any]:
+    """A room as clients see it; `role` overrides the caller's role carried in `room`."""
     return {
         "id": room.id,
         "name": room.name,
@@ -30,6 +52,9 @@ def room_json(room: pb.Room) -> dict[str, Any]:
         "updated_at": ms_to_iso(room.updated_at_ms),
         "last_seq": room.last_seq,
         "personas": [persona_json(p) for p in room.personas],
+        "access": ACCESS.get(room.access, "invite"),
+        "allow_guests": room.allow_guests,
+        "role": role_name(room.role if role is None else role),
     }
 
 
@@ -81,4 +106,59 @@ def message_json(message: pb.Message) -> dict[str, Any]:
         if message.HasField("timing")
         else None,
         "error": message.error or None,
+    }
+
+
+def account_json(account: apb.Account) -> dict[str, Any]:
+    """The signed-in account, as `GET /api/me` shows it."""
+    return {
+        "id": account.id,
+        "name": account.name,
+        "username": account.username or None,
+        "kind": "guest" if account.kind == apb.ACCOUNT_KIND_GUEST else "user",
+        "admin": account.admin,
+    }
+
+
+def admin_account_json(account: apb.Account) -> dict[str, Any]:
+    """An account as admins see it."""
+    return {
+        **account_json(account),
+        "disabled": account.disabled,
+        "created_at": ms_to_iso(account.created_at_ms),
+    }
+
+
+def member_json(member: pb.RoomMember) -> dict[str, Any]:
+    """A room member."""
+    return {
+        "user": user_json(member.user),
+        "role": ROLES.get(member.role, "member"),
+        "joined_at": ms_to_iso(member.joined_at_ms),
+        "guest": member.guest,
+    }
+
+
+def invite_json(invite: pb.Invite) -> dict[str, Any]:
+    """An invite, without its secret."""
+    return {
+        "id": invite.id,
+        "room_id": invite.room_id,
+        "role": ROLES.get(invite.role, "member"),
+        "max_uses": invite.max_uses or None,
+        "uses": invite.uses,
+        "expires_at": optional_time(invite.expires_at_ms),
+        "created_at": ms_to_iso(invite.created_at_ms),
+        "revoked": invite.revoked,
+    }
+
+
+def token_json(token: apb.ApiToken) -> dict[str, Any]:
+    """A personal API token, without its secret."""
+    return {
+        "id": token.id,
+        "name": token.name,
+        "created_at": ms_to_iso(token.created_at_ms),
+        "expires_at": optional_time(token.expires_at_ms),
+        "last_used_at": optional_time(token.last_used_at_ms),
     }

@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import grpc
-from fastapi import Depends
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from services.common.errors import Unauthenticated
+from services.common.errors import PermissionDenied, Unauthenticated
+from services.common.pb import account_pb2 as apb
+from services.common.pb import room_pb2 as pb
+from services.common.pb.account_pb2_grpc import AccountServiceStub
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.common.pb.room_pb2_grpc import RoomServiceStub
-from services.gateway.auth import Identity, TokenSigner
+from services.gateway.auth import (
+    SESSION_COOKIE,
+    CsrfFailed,
+    Identity,
+    Via,
+    credential,
+    csrf_ok,
+    identity,
+)
 from services.gateway.config import GatewaySettings
+from services.gateway.limits import HttpLimits
 from services.gateway.ws.hub import GatewayHub
+from services.gateway.ws.sockets import SocketRegistry
+
+INVALID_CREDENTIALS = "Invalid or expired credentials."
+MISSING_CREDENTIALS = "Sign in: send a bearer token or the session cookie."
+MAX_TOKEN_CHARS = 4096
 
 
 @dataclass
@@ -23,12 +40,19 @@ class Gateway:
     """Everything the routes share, built once in the app's lifespan."""
 
     settings: GatewaySettings
-    signer: TokenSigner
     channel: grpc.aio.Channel
     rooms: RoomServiceStub
+    accounts: AccountServiceStub
     hub: GatewayHub
+    sockets: SocketRegistry
+    limits: HttpLimits
     llm_channel: grpc.aio.Channel
     llm: LlmServiceStub
+
+    @property
+    def timeout(self) -> float:
+        """Deadline of unary calls to the room service."""
+        return self.settings.room_timeout_s
 
 
 def get_gateway(connection: HTTPConnection) -> Gateway:
@@ -39,22 +63,83 @@ def get_gateway(connection: HTTPConnection) -> Gateway:
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
-_bearer = HTTPBearer(auto_error=False, description="The token from POST /api/session.")
+# Declared for the OpenAPI page; the credential itself is read by `credential()`.
+_bearer = HTTPBearer(auto_error=False, description="A session token or a personal API token.")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="The web session.")
 
 
-def authenticate(gateway: Gateway, token: str | None) -> Identity:
-    """The one place a token becomes an identity, for REST routes and WebSocket frames alike."""
+async def authenticate(gateway: Gateway, token: str | None, via: Via) -> Identity:
+    """The one place a credential becomes an identity, for REST routes and WebSockets alike."""
     if not token:
-        raise Unauthenticated("Missing bearer token.")
-    return gateway.signer.verify(token)
+        raise Unauthenticated(MISSING_CREDENTIALS)
+    if len(token) > MAX_TOKEN_CHARS:
+        raise Unauthenticated(INVALID_CREDENTIALS)
+    try:
+        principal = await gateway.accounts.Authenticate(
+            apb.AuthenticateRequest(token=token), timeout=gateway.timeout
+        )
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INVALID_ARGUMENT):
+            raise Unauthenticated(INVALID_CREDENTIALS) from None
+        raise
+    return identity(principal, via)
 
 
-def current_user(
+async def current_user(
+    request: Request,
     gateway: GatewayDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _b: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _c: Annotated[str | None, Depends(_cookie)],
 ) -> Identity:
-    """The caller, verified from `Authorization: Bearer <token>`."""
-    return authenticate(gateway, credentials.credentials if credentials else None)
+    """The caller, from `Authorization: Bearer` or the session cookie (then CSRF-checked)."""
+    token, via = credential(request)
+    user = await authenticate(gateway, token, via)
+    if via == "cookie" and not csrf_ok(request, request.method):
+        raise CsrfFailed(
+            "Missing or wrong X-CSRF-Token header (it must repeat the chimera_csrf cookie)."
+        )
+    return user
 
 
 CurrentUser = Annotated[Identity, Depends(current_user)]
+
+
+def registered_user(user: CurrentUser) -> Identity:
+    """The caller, who must have an account (not a guest)."""
+    if user.guest:
+        raise PermissionDenied("Guests cannot do this; create an account.")
+    return user
+
+
+RegisteredUser = Annotated[Identity, Depends(registered_user)]
+
+
+def admin_user(user: CurrentUser) -> Identity:
+    """The caller, who must be an admin."""
+    if not user.admin:
+        raise PermissionDenied("Admins only.")
+    return user
+
+
+AdminUser = Annotated[Identity, Depends(admin_user)]
+
+
+def actor(user: Identity) -> pb.User:
+    """The caller as the room service knows it."""
+    return pb.User(id=user.id, name=user.name)
+
+
+def client_ip(connection: HTTPConnection) -> str:
+    """The peer's address (behind a proxy: set uvicorn's forwarded-allow-ips to trust it)."""
+    return connection.client.host if connection.client else "unknown"
+
+
+def per_ip(limit: str) -> Any:
+    """A route dependency counting the request against the per-IP limiter `limit`."""
+
+    def check(request: Request, gateway: GatewayDep) -> None:
+        limiter = getattr(gateway.limits, limit)
+        limiter.hit(client_ip(request))
+
+    check.__name__ = f"per_ip_{limit}"
+    return Depends(check)

@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from services.common.errors import INTERNAL, INTERNAL_MESSAGE, ChimeraError, http_error, is_safe
+from services.gateway.auth import CsrfFailed
+from services.gateway.limits import RateLimited
+from services.gateway.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +24,8 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
-    413: "too_large",
-    429: "resource_exhausted",
+    413: "payload_too_large",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -53,9 +56,19 @@ def install_error_handlers(app: FastAPI) -> None:
         if status >= 500:
             logger.warning(
                 "room service call failed",
-                extra={"grpc_code": exc.code().name, "path": request.url.path},
+                extra={"grpc_code": exc.code().name, "path": redact(request.url.path)},
             )
-        return error_response(status, code, message)
+        # RESOURCE_EXHAUSTED: a quota or limit of the room service; clients may retry later.
+        headers = {"Retry-After": "60"} if status == 429 else None
+        return error_response(status, code, message, headers)
+
+    @app.exception_handler(RateLimited)
+    async def _limited(request: Request, exc: RateLimited) -> JSONResponse:
+        return error_response(429, "rate_limited", exc.message, {"Retry-After": exc.retry_after})
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, exc: CsrfFailed) -> JSONResponse:
+        return error_response(403, "csrf_failed", exc.message)
 
     @app.exception_handler(ChimeraError)
     async def _domain(request: Request, exc: ChimeraError) -> JSONResponse:
@@ -79,5 +92,5 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", extra={"path": request.url.path})
+        logger.exception("unhandled error", extra={"path": redact(request.url.path)})
         return error_response(INTERNAL[0], INTERNAL[1], INTERNAL_MESSAGE)

@@ -13,8 +13,25 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Role = Literal["owner", "member", "viewer"]
+Access = Literal["invite", "open"]
+
+
 class SessionIn(_In):
     name: Text = Field(description="Display name, 1-64 characters.", examples=["Ana"])
+
+
+class RegisterIn(_In):
+    username: Text = Field(
+        max_length=64, description="3-32 of a-z, 0-9, _ . - (case-insensitive).", examples=["ana"]
+    )
+    password: Text = Field(max_length=1024, description="8-256 characters.")
+    name: Text | None = Field(None, max_length=256, description="Display name (default: username).")
+
+
+class LoginIn(_In):
+    username: Text = Field(max_length=256)
+    password: Text = Field(max_length=1024)
 
 
 class UserOut(BaseModel):
@@ -22,9 +39,44 @@ class UserOut(BaseModel):
     name: str
 
 
+class MeOut(BaseModel):
+    id: str
+    name: str
+    username: str | None = Field(description="None for guests.")
+    kind: Literal["user", "guest"]
+    admin: bool
+
+
 class SessionOut(BaseModel):
-    user: UserOut
-    token: str = Field(description="Signed, expiring bearer token.")
+    user: MeOut
+    token: str = Field(
+        description="Session token: send it as `Authorization: Bearer <token>` or keep the cookie."
+    )
+
+
+class TokenIn(_In):
+    name: Text = Field(max_length=64, description="What the token is for, 1-64 characters.")
+    expires_in_days: int | None = Field(None, ge=1, le=3650, description="Default: never.")
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    created_at: str
+    expires_at: str | None
+    last_used_at: str | None
+
+
+class NewTokenOut(BaseModel):
+    id: str
+    token: str = Field(description="The secret, shown only once.")
+    name: str
+    created_at: str
+    expires_at: str | None
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenOut]
 
 
 class PersonaIn(_In):
@@ -50,6 +102,8 @@ class PersonaOut(BaseModel):
 class RoomIn(_In):
     name: Text = Field(description="Room name, 1-200 characters.", examples=["Design review"])
     personas: list[PersonaIn] = Field(default_factory=list, max_length=20)
+    access: Access = Field("invite", description="invite: members only; open: any account.")
+    allow_guests: bool = Field(False, description="Guests may join (open) or accept invites.")
 
 
 class RoomPatch(_In):
@@ -57,6 +111,8 @@ class RoomPatch(_In):
     personas: list[PersonaIn] | None = Field(
         None, max_length=20, description="Replaces all personas."
     )
+    access: Access | None = None
+    allow_guests: bool | None = None
 
 
 class RoomOut(BaseModel):
@@ -67,6 +123,9 @@ class RoomOut(BaseModel):
     updated_at: str
     last_seq: int
     personas: list[PersonaOut]
+    access: Access
+    allow_guests: bool
+    role: Role | None = Field(description="The caller's role; None: not a member (open room).")
 
 
 class RoomList(BaseModel):
@@ -144,6 +203,60 @@ class ProviderOut(BaseModel):
 
 class ProviderList(BaseModel):
     providers: list[ProviderOut]
+
+
+class MemberOut(BaseModel):
+    user: UserOut
+    role: Role
+    joined_at: str
+    guest: bool
+
+
+class MemberList(BaseModel):
+    members: list[MemberOut]
+
+
+class MemberPatch(_In):
+    role: Role
+
+
+class InviteIn(_In):
+    max_uses: int | None = Field(None, ge=1, le=10_000, description="Default: unlimited.")
+    expires_in_hours: int | None = Field(None, ge=1, le=8760, description="Default: never.")
+    role: Literal["member", "viewer"] = "member"
+
+
+class InviteOut(BaseModel):
+    id: str
+    room_id: str
+    role: Role
+    max_uses: int | None
+    uses: int
+    expires_at: str | None
+    created_at: str
+    revoked: bool
+
+
+class NewInviteOut(InviteOut):
+    token: str = Field(description="The secret, shown only once.")
+    url: str = Field(description="A link to the web app that accepts the invite.")
+
+
+class InviteList(BaseModel):
+    invites: list[InviteOut]
+
+
+class AdminUserOut(MeOut):
+    disabled: bool
+    created_at: str
+
+
+class AdminUserList(BaseModel):
+    users: list[AdminUserOut]
+
+
+class AdminUserPatch(_In):
+    disabled: bool
 
 
 class ErrorBody(BaseModel):

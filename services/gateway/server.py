@@ -7,12 +7,14 @@ import uvicorn
 from services.common.log import setup_logging
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
+from services.gateway.redact import install_redaction
 
 
 def main() -> None:
     """Entry point for `chimera gateway`."""
     settings = GatewaySettings()
     setup_logging("gateway", settings.log_level, settings.log_format)
+    install_redaction()  # invite tokens travel in one URL path; they never reach a log
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -25,7 +27,7 @@ def main() -> None:
         ws_ping_interval=20,
         ws_ping_timeout=20,
         log_config=None,
-        access_log=False,
+        access_log=settings.access_log,
         timeout_graceful_shutdown=5,
         lifespan="on",
     )

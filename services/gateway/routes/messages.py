@@ -10,7 +10,7 @@ from services.common.errors import InvalidArgument
 from services.common.ids import new_id
 from services.common.pb import room_pb2 as pb
 from services.gateway.convert import message_json
-from services.gateway.deps import CurrentUser, GatewayDep
+from services.gateway.deps import CurrentUser, GatewayDep, actor
 from services.gateway.schemas import MessageIn, MessageOut, MessagePage
 
 router = APIRouter(prefix="/api/rooms/{room_id}/messages", tags=["messages"])
@@ -30,12 +30,12 @@ async def list_messages(
     """No cursor: the newest page. `before`: the newest `limit` below it. `after`: the oldest above it."""
     if before is not None and after is not None:
         raise InvalidArgument("Give at most one of before and after.")
-    request = pb.LoadHistoryRequest(room_id=room_id, limit=limit)
+    request = pb.LoadHistoryRequest(room_id=room_id, limit=limit, actor=actor(user))
     if before is not None:
         request.before_seq = before
     if after is not None:
         request.after_seq = after
-    page = await gateway.rooms.LoadHistory(request, timeout=gateway.settings.room_timeout_s)
+    page = await gateway.rooms.LoadHistory(request, timeout=gateway.timeout)
     return {"messages": [message_json(m) for m in page.messages], "has_more": page.has_more}
 
 
@@ -54,12 +54,12 @@ async def post_message(
     # A generated key makes the call safe to retry even when the client gave none.
     request = pb.PostMessageRequest(
         room_id=room_id,
-        author=pb.User(id=user.id, name=user.name),
+        author=actor(user),
         content=body.content,
         client_msg_id=body.client_msg_id or f"rest-{new_id()}",
         reply_to=body.reply_to or "",
     )
-    reply = await gateway.rooms.PostMessage(request, timeout=gateway.settings.room_timeout_s)
+    reply = await gateway.rooms.PostMessage(request, timeout=gateway.timeout)
     if reply.duplicate:
         response.status_code = 200
     return message_json(reply.message)
@@ -69,9 +69,7 @@ async def post_message(
 async def interrupt_message(
     room_id: str, message_id: str, user: CurrentUser, gateway: GatewayDep
 ) -> dict:
-    """Stop a streaming AI reply (any member may); returns it with its partial text, interrupted."""
-    request = pb.InterruptMessageRequest(
-        actor=pb.User(id=user.id, name=user.name), room_id=room_id, message_id=message_id
-    )
-    message = await gateway.rooms.InterruptMessage(request, timeout=gateway.settings.room_timeout_s)
+    """Stop a streaming AI reply (members and owners); returns it with its partial text."""
+    request = pb.InterruptMessageRequest(actor=actor(user), room_id=room_id, message_id=message_id)
+    message = await gateway.rooms.InterruptMessage(request, timeout=gateway.timeout)
     return message_json(message)

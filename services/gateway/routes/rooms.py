@@ -1,20 +1,15 @@
-"""Rooms: create, list, read, rename."""
+"""Rooms: create, list, read, change."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from services.common.pb import room_pb2 as pb
-from services.gateway.convert import room_json
-from services.gateway.deps import CurrentUser, GatewayDep
+from services.gateway.convert import ACCESS_VALUES, room_json
+from services.gateway.deps import CurrentUser, GatewayDep, actor
 from services.gateway.schemas import PersonaIn, RoomIn, RoomList, RoomOut, RoomPatch
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
-
-
-def actor(user: CurrentUser) -> pb.User:
-    """The caller as the room service knows it."""
-    return pb.User(id=user.id, name=user.name)
 
 
 def persona_pb(persona: PersonaIn) -> pb.Persona:
@@ -34,30 +29,34 @@ def persona_pb(persona: PersonaIn) -> pb.Persona:
 
 @router.post("", status_code=201, response_model=RoomOut)
 async def create_room(body: RoomIn, user: CurrentUser, gateway: GatewayDep) -> dict:
-    """Create a room."""
+    """Create a room; you are its owner."""
     room = await gateway.rooms.CreateRoom(
         pb.CreateRoomRequest(
-            actor=actor(user), name=body.name, personas=[persona_pb(p) for p in body.personas]
+            actor=actor(user),
+            name=body.name,
+            personas=[persona_pb(p) for p in body.personas],
+            access=ACCESS_VALUES[body.access],
+            allow_guests=body.allow_guests,
         ),
-        timeout=gateway.settings.room_timeout_s,
+        timeout=gateway.timeout,
     )
     return room_json(room)
 
 
 @router.get("", response_model=RoomList)
 async def list_rooms(user: CurrentUser, gateway: GatewayDep) -> dict:
-    """Rooms, newest first."""
+    """The rooms you may see (yours and open ones), newest first."""
     reply = await gateway.rooms.ListRooms(
-        pb.ListRoomsRequest(), timeout=gateway.settings.room_timeout_s
+        pb.ListRoomsRequest(actor=actor(user)), timeout=gateway.timeout
     )
     return {"rooms": [room_json(room) for room in reply.rooms]}
 
 
 @router.get("/{room_id}", response_model=RoomOut)
 async def get_room(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict:
-    """One room."""
+    """One room (404 if it does not exist or is not yours to see)."""
     room = await gateway.rooms.GetRoom(
-        pb.GetRoomRequest(room_id=room_id), timeout=gateway.settings.room_timeout_s
+        pb.GetRoomRequest(room_id=room_id, actor=actor(user)), timeout=gateway.timeout
     )
     return room_json(room)
 
@@ -66,12 +65,16 @@ async def get_room(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict
 async def update_room(
     room_id: str, body: RoomPatch, user: CurrentUser, gateway: GatewayDep
 ) -> dict:
-    """Rename a room or replace its personas; members see the change live."""
+    """Owners: rename, replace personas, change access; members see the change live."""
     request = pb.UpdateRoomRequest(actor=actor(user), room_id=room_id)
     if body.name is not None:
         request.name = body.name
     if body.personas is not None:
         request.personas.personas.extend(persona_pb(p) for p in body.personas)
         request.personas.SetInParent()  # an empty list still means "no personas"
-    room = await gateway.rooms.UpdateRoom(request, timeout=gateway.settings.room_timeout_s)
+    if body.access is not None:
+        request.access = ACCESS_VALUES[body.access]
+    if body.allow_guests is not None:
+        request.allow_guests = body.allow_guests
+    room = await gateway.rooms.UpdateRoom(request, timeout=gateway.timeout)
     return room_json(room)

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
 NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Chimera</title>
-<body style="font-family: system-ui; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
+<body>
 <h1>Chimera</h1><p>The web app is not built yet: run <code>./scripts/dev.sh</code>, which builds
 <code>frontend/</code>. The API is up: see <a href="/docs">/docs</a>.</p></body></html>"""
 _API_PREFIXES = ("api/", "ws/", "docs", "openapi.json", "redoc", "healthz", "readyz")

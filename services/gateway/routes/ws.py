@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import cast
 
 import grpc
 from fastapi import APIRouter, WebSocket
@@ -12,17 +13,22 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from services.common.errors import ChimeraError
 from services.common.pb import room_pb2 as pb
-from services.gateway.auth import Identity
+from services.gateway.auth import SESSION_COOKIE, Identity, Via
 from services.gateway.convert import message_json, room_json, user_json
-from services.gateway.deps import Gateway, authenticate, get_gateway
+from services.gateway.deps import Gateway, actor, authenticate, get_gateway
+from services.gateway.limits import FrameLimiter
 from services.gateway.ws.connection import Connection
 from services.gateway.ws.link import RoomLink
+from services.gateway.ws.origin import origin_allowed
 from services.gateway.ws.protocol import (
     CLOSE_HELLO_TIMEOUT,
-    CLOSE_ROOM_NOT_FOUND,
+    CLOSE_NO_ACCESS,
+    CLOSE_POLICY,
     CLOSE_TOO_BIG,
+    CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHENTICATED,
+    NO_ACCESS_REASON,
     FrameError,
     Hello,
     Interrupt,
@@ -38,6 +44,9 @@ from services.gateway.ws.protocol import (
 logger = logging.getLogger(__name__)
 
 router = APIRouter()
+
+VIEWER_MESSAGE = "Viewers cannot send messages."
+UNAVAILABLE_REASON = "room service unavailable; reconnect"
 
 
 class _Closed(Exception):
@@ -62,7 +71,8 @@ async def _receive_text(websocket: WebSocket, max_bytes: int) -> str | None:
     return text
 
 
-async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[Hello, Identity]:
+async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[Hello, Identity, str]:
+    """The hello frame, the account its token (or the session cookie) stands for, and the token."""
     settings = gateway.settings
     try:
         async with asyncio.timeout(settings.hello_timeout_s):
@@ -74,22 +84,34 @@ async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[Hello, Identit
     except FrameError:
         frame = None
     if not isinstance(frame, Hello):
-        raise _Closed(CLOSE_UNAUTHENTICATED, "first frame must be hello with a token")
+        raise _Closed(CLOSE_UNAUTHENTICATED, "first frame must be hello")
+    token, via = frame.token, "bearer"
+    if not token:
+        token, via = websocket.cookies.get(SESSION_COOKIE, ""), "cookie"
     try:
-        return frame, authenticate(gateway, frame.token)
+        return frame, await authenticate(gateway, token, cast(Via, via)), token
     except ChimeraError as exc:
         raise _Closed(CLOSE_UNAUTHENTICATED, exc.message) from None
+    except grpc.aio.AioRpcError:
+        raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
 
 
-async def _room(gateway: Gateway, room_id: str) -> pb.Room:
+async def _role(gateway: Gateway, room_id: str, user: Identity) -> int:
+    """The caller's role in the room; 4403 when it is missing or not theirs to see."""
     try:
-        return await gateway.rooms.GetRoom(
-            pb.GetRoomRequest(room_id=room_id), timeout=gateway.settings.room_timeout_s
+        room = await gateway.rooms.GetRoom(
+            pb.GetRoomRequest(room_id=room_id, actor=actor(user)), timeout=gateway.timeout
         )
     except grpc.aio.AioRpcError as exc:
-        if exc.code() == grpc.StatusCode.NOT_FOUND:
-            raise _Closed(CLOSE_ROOM_NOT_FOUND, "room not found") from None
-        raise _Closed(CLOSE_TRY_AGAIN, "room service unavailable; reconnect") from None
+        if exc.code() in (
+            grpc.StatusCode.NOT_FOUND,
+            grpc.StatusCode.PERMISSION_DENIED,
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ):
+            raise _Closed(CLOSE_NO_ACCESS, NO_ACCESS_REASON) from None
+        raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
+    # Not yet a member of an open room: joining makes them one.
+    return room.role or pb.ROOM_ROLE_MEMBER
 
 
 async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello) -> None:
@@ -98,7 +120,7 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
         async with asyncio.timeout(gateway.settings.room_timeout_s):
             await link.ready.wait()
     except TimeoutError:
-        raise _Closed(CLOSE_TRY_AGAIN, "room service unavailable; reconnect") from None
+        raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
     upto, in_progress = link.add(conn)  # from here on, every message above `upto` is pushed to conn
     replay: list[pb.Message] = []
     resumed = can_resume(hello.last_seq, upto, gateway.settings.resume_window)
@@ -108,15 +130,16 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
             # AI replies the client already knew may have ended (or moved on) while it was
             # away; their current state comes first so none is left "thinking".
             streaming = {m.id for m in in_progress}
-            replay = [m for m in await link.replies_up_to(seen) if m.id not in streaming]
+            replies = await link.replies_up_to(seen, conn.pb_user)
+            replay = [m for m in replies if m.id not in streaming]
         if resumed and seen != upto:
-            replay += await link.history_after(seen, upto)
+            replay += await link.history_after(seen, upto, conn.pb_user)
     except grpc.aio.AioRpcError:
-        raise _Closed(CLOSE_TRY_AGAIN, "room service unavailable; reconnect") from None
+        raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
     room = link.room or pb.Room()
     welcome = encode(
         "welcome",
-        room=room_json(room),
+        room=room_json(room, conn.role),
         user={"id": conn.user.id, "name": conn.user.name},
         participants=[user_json(u) for u in link.participants_with(conn.pb_user)],
         last_seq=upto,
@@ -131,6 +154,12 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
 
 
 def _handle(link: RoomLink, conn: Connection, text: str | None) -> None:
+    if conn.limiter is not None and not conn.limiter.allow():
+        if conn.limiter.exhausted:
+            conn.close(CLOSE_TOO_MANY, "Too many messages.")
+        else:
+            conn.push(error_frame("rate_limited", "Too many messages; slow down."))
+        return
     if text is None:
         conn.push(error_frame("unsupported", "Binary frames are not supported; send JSON text."))
         return
@@ -139,16 +168,23 @@ def _handle(link: RoomLink, conn: Connection, text: str | None) -> None:
     except FrameError as exc:
         conn.push(error_frame(exc.code, exc.message))
         return
-    if isinstance(frame, Send):
+    if isinstance(frame, Ping):
+        conn.push(encode("pong"))
+    elif isinstance(frame, Hello):
+        conn.push(error_frame("invalid_frame", "Already said hello."))
+    elif conn.viewer:
+        # The room service refuses these too; answering here keeps a reader's socket open.
+        if isinstance(frame, Send):
+            extra = {"client_msg_id": frame.client_msg_id} if frame.client_msg_id else {}
+            conn.push(error_frame("permission_denied", VIEWER_MESSAGE, **extra))
+        elif isinstance(frame, Interrupt):
+            conn.push(error_frame("permission_denied", VIEWER_MESSAGE))
+    elif isinstance(frame, Send):
         link.send(conn, frame.content, frame.client_msg_id, frame.reply_to)
     elif isinstance(frame, Typing):
         link.typing(conn, frame.active)
-    elif isinstance(frame, Ping):
-        conn.push(encode("pong"))
     elif isinstance(frame, Interrupt):
         link.interrupt(conn, frame.message_id)
-    else:
-        conn.push(error_frame("invalid_frame", "Already said hello."))
 
 
 async def _read_frames(
@@ -178,16 +214,29 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
     """A member's live connection to one room (docs/websocket-protocol.md)."""
     gateway = get_gateway(websocket)
     settings = gateway.settings
+    if not origin_allowed(websocket.headers, settings.origins()):
+        await websocket.close(CLOSE_NO_ACCESS, "Origin not allowed.")  # before accept: HTTP 403
+        return
     await websocket.accept()
     conn: Connection | None = None
     link: RoomLink | None = None
+    registered = False
     try:
-        hello, user = await _hello(websocket, gateway)
-        await _room(gateway, room_id)
-        conn = Connection(websocket, user, room_id, settings.socket_queue_size)
-        link = gateway.hub.link(room_id)
-        await _join(gateway, link, conn, hello)
-        await _read_frames(websocket, link, conn, settings.max_frame_bytes)
+        hello, user, token = await _hello(websocket, gateway)
+        limiter = FrameLimiter(settings.ws_rate, settings.ws_burst, settings.ws_max_strikes)
+        conn = Connection(
+            websocket, user, room_id, settings.socket_queue_size, token=token, limiter=limiter
+        )
+        if gateway.sockets.revoked(user.credential_id):
+            raise _Closed(CLOSE_POLICY, "Signed out or credential revoked.")
+        if not gateway.sockets.add(conn):
+            raise _Closed(CLOSE_TOO_MANY, "Too many connections.")
+        registered = True
+        conn.role = await _role(gateway, room_id, user)
+        if conn.close_code is None:  # else revoked meanwhile
+            link = gateway.hub.link(room_id)
+            await _join(gateway, link, conn, hello)
+            await _read_frames(websocket, link, conn, settings.max_frame_bytes)
     except _Closed as closed:
         if conn is not None and conn.close_code is None:
             conn.close(closed.code, closed.reason)
@@ -197,12 +246,16 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass  # the peer went away (RuntimeError: Starlette's "not connected")
     finally:
+        if registered and conn is not None:
+            gateway.sockets.remove(conn)
         if link is not None and conn is not None:
             link.remove(conn)
         if conn is not None:
             if conn.close_code is not None:
                 await conn.closed.wait()
             await conn.stop()
-        if websocket.application_state == WebSocketState.CONNECTED and conn is None:
+        if websocket.application_state == WebSocketState.CONNECTED and (
+            conn is None or conn.close_code is None
+        ):
             with contextlib.suppress(Exception):
                 await websocket.close()

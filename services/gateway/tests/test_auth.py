@@ -1,70 +1,114 @@
-"""Session tokens and the server secret."""
+"""Which credential a request carries, the CSRF double submit, and the session cookies."""
 
 from __future__ import annotations
 
-import stat
-import time
-from pathlib import Path
+from http.cookies import SimpleCookie
 
-import jwt
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
 
-from services.common.errors import Unauthenticated
-from services.gateway.auth import SECRET_FILE, Identity, TokenSigner, load_or_create_secret
+from services.common.pb import account_pb2 as apb
+from services.gateway.auth import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    clear_session_cookies,
+    credential,
+    csrf_ok,
+    identity,
+    is_secure,
+    set_session_cookies,
+)
 
 pytestmark = pytest.mark.unit
 
-ANA = Identity(id="u1", name="Ana")
 
-
-def test_a_token_verifies_back_to_its_identity() -> None:
-    signer = TokenSigner(b"s" * 32, ttl_s=60)
-    assert signer.verify(signer.issue(ANA)) == ANA
-
-
-def test_expired_token_is_rejected_with_a_clear_reason() -> None:
-    secret = b"s" * 32
-    now = int(time.time())
-    token = jwt.encode(
-        {"sub": "u1", "name": "Ana", "iat": now - 100, "exp": now - 10, "iss": "chimera"}, secret
+def request(headers: dict[str, str] | None = None, scheme: str = "http") -> Request:
+    raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": raw,
+            "scheme": scheme,
+            "server": ("testserver", 80),
+            "query_string": b"",
+        }
     )
-    with pytest.raises(Unauthenticated, match="expired"):
-        TokenSigner(secret, ttl_s=60).verify(token)
+
+
+def cookies(response: Response) -> SimpleCookie:
+    jar: SimpleCookie = SimpleCookie()
+    for name, value in response.raw_headers:
+        if name == b"set-cookie":
+            jar.load(value.decode())
+    return jar
+
+
+def test_a_bearer_token_wins_over_the_cookie() -> None:
+    both = request({"Authorization": "Bearer abc", "Cookie": f"{SESSION_COOKIE}=xyz"})
+    assert credential(both) == ("abc", "bearer")
+    assert credential(request({"Cookie": f"{SESSION_COOKIE}=xyz"})) == ("xyz", "cookie")
+    assert credential(request()) == (None, "cookie")
+
+
+def test_an_authorization_header_that_is_not_bearer_is_a_bad_credential_not_the_cookie() -> None:
+    basic = request({"Authorization": "Basic YTpi", "Cookie": f"{SESSION_COOKIE}=xyz"})
+    assert credential(basic) == ("", "bearer")
 
 
 @pytest.mark.parametrize(
-    "mutate",
+    ("method", "headers", "ok"),
     [
-        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # tampered signature
-        lambda t: "garbage",
-        lambda t: "",
+        ("GET", {}, True),
+        ("HEAD", {}, True),
+        ("POST", {"Cookie": f"{CSRF_COOKIE}=t1", "X-CSRF-Token": "t1"}, True),
+        ("DELETE", {"Cookie": f"{CSRF_COOKIE}=t1", "X-CSRF-Token": "t1"}, True),
+        ("POST", {"Cookie": f"{CSRF_COOKIE}=t1"}, False),
+        ("PATCH", {"Cookie": f"{CSRF_COOKIE}=t1", "X-CSRF-Token": "t2"}, False),
+        ("PUT", {"X-CSRF-Token": "t1"}, False),
+        ("POST", {"Cookie": f"{CSRF_COOKIE}=", "X-CSRF-Token": ""}, False),
     ],
 )
-def test_tampered_or_garbage_tokens_are_rejected(mutate) -> None:  # type: ignore[no-untyped-def]
-    signer = TokenSigner(b"s" * 32, ttl_s=60)
-    with pytest.raises(Unauthenticated):
-        signer.verify(mutate(signer.issue(ANA)))
+def test_unsafe_methods_must_repeat_the_csrf_cookie_in_a_header(
+    method: str, headers: dict[str, str], ok: bool
+) -> None:
+    assert csrf_ok(request(headers), method) is ok
 
 
-def test_a_token_from_another_server_is_rejected() -> None:
-    other = TokenSigner(b"o" * 32, ttl_s=60).issue(ANA)
-    with pytest.raises(Unauthenticated):
-        TokenSigner(b"s" * 32, ttl_s=60).verify(other)
+@pytest.mark.parametrize("secure", [False, True])
+def test_session_cookies_are_httponly_lax_and_secure_when_asked(secure: bool) -> None:
+    response = Response()
+    csrf = set_session_cookies(response, "secret-token", secure=secure)
+    jar = cookies(response)
+    session, csrf_cookie = jar[SESSION_COOKIE], jar[CSRF_COOKIE]
+    assert session.value == "secret-token" and csrf_cookie.value == csrf and len(csrf) >= 32
+    assert session["httponly"] is True and not csrf_cookie["httponly"]
+    for cookie in (session, csrf_cookie):
+        assert cookie["samesite"] == "lax" and cookie["path"] == "/"
+        assert bool(cookie["secure"]) is secure
 
 
-def test_unsigned_tokens_are_rejected() -> None:
-    token = jwt.encode(
-        {"sub": "u1", "name": "Ana", "iat": 1, "exp": 2**40, "iss": "chimera"},
-        None,
-        algorithm="none",
+def test_clearing_expires_both_cookies() -> None:
+    response = Response()
+    clear_session_cookies(response, secure=False)
+    jar = cookies(response)
+    assert jar[SESSION_COOKIE]["max-age"] == "0" and jar[CSRF_COOKIE]["max-age"] == "0"
+
+
+def test_https_requests_or_the_setting_make_cookies_secure() -> None:
+    assert is_secure(request(scheme="https"), always=False)
+    assert not is_secure(request(scheme="http"), always=False)
+    assert is_secure(request(scheme="http"), always=True)
+
+
+def test_a_principal_becomes_an_identity() -> None:
+    principal = apb.Principal(
+        account=apb.Account(id="a1", name="Ana", username="ana", kind=apb.ACCOUNT_KIND_GUEST),
+        credential_id="c1",
+        credential_kind=apb.Principal.CREDENTIAL_KIND_API_TOKEN,
     )
-    with pytest.raises(Unauthenticated):
-        TokenSigner(b"s" * 32, ttl_s=60).verify(token)
-
-
-def test_secret_is_created_once_private_and_reused(tmp_path: Path) -> None:
-    first = load_or_create_secret(tmp_path / "data")
-    assert len(first) >= 32
-    mode = (tmp_path / "data" / SECRET_FILE).stat().st_mode
-    assert stat.S_IMODE(mode) == 0o600
-    assert load_or_create_secret(tmp_path / "data") == first
+    user = identity(principal, "bearer")
+    assert (user.id, user.name, user.guest, user.credential_id) == ("a1", "Ana", True, "c1")
+    assert user.credential_kind == "api_token" and user.via == "bearer" and not user.admin

@@ -11,6 +11,7 @@ from starlette.websockets import WebSocket
 from services.common.ids import new_id
 from services.common.pb import room_pb2 as pb
 from services.gateway.auth import Identity
+from services.gateway.limits import FrameLimiter
 from services.gateway.ws.protocol import CLOSE_TRY_AGAIN
 
 logger = logging.getLogger(__name__)
@@ -21,13 +22,25 @@ CLOSE_TIMEOUT_S = 2.0
 class Connection:
     """A socket in a room. `push` never blocks: a socket too far behind is closed 1013."""
 
-    def __init__(self, websocket: WebSocket, user: Identity, room_id: str, max_queue: int) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        user: Identity,
+        room_id: str,
+        max_queue: int,
+        *,
+        token: str = "",
+        limiter: FrameLimiter | None = None,
+    ) -> None:
         self.id = new_id()
         self.websocket = websocket
         self.user = user
         self.pb_user = pb.User(id=user.id, name=user.name)
         self.room_id = room_id
         self.max_queue = max_queue
+        self.token = token  # kept to re-check the credential after a revocation stream gap
+        self.limiter = limiter
+        self.role: int = pb.ROOM_ROLE_MEMBER  # the caller's role in the room; set on join
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
@@ -48,6 +61,8 @@ class Connection:
 
     def start(self, prelude: list[str]) -> None:
         """Start writing: `prelude` (welcome, replay) first, then whatever was pushed."""
+        if self.close_code is not None:
+            return  # closed while joining (revoked, removed): nothing more goes out
         self._writer = asyncio.create_task(self._write(prelude), name=f"ws-writer-{self.id}")
 
     async def _write(self, prelude: list[str]) -> None:
@@ -61,6 +76,11 @@ class Connection:
         except Exception:
             # The peer went away; the reader sees the disconnect and cleans up.
             self.closed.set()
+
+    @property
+    def viewer(self) -> bool:
+        """Whether this socket may only read."""
+        return self.role == pb.ROOM_ROLE_VIEWER
 
     def close(self, code: int, reason: str) -> None:
         """Close the socket now, dropping whatever is still queued."""

@@ -20,7 +20,12 @@ from services.common.pb import room_pb2 as pb
 from services.common.pb.room_pb2_grpc import RoomServiceStub
 from services.gateway.convert import message_json, room_json, user_json
 from services.gateway.ws.connection import Connection
-from services.gateway.ws.protocol import CLOSE_ROOM_NOT_FOUND, encode, error_frame
+from services.gateway.ws.protocol import (
+    CLOSE_NO_ACCESS,
+    NO_ACCESS_REASON,
+    encode,
+    error_frame,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -122,12 +127,26 @@ class RoomLink:
             self._outbox.put_nowait(request)
         # Otherwise the reconnect re-announces members and pending sends itself.
 
-    async def history_after(self, after: int, upto: int) -> list[pb.Message]:
-        """Messages with after < seq <= upto, oldest first."""
+    def reader(self) -> pb.User | None:
+        """An account that may read the room, for the stream's own catch-up reads.
+
+        The room service checks every read against its actor; every local socket is a member's.
+        """
+        for conn in self.conns.values():
+            return conn.pb_user
+        return None
+
+    async def history_after(
+        self, after: int, upto: int, actor: pb.User | None = None
+    ) -> list[pb.Message]:
+        """Messages with after < seq <= upto, oldest first, read as `actor` (default: a member)."""
         messages: list[pb.Message] = []
-        while after < upto:
+        actor = actor or self.reader()
+        while after < upto and actor is not None:
             page = await self.stub.LoadHistory(
-                pb.LoadHistoryRequest(room_id=self.room_id, after_seq=after, limit=HISTORY_PAGE),
+                pb.LoadHistoryRequest(
+                    room_id=self.room_id, after_seq=after, limit=HISTORY_PAGE, actor=actor
+                ),
                 timeout=self.call_timeout_s,
             )
             batch = [m for m in page.messages if m.seq <= upto]
@@ -137,10 +156,12 @@ class RoomLink:
             after = batch[-1].seq
         return messages
 
-    async def replies_up_to(self, seq: int) -> list[pb.Message]:
+    async def replies_up_to(self, seq: int, actor: pb.User) -> list[pb.Message]:
         """The AI replies among the newest page of messages up to `seq`, in their current state."""
         page = await self.stub.LoadHistory(
-            pb.LoadHistoryRequest(room_id=self.room_id, before_seq=seq + 1, limit=HISTORY_PAGE),
+            pb.LoadHistoryRequest(
+                room_id=self.room_id, before_seq=seq + 1, limit=HISTORY_PAGE, actor=actor
+            ),
             timeout=self.call_timeout_s,
         )
         return [m for m in page.messages if m.author.kind == pb.AUTHOR_KIND_AI]
@@ -221,13 +242,36 @@ class RoomLink:
                     conn.push(frame)
         elif kind == "room_updated":
             self.room = event.room_updated.room
-            self._broadcast(encode("room", room=room_json(self.room)))
+            for conn in list(self.conns.values()):  # each with its own role
+                conn.push(encode("room", room=room_json(self.room, conn.role)))
         elif kind == "opened":
             await self._on_opened(event.opened)
         elif kind == "error":
-            target = self.conns.get(event.error.conn_id)
-            if target is not None:
-                target.push(error_frame(event.error.code, event.error.message))
+            self._on_error(event.error)
+        elif kind == "member_removed":
+            self.close_user(event.member_removed.user_id, "Removed from the room.")
+        elif kind == "member_updated":
+            member = event.member_updated.member
+            for conn in list(self.conns.values()):
+                if conn.user.id == member.user.id:
+                    conn.role = member.role
+
+    def _on_error(self, error: pb.RequestError) -> None:
+        target = self.conns.get(error.conn_id)
+        if target is None:
+            return
+        # A refused join (no access) is the only permission error a reader's socket can get:
+        # the gateway answers a viewer's sends and stops itself, before they reach the room.
+        if error.code == "permission_denied" and not target.viewer:
+            target.close(CLOSE_NO_ACCESS, NO_ACCESS_REASON)
+        else:
+            target.push(error_frame(error.code, error.message))
+
+    def close_user(self, user_id: str, reason: str) -> None:
+        """Close one account's sockets in this room (4403): it was removed."""
+        for conn in list(self.conns.values()):
+            if conn.user.id == user_id:
+                conn.close(CLOSE_NO_ACCESS, reason)
 
     async def _on_opened(self, opened: pb.SessionOpened) -> None:
         if self.ready.is_set():
@@ -247,8 +291,13 @@ class RoomLink:
     async def _settle_replies(self, still_streaming: set[str]) -> None:
         """Replies that ended while the stream was down: push their final state."""
         for message in [m for m in self.streaming.values() if m.id not in still_streaming]:
+            actor = self.reader()
+            if actor is None:
+                return
             page = await self.stub.LoadHistory(
-                pb.LoadHistoryRequest(room_id=self.room_id, after_seq=message.seq - 1, limit=1),
+                pb.LoadHistoryRequest(
+                    room_id=self.room_id, after_seq=message.seq - 1, limit=1, actor=actor
+                ),
                 timeout=self.call_timeout_s,
             )
             self.streaming.pop(message.id, None)
@@ -325,7 +374,7 @@ class RoomLink:
 
     def _room_gone(self) -> None:
         for conn in list(self.conns.values()):
-            conn.close(CLOSE_ROOM_NOT_FOUND, "room not found")
+            conn.close(CLOSE_NO_ACCESS, NO_ACCESS_REASON)
 
     async def close(self) -> None:
         """Stop the stream (gateway shutdown)."""

@@ -17,12 +17,16 @@ MAX_SEQ = 2**63 - 1
 # Close codes (RFC 6455 §7.4 plus the application range 4000-4999).
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008  # the credential was revoked, the session ended or the account disabled
 CLOSE_TOO_BIG = 1009
 CLOSE_SERVICE_RESTART = 1012
 CLOSE_TRY_AGAIN = 1013  # fell behind, or the room service is unreachable: reconnect and resume
 CLOSE_UNAUTHENTICATED = 4401
-CLOSE_ROOM_NOT_FOUND = 4404
+CLOSE_NO_ACCESS = 4403  # no such room, or not allowed in it (the two are not told apart)
 CLOSE_HELLO_TIMEOUT = 4408
+CLOSE_TOO_MANY = 4429  # kept sending while rate-limited, or too many sockets for the account
+
+NO_ACCESS_REASON = "Room not found or access denied."
 
 
 class _Frame(BaseModel):
@@ -31,7 +35,7 @@ class _Frame(BaseModel):
 
 class Hello(_Frame):
     type: Literal["hello"]
-    token: Text = Field(max_length=4096)
+    token: Text | None = Field(None, max_length=4096, description="Default: the session cookie.")
     last_seq: int | None = Field(None, ge=0, le=MAX_SEQ)
 
 

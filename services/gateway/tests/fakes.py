@@ -1,0 +1,248 @@
+"""An in-memory AccountService and RoomService on a real (threaded) gRPC server, for gateway tests.
+
+They implement just enough of the contract to drive the gateway: sessions and tokens, rooms
+with members and roles, and a RoomSession that answers joins and sends. The real services are
+tested in services/room and, end to end, in tests/integration.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import secrets
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+
+from services.common.pb import account_pb2 as apb
+from services.common.pb import room_pb2 as pb
+from services.common.pb.account_pb2_grpc import (
+    AccountServiceServicer,
+    add_AccountServiceServicer_to_server,
+)
+from services.common.pb.room_pb2_grpc import RoomServiceServicer, add_RoomServiceServicer_to_server
+
+_ids = itertools.count(1)
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}{next(_ids)}"
+
+
+class FakeAccounts(AccountServiceServicer):
+    """Accounts, sessions and API tokens in dicts; revocations fan out to every watcher."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, apb.Account] = {}
+        self.passwords: dict[str, str] = {}
+        self.credentials: dict[str, apb.Principal] = {}  # secret -> principal
+        self.watchers: list[queue.Queue[apb.Revocation | None]] = []
+        self.lock = threading.Lock()
+
+    def _grant(
+        self,
+        account: apb.Account,
+        kind: apb.Principal.CredentialKind = apb.Principal.CREDENTIAL_KIND_SESSION,
+    ) -> apb.SessionGrant:
+        token = secrets.token_urlsafe(16)
+        principal = apb.Principal(account=account, credential_id=_id("cred"), credential_kind=kind)
+        self.credentials[token] = principal
+        return apb.SessionGrant(principal=principal, token=token)
+
+    def Register(self, request, context):  # type: ignore[no-untyped-def]
+        with self.lock:
+            if any(a.username == request.username for a in self.accounts.values()):
+                context.abort(grpc.StatusCode.ALREADY_EXISTS, "Username taken.")
+            account = apb.Account(
+                id=_id("acct"),
+                username=request.username,
+                name=request.name or request.username,
+                kind=apb.ACCOUNT_KIND_USER,
+            )
+            self.accounts[account.id] = account
+            self.passwords[request.username] = request.password
+            return self._grant(account)
+
+    def Login(self, request, context):  # type: ignore[no-untyped-def]
+        with self.lock:
+            if self.passwords.get(request.username) != request.password:
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "Invalid username or password.")
+            account = next(a for a in self.accounts.values() if a.username == request.username)
+            return self._grant(account)
+
+    def CreateGuest(self, request, context):  # type: ignore[no-untyped-def]
+        with self.lock:
+            account = apb.Account(id=_id("guest"), name=request.name, kind=apb.ACCOUNT_KIND_GUEST)
+            self.accounts[account.id] = account
+            return self._grant(account)
+
+    def Authenticate(self, request, context):  # type: ignore[no-untyped-def]
+        with self.lock:
+            principal = self.credentials.get(request.token)
+            if principal is None or self.accounts[principal.account.id].disabled:
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "Invalid or expired credentials.")
+            return principal
+
+    def Logout(self, request, context):  # type: ignore[no-untyped-def]
+        with self.lock:
+            principal = self.credentials.pop(request.token, None)
+        if principal is not None:
+            self.revoke(apb.Revocation(credential_id=principal.credential_id))
+        return apb.LogoutResponse()
+
+    def CreateToken(self, request, context):  # type: ignore[no-untyped-def]
+        with self.lock:
+            kind = apb.Principal.CREDENTIAL_KIND_API_TOKEN
+            grant = self._grant(self.accounts[request.actor_id], kind=kind)
+        token = apb.ApiToken(id=grant.principal.credential_id, name=request.name)
+        return apb.CreateTokenResponse(token=token, secret=grant.token)
+
+    def revoke(self, revocation: apb.Revocation) -> None:
+        """Tell every watching gateway."""
+        for watcher in list(self.watchers):
+            watcher.put(revocation)
+
+    def revoke_silently(self, token: str) -> None:
+        """End a credential without telling anyone (a revocation lost while a stream was down)."""
+        with self.lock:
+            self.credentials.pop(token, None)
+
+    def WatchRevocations(self, request, context) -> Iterator[apb.Revocation]:  # type: ignore[no-untyped-def]
+        inbox: queue.Queue[apb.Revocation | None] = queue.Queue()
+        self.watchers.append(inbox)
+        context.add_callback(lambda: inbox.put(None))
+        try:
+            while (item := inbox.get()) is not None:
+                yield item
+        finally:
+            self.watchers.remove(inbox)
+
+    def end_watches(self) -> None:
+        """Cut every watch stream (the room service restarting)."""
+        for watcher in list(self.watchers):
+            watcher.put(None)
+
+
+@dataclass
+class FakeRoom:
+    room: pb.Room
+    roles: dict[str, int] = field(default_factory=dict)
+
+
+class FakeRooms(RoomServiceServicer):
+    """Rooms with roles, and RoomSession streams that take joins and sends."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, FakeRoom] = {}
+        self.streams: dict[str, list[queue.Queue[pb.SessionEvent | None]]] = {}
+        self.deny_joins: set[str] = set()  # user ids whose stream joins are refused
+
+    def add_room(self, roles: dict[str, int], access: pb.RoomAccess = pb.ROOM_ACCESS_INVITE) -> str:
+        room = pb.Room(id=_id("room"), name="Room", access=access)
+        self.rooms[room.id] = FakeRoom(room, dict(roles))
+        return room.id
+
+    def _role(self, room_id: str, user_id: str) -> int | None:
+        """The user's role; 0 for a non-member of an open room; None: not allowed to read."""
+        fake = self.rooms.get(room_id)
+        if fake is None:
+            return None
+        role = fake.roles.get(user_id, 0)
+        if role == 0 and fake.room.access != pb.ROOM_ACCESS_OPEN:
+            return None
+        return role
+
+    def GetRoom(self, request, context):  # type: ignore[no-untyped-def]
+        role = self._role(request.room_id, request.actor.id)
+        if role is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, "Room not found.")
+        room = pb.Room()
+        room.CopyFrom(self.rooms[request.room_id].room)
+        room.role = role
+        return room
+
+    def LoadHistory(self, request, context):  # type: ignore[no-untyped-def]
+        return pb.LoadHistoryResponse()
+
+    def push(self, room_id: str, event: pb.SessionEvent) -> None:
+        """Send an event on every stream of the room."""
+        for stream in self.streams.get(room_id, []):
+            stream.put(event)
+
+    def remove_member(self, room_id: str, user_id: str) -> None:
+        """What RemoveMember does: forget the role, tell the gateways."""
+        self.rooms[room_id].roles.pop(user_id, None)
+        self.push(room_id, pb.SessionEvent(member_removed=pb.MemberRemoved(user_id=user_id)))
+
+    def RoomSession(self, request_iterator, context) -> Iterator[pb.SessionEvent]:  # type: ignore[no-untyped-def]
+        out: queue.Queue[pb.SessionEvent | None] = queue.Queue()
+        room_id = ""
+
+        def read() -> None:
+            nonlocal room_id
+            seq = itertools.count(1)
+            try:
+                for request in request_iterator:
+                    kind = request.WhichOneof("kind")
+                    if kind == "open":
+                        room_id = request.open.room_id
+                        self.streams.setdefault(room_id, []).append(out)
+                        room = self.rooms[room_id].room
+                        out.put(pb.SessionEvent(opened=pb.SessionOpened(room=room)))
+                    elif kind == "join":
+                        user_id = request.join.user.id
+                        if user_id in self.deny_joins or self._role(room_id, user_id) is None:
+                            error = pb.RequestError(
+                                conn_id=request.join.conn_id,
+                                code="permission_denied",
+                                message="Room not found.",
+                            )
+                            out.put(pb.SessionEvent(error=error))
+                    elif kind == "send":
+                        send = request.send
+                        message = pb.Message(
+                            id=_id("msg"),
+                            room_id=room_id,
+                            seq=next(seq),
+                            content=send.content,
+                            author=pb.Author(id=send.author.id, name=send.author.name),
+                        )
+                        result = pb.SendResult(
+                            conn_id=send.conn_id, client_msg_id=send.client_msg_id, message=message
+                        )
+                        out.put(pb.SessionEvent(send_result=result))
+            except grpc.RpcError:
+                pass  # the gateway hung up
+            finally:
+                out.put(None)
+
+        threading.Thread(target=read, daemon=True).start()
+        try:
+            while (event := out.get()) is not None:
+                yield event
+        finally:
+            if room_id:
+                self.streams[room_id].remove(out)
+
+
+class FakeServices:
+    """Both fakes on one loopback port, as the room service process serves them."""
+
+    def __init__(self) -> None:
+        self.accounts = FakeAccounts()
+        self.rooms = FakeRooms()
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+        add_AccountServiceServicer_to_server(self.accounts, self.server)
+        add_RoomServiceServicer_to_server(self.rooms, self.server)
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+
+    def __enter__(self) -> FakeServices:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.accounts.end_watches()
+        self.server.stop(grace=None)
