@@ -1,4 +1,5 @@
-"""The `chimera` command: `up` runs the whole stack; `room`, `llm` and `gateway` run one service."""
+"""The `chimera` command: `up` runs the whole stack; `room`, `llm` and `gateway` run one service;
+`admin` manages accounts."""
 
 from __future__ import annotations
 
@@ -77,6 +78,43 @@ def _gateway(args: argparse.Namespace) -> int:
     return 0
 
 
+def _admin(args: argparse.Namespace) -> int:
+    from services.room.admin import run
+
+    return run(args)
+
+
+def _add_admin(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    admin = sub.add_parser(
+        "admin",
+        help="manage accounts on the database directly (works before the services run)",
+        description="Works on the room service's database (CHIMERA_DATABASE_URL or the data "
+        "dir's SQLite file), migrating it first. Sessions it ends fail on their next use; "
+        "WebSockets already open stay until they reconnect.",
+    )
+    admin.add_argument("--data-dir", help="where data lives (default: CHIMERA_DATA_DIR or ./data)")
+    commands = admin.add_subparsers(dest="admin_command", required=True)
+    for name, help_text in (
+        ("create-admin", "create an administrator, or make an existing account one"),
+        ("reset-password", "set a new password; the account's sessions end"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--username", required=True)
+        command.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from the first line of stdin instead of prompting",
+        )
+    listing = commands.add_parser("list-users", help="list accounts, newest first")
+    listing.add_argument("--limit", type=int, default=1000)
+    for name, help_text in (
+        ("disable", "disable an account: every credential fails"),
+        ("enable", "enable a disabled account"),
+    ):
+        commands.add_parser(name, help=help_text).add_argument("--username", required=True)
+    admin.set_defaults(func=_admin)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `chimera` argument parser."""
     parser = argparse.ArgumentParser(
@@ -116,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "gateway", help="run the gateway alone (settings from CHIMERA_* env)"
     ).set_defaults(func=_gateway)
+    _add_admin(sub)
     return parser
 
 

@@ -25,6 +25,7 @@ from services.common.errors import (
     Unauthenticated,
 )
 from services.common.validation import clean_name
+from services.room.config import RoomSettings
 from services.room.passwords import LoginLimiter, Passwords, minutes
 from services.room.revocations import Revocations
 from services.room.store.accounts import USERNAME_TAKEN, AccountRepository
@@ -58,6 +59,16 @@ class AccountPolicy:
     session_ttl: timedelta = timedelta(days=30)
     login_max_failures: int = 10
     login_failure_window_s: float = 900.0
+
+    @classmethod
+    def from_settings(cls, settings: RoomSettings) -> AccountPolicy:
+        """The account settings of the room service's settings."""
+        return cls(
+            allow_guests=settings.allow_guests,
+            session_ttl=timedelta(days=settings.session_ttl_days),
+            login_max_failures=settings.login_max_failures,
+            login_failure_window_s=settings.login_failure_window_s,
+        )
 
 
 @dataclass(frozen=True)

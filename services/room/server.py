@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 from services.common.grpc_security import GrpcSecurity, open_channel
 from services.common.grpc_server import GrpcServer, wait_for_signal
@@ -35,16 +34,6 @@ SERVICE_NAME = room_pb2.DESCRIPTOR.services_by_name["RoomService"].full_name
 ACCOUNT_SERVICE_NAME = account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name
 
 
-def account_policy(settings: RoomSettings) -> AccountPolicy:
-    """The account settings of `settings`."""
-    return AccountPolicy(
-        allow_guests=settings.allow_guests,
-        session_ttl=timedelta(days=settings.session_ttl_days),
-        login_max_failures=settings.login_max_failures,
-        login_failure_window_s=settings.login_failure_window_s,
-    )
-
-
 async def serve(settings: RoomSettings) -> None:
     """Run the room service until SIGINT/SIGTERM."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +52,7 @@ async def serve(settings: RoomSettings) -> None:
     accounts = Accounts(
         account_repo,
         revocations,
-        policy=account_policy(settings),
+        policy=AccountPolicy.from_settings(settings),
         on_disabled=hub.remove_everywhere,
     )
     quotas = Quotas(
