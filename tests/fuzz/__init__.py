@@ -1,0 +1,1 @@
+"""Fuzzing the gateway: its OpenAPI schema (schemathesis) and its WebSocket protocol."""
