@@ -23,6 +23,7 @@ from tests.support.databases import (
     drop_postgres_database,
     skip_or_fail,
 )
+from tests.support.room_grpc import register_actor
 from tests.support.stack import ROOM_SERVICE, Stack
 
 pytestmark = pytest.mark.integration
@@ -115,11 +116,11 @@ REFUSED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
 async def post_until_refused(
     stub: RoomServiceStub,
     room_id: str,
-    name: str,
+    author: pb.User,
     outcomes: dict[str, pb.Message | grpc.StatusCode],
 ) -> None:
     """Post messages one after another until a call fails; record each call's outcome."""
-    author = pb.User(id=f"rpc-{name}", name=name)
+    name = author.name
     while True:
         cmid = f"{name}-{len(outcomes)}"
         request = pb.PostMessageRequest(
@@ -154,8 +155,10 @@ async def test_sigterm_drains_the_room_service_and_members_lose_nothing(
         watch = await watch_health(channel)
         session = await open_session(stub, room["id"])
         outcomes: list[dict[str, pb.Message | grpc.StatusCode]] = [{} for _ in range(WORKERS)]
+        # The room is open: each worker's account becomes a member with its first post.
+        authors = [await register_actor(channel, f"worker{i}") for i in range(WORKERS)]
         workers = [
-            asyncio.create_task(post_until_refused(stub, room["id"], f"w{i}", outcomes[i]))
+            asyncio.create_task(post_until_refused(stub, room["id"], authors[i], outcomes[i]))
             for i in range(WORKERS)
         ]
         # Let the calls flow first, so the signal lands while the workers keep calling.
@@ -234,9 +237,9 @@ async def test_sigterm_finishes_an_in_flight_call_and_refuses_new_ones(
     try:
         async with stack.channel(stack.room_addr) as channel:
             stub = RoomServiceStub(channel)
+            ana = await register_actor(channel, "ana")
             room = await stub.CreateRoom(
-                pb.CreateRoomRequest(actor=pb.User(id="u1", name="Ana"), name="Drain"),
-                timeout=CALL_TIMEOUT_S,
+                pb.CreateRoomRequest(actor=ana, name="Drain"), timeout=CALL_TIMEOUT_S
             )
             watch = await watch_health(channel)
             session = await open_session(stub, room.id)
@@ -248,7 +251,7 @@ async def test_sigterm_finishes_an_in_flight_call_and_refuses_new_ones(
             post = stub.PostMessage(
                 pb.PostMessageRequest(
                     room_id=room.id,
-                    author=pb.User(id="u1", name="Ana"),
+                    author=ana,
                     content="in flight",
                     client_msg_id="c1",
                 ),
@@ -264,7 +267,9 @@ async def test_sigterm_finishes_an_in_flight_call_and_refuses_new_ones(
             await until_not_serving(watch)
             assert await stream_end_code(session) == grpc.StatusCode.UNAVAILABLE
             with pytest.raises(grpc.aio.AioRpcError) as refused:
-                await stub.GetRoom(pb.GetRoomRequest(room_id=room.id), timeout=CALL_TIMEOUT_S)
+                await stub.GetRoom(
+                    pb.GetRoomRequest(room_id=room.id, actor=ana), timeout=CALL_TIMEOUT_S
+                )
             assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
             # Still draining: the accepted call holds the shutdown open.
             assert stack.room.running and not post.done()
@@ -279,7 +284,10 @@ async def test_sigterm_finishes_an_in_flight_call_and_refuses_new_ones(
 
     await stack.start_room()
     async with stack.channel(stack.room_addr) as channel:
+        # wait_for_ready: the new channel may share the old one's subchannel, still backing off.
         page = await RoomServiceStub(channel).LoadHistory(
-            pb.LoadHistoryRequest(room_id=room.id), timeout=CALL_TIMEOUT_S
+            pb.LoadHistoryRequest(room_id=room.id, actor=ana),
+            timeout=CALL_TIMEOUT_S,
+            wait_for_ready=True,
         )
     assert [(m.id, m.seq) for m in page.messages] == [(reply.message.id, 1)]

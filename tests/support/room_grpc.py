@@ -39,6 +39,14 @@ class RoomGrpc:
         return await self.accounts.CreateGuest(apb.GuestRequest(name=name), timeout=TIMEOUT_S)
 
 
+async def register_actor(channel: grpc.aio.Channel, username: str) -> pb.User:
+    """Register an account through the room service on `channel`; its RoomService actor."""
+    grant = await AccountServiceStub(channel).Register(
+        apb.RegisterRequest(username=username, password=PASSWORD), timeout=TIMEOUT_S
+    )
+    return actor(grant)
+
+
 def actor(grant: apb.SessionGrant) -> pb.User:
     """The RoomService actor for a signed-in account."""
     account = grant.principal.account
