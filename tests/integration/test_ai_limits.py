@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from services.common.grpc_security import SECRET_FILE
 from tests.support.client import (
     DATABASES,
+    NO_LIMITS,
     Api,
     Member,
     ai_replies,
@@ -79,7 +81,7 @@ async def default_limits(
 ) -> AsyncIterator[Stack]:
     """A stack with the default limits (two replies at once per room)."""
     workdir = tmp_path_factory.mktemp("limits")
-    async with running_ai_stack(database, workdir, registry(providers)) as stack:
+    async with running_ai_stack(database, workdir, registry(providers), NO_LIMITS) as stack:
         yield stack
 
 
@@ -89,8 +91,13 @@ async def one_per_room(
 ) -> AsyncIterator[Stack]:
     """A room service that lets one reply generate at a time per room (same LLM node)."""
     env = {
+        **NO_LIMITS,
         "CHIMERA_AI_ROOM_CONCURRENCY": "1",
         "CHIMERA_LLM_ADDR": f"127.0.0.1:{default_limits.llm_port}",
+        # The other stack's LLM node accepts only its own internal secret.
+        "CHIMERA_INTERNAL_SECRET": (default_limits.workdir / "data" / SECRET_FILE)
+        .read_text()
+        .strip(),
     }
     async with running_stack(database, tmp_path_factory.mktemp("capped"), env) as stack:
         yield stack

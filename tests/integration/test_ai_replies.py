@@ -18,6 +18,7 @@ import pytest_asyncio
 from services.common.supervisor import http_ok
 from tests.support.client import (
     DATABASES,
+    NO_LIMITS,
     WAIT_S,
     Api,
     Member,
@@ -104,7 +105,9 @@ async def shared(
 ) -> AsyncIterator[Stack]:
     """One stack per database, with two gateways; each test makes its own rooms and users."""
     workdir = tmp_path_factory.mktemp("ai")
-    async with running_ai_stack(database, workdir, registry(providers), gateways=2) as stack:
+    async with running_ai_stack(
+        database, workdir, registry(providers), NO_LIMITS, gateways=2
+    ) as stack:
         yield stack
 
 
@@ -647,7 +650,7 @@ async def restartable(
 ) -> AsyncIterator[Stack]:
     """A stack of its own to kill; every delta is checkpointed so the partial text survives."""
     workdir = tmp_path_factory.mktemp("ai-restart")
-    env = {"CHIMERA_CHECKPOINT_INTERVAL_S": "0"}
+    env = {**NO_LIMITS, "CHIMERA_CHECKPOINT_INTERVAL_S": "0"}
     async with running_ai_stack(database, workdir, registry(providers), env, gateways=1) as stack:
         yield stack
 

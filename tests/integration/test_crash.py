@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services.common.supervisor import http_ok
-from tests.support.client import Api, Member, resume
+from tests.support.client import NO_LIMITS, Api, Member, resume
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -18,6 +20,20 @@ SENDERS = 4
 WINDOW = 4  # unacknowledged sends each sender allows itself
 BEFORE_KILL = 30  # messages stored before the kill
 AFTER_RESTART = 20  # messages stored after the restart before the senders stop
+
+
+@pytest.fixture
+async def stack(database_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    """Overrides the shared `stack`: abuse limits off, as the senders go as fast as acks come."""
+    running = Stack(tmp_path, database_url, env_extra=dict(NO_LIMITS))
+    try:
+        await running.start(gateways=1)
+        yield running
+    except BaseException:
+        print(running.logs())
+        raise
+    finally:
+        await running.stop()
 
 
 def acks(member: Member) -> list[dict[str, Any]]:

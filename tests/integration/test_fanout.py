@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.support.client import DATABASES, Api, Member, running_stack
+from tests.support.client import DATABASES, NO_LIMITS, Api, Member, running_stack
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -26,7 +26,7 @@ async def shared(
 ) -> AsyncIterator[Stack]:
     """A room service with two gateways, per database; each test makes its own rooms."""
     workdir = tmp_path_factory.mktemp(request.param)
-    async with running_stack(request.param, workdir, gateways=2) as stack:
+    async with running_stack(request.param, workdir, NO_LIMITS, gateways=2) as stack:
         yield stack
 
 

@@ -7,7 +7,6 @@ import contextlib
 import json
 import secrets
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,13 +19,12 @@ import websockets
 
 from tests.support.client import (
     DATABASES,
+    NO_LIMITS,
     WAIT_S,
     Api,
     Member,
     auth,
-    mint_token,
     running_stack,
-    server_secret,
 )
 from tests.support.stack import Stack
 
@@ -48,6 +46,7 @@ async def shared(database: str, tmp_path_factory: pytest.TempPathFactory) -> Asy
     A long typing TTL means a typing stop seen here came from the client, not from expiry.
     """
     env = {
+        **NO_LIMITS,
         "CHIMERA_RESUME_WINDOW": str(RESUME_WINDOW),
         "CHIMERA_HELLO_TIMEOUT_S": "1",
         "CHIMERA_TYPING_TTL_S": "120",
@@ -60,6 +59,7 @@ async def shared(database: str, tmp_path_factory: pytest.TempPathFactory) -> Asy
 async def tight(database: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     """A stack with short typing expiry and small per-socket queues."""
     env = {
+        **NO_LIMITS,
         "CHIMERA_TYPING_TTL_S": "0.5",
         "CHIMERA_SOCKET_QUEUE_SIZE": str(SOCKET_QUEUE_SIZE),
     }
@@ -206,45 +206,44 @@ async def test_no_hello_in_time_closes_4408(shared: Stack, api: Api) -> None:
     assert await close_code(shared.ws_url(room_id)) == 4408
 
 
-BAD_HELLOS: dict[str, Callable[[bytes, str], str | bytes]] = {
-    "garbage-token": lambda secret, token: hello("not-a-jwt"),
-    "expired-token": lambda secret, token: hello(
-        mint_token(secret, iat=int(time.time()) - 7200, exp=int(time.time()) - 60)
-    ),
-    "other-secret": lambda secret, token: hello(mint_token(secrets.token_bytes(32))),
-    "no-token": lambda secret, token: json.dumps({"type": "hello"}),
-    "token-not-a-string": lambda secret, token: json.dumps({"type": "hello", "token": 7}),
-    "ping-first": lambda secret, token: json.dumps({"type": "ping"}),
-    "send-first": lambda secret, token: json.dumps(
-        {"type": "send", "content": "hi", "token": token}
-    ),
-    "not-json": lambda secret, token: "hello?",
-    "binary": lambda secret, token: hello(token).encode(),
+# Expired, revoked and logged-out credentials are in test_tokens.py.
+BAD_HELLOS: dict[str, Callable[[str], str | bytes]] = {
+    "garbage-token": lambda token: hello("not-a-token"),
+    "random-token": lambda token: hello(secrets.token_urlsafe(32)),
+    "random-api-token": lambda token: hello("chm_" + secrets.token_urlsafe(32)),
+    "tampered-token": lambda token: hello(token[:-1] + ("A" if token[-1] != "A" else "B")),
+    "no-token-no-cookie": lambda token: json.dumps({"type": "hello"}),
+    "token-not-a-string": lambda token: json.dumps({"type": "hello", "token": 7}),
+    "ping-first": lambda token: json.dumps({"type": "ping"}),
+    "send-first": lambda token: json.dumps({"type": "send", "content": "hi", "token": token}),
+    "not-json": lambda token: "hello?",
+    "binary": lambda token: hello(token).encode(),
 }
 
 
 @pytest.mark.parametrize("kind", list(BAD_HELLOS))
 async def test_a_bad_hello_closes_4401(shared: Stack, api: Api, kind: str) -> None:
     room_id, [(_, token)] = await room_and_users(api, "Ana")
-    secret = server_secret(shared)
-    assert await close_code(shared.ws_url(room_id), BAD_HELLOS[kind](secret, token)) == 4401
+    assert await close_code(shared.ws_url(room_id), BAD_HELLOS[kind](token)) == 4401
 
 
-async def test_a_token_minted_with_the_server_secret_joins(shared: Stack, api: Api) -> None:
-    """The hellos refused above fail for the reason named, not for how their token was made."""
-    room_id, _ = await room_and_users(api, "Ana")
-    secret = server_secret(shared)
-    member = Member(shared.ws_url(room_id), mint_token(secret, name="Minted"))
+async def test_the_token_the_bad_hellos_were_made_from_joins(shared: Stack, api: Api) -> None:
+    """The hellos refused above fail for the reason named, not for how they were sent."""
+    room_id, [(ana, token)] = await room_and_users(api, "Ana")
+    member = Member(shared.ws_url(room_id), token)
     try:
         welcome = await member.connect()
-        assert welcome["user"]["name"] == "Minted"
+        assert welcome["user"] == {"id": ana["id"], "name": "Ana"}
+        assert welcome["room"]["role"] == "owner"
     finally:
         await member.close()
 
 
-async def test_an_unknown_room_closes_4404(shared: Stack, api: Api) -> None:
+async def test_an_unknown_room_closes_4403_like_a_room_one_may_not_see(
+    shared: Stack, api: Api
+) -> None:
     _, token = await api.session("Ana")
-    assert await close_code(shared.ws_url(str(uuid.uuid4())), hello(token)) == 4404
+    assert await close_code(shared.ws_url(str(uuid.uuid4())), hello(token)) == 4403
 
 
 # --- bad input -----------------------------------------------------------------------------

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -30,22 +30,107 @@ from tests.support.stack import Stack, wait_models_started
 WAIT_S = 20.0
 
 
+PASSWORD = "correct horse battery"
+
+# Abuse limits off, for tests about something else that sign in or send faster than a person
+# would (the limits themselves are tested in test_abuse_limits.py).
+NO_LIMITS = {
+    "CHIMERA_SESSION_RATE_PER_MIN": "0",
+    "CHIMERA_LOGIN_RATE_PER_MIN": "0",
+    "CHIMERA_REGISTER_RATE_PER_MIN": "0",
+    "CHIMERA_WS_RATE": "0",
+    "CHIMERA_WS_MAX_PER_USER": "0",
+}
+
+
 class Api:
-    """A REST client for one gateway."""
+    """A REST client for one gateway. It keeps no cookies: helpers sign in with bearer tokens."""
 
     def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        # A jar that accepts no cookie: every request says who it is by its own headers.
+        jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, cookies=jar)
 
     async def session(self, name: str) -> tuple[dict[str, Any], str]:
-        """Sign in as `name`; return (user, token)."""
+        """Sign in as a guest named `name`; return (user, token)."""
         reply = await self.http.post("/api/session", json={"name": name})
         reply.raise_for_status()
         body = reply.json()
         return body["user"], body["token"]
 
-    async def create_room(self, token: str, name: str = "Room") -> dict[str, Any]:
-        reply = await self.http.post("/api/rooms", json={"name": name}, headers=auth(token))
+    async def register(
+        self, username: str | None = None, password: str = PASSWORD, name: str | None = None
+    ) -> tuple[dict[str, Any], str]:
+        """Create an account (a unique username unless given) and sign in; return (user, token)."""
+        body: dict[str, Any] = {
+            "username": username or f"u{secrets.token_hex(6)}",
+            "password": password,
+        }
+        if name is not None:
+            body["name"] = name
+        reply = await self.http.post("/api/auth/register", json=body)
         assert reply.status_code == 201, reply.text
+        return reply.json()["user"], reply.json()["token"]
+
+    async def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        """POST /api/auth/login, as it answers."""
+        return await self.http.post(
+            "/api/auth/login", json={"username": username, "password": password}
+        )
+
+    async def create_token(
+        self, token: str, name: str = "cli", expires_in_days: int | None = None
+    ) -> dict[str, Any]:
+        """A new personal API token: {id, token, name, created_at, expires_at}."""
+        body: dict[str, Any] = {"name": name}
+        if expires_in_days is not None:
+            body["expires_in_days"] = expires_in_days
+        reply = await self.http.post("/api/tokens", json=body, headers=auth(token))
+        assert reply.status_code == 201, reply.text
+        return reply.json()
+
+    async def create_room(
+        self,
+        token: str,
+        name: str = "Room",
+        *,
+        access: str = "open",
+        allow_guests: bool = True,
+        personas: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A room owned by `token`'s account: open to every account and guest unless asked."""
+        body = {"name": name, "access": access, "allow_guests": allow_guests}
+        if personas is not None:
+            body["personas"] = personas
+        reply = await self.http.post("/api/rooms", json=body, headers=auth(token))
+        assert reply.status_code == 201, reply.text
+        return reply.json()
+
+    async def create_private_room(
+        self, token: str, name: str = "Private", *, allow_guests: bool = False
+    ) -> dict[str, Any]:
+        """An invite-only room owned by `token`'s account."""
+        return await self.create_room(token, name, access="invite", allow_guests=allow_guests)
+
+    async def invite(self, token: str, room_id: str, **options: Any) -> dict[str, Any]:
+        """A new invite (`max_uses`, `expires_in_hours`, `role`): {id, token, url, ...}."""
+        reply = await self.http.post(
+            f"/api/rooms/{room_id}/invites", json=options, headers=auth(token)
+        )
+        assert reply.status_code == 201, reply.text
+        return reply.json()
+
+    async def accept(self, token: str, invite_token: str) -> httpx.Response:
+        """POST /api/invites/{token}/accept, as it answers."""
+        return await self.http.post(f"/api/invites/{invite_token}/accept", headers=auth(token))
+
+    async def add_member(
+        self, owner_token: str, room_id: str, token: str, role: str = "member"
+    ) -> dict[str, Any]:
+        """Let `token`'s account into the room with `role` (through an invite); return the room."""
+        invite = await self.invite(owner_token, room_id, role=role, max_uses=1)
+        reply = await self.accept(token, invite["token"])
+        assert reply.status_code == 200, reply.text
         return reply.json()
 
     async def history(self, token: str, room_id: str, **params: Any) -> dict[str, Any]:
@@ -79,7 +164,8 @@ class Member:
     """A WebSocket member: every frame it receives is recorded in order."""
 
     url: str
-    token: str
+    token: str | None  # None: the session cookie in `headers` signs in
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. Cookie, Origin
     ws: ClientConnection | None = None
     frames: list[dict[str, Any]] = field(default_factory=list)
     welcome: dict[str, Any] | None = None
@@ -89,8 +175,10 @@ class Member:
 
     async def connect(self, last_seq: int | None = None) -> dict[str, Any]:
         """Open the socket, say hello, and return the welcome frame."""
-        self.ws = await websockets.connect(self.url, max_size=None)
-        hello: dict[str, Any] = {"type": "hello", "token": self.token}
+        self.ws = await websockets.connect(self.url, max_size=None, additional_headers=self.headers)
+        hello: dict[str, Any] = {"type": "hello"}
+        if self.token is not None:
+            hello["token"] = self.token
         if last_seq is not None:
             hello["last_seq"] = last_seq
         await self.ws.send(json.dumps(hello))
@@ -214,25 +302,6 @@ async def running_stack(
             await drop_postgres_database(url)
 
 
-def server_secret(stack: Stack) -> bytes:
-    """The secret the stack's gateways sign tokens with (generated into its data directory)."""
-    return (stack.workdir / "data" / "secret.key").read_bytes().strip()
-
-
-def mint_token(secret: bytes, **claims: Any) -> str:
-    """A token made like the gateway's (HS256; sub, name, iat, exp, iss), any claim overridden."""
-    now = int(time.time())
-    body: dict[str, Any] = {
-        "sub": str(uuid.uuid4()),
-        "name": "Mallory",
-        "iat": now,
-        "exp": now + 3600,
-        "iss": "chimera",
-    }
-    body.update(claims)
-    return jwt.encode(body, secret, algorithm="HS256")
-
-
 # ---------------------------------------------------------------------------------------------
 # AI replies: a stack with an LLM node, and what members see of a persona's reply.
 # ---------------------------------------------------------------------------------------------
@@ -271,12 +340,8 @@ def persona(handle: str, model: str, **fields: Any) -> dict[str, Any]:
 async def create_persona_room(
     api: Api, token: str, *personas: dict[str, Any], name: str = "AI room"
 ) -> dict[str, Any]:
-    """Create a room with `personas` over REST."""
-    reply = await api.http.post(
-        "/api/rooms", json={"name": name, "personas": list(personas)}, headers=auth(token)
-    )
-    assert reply.status_code == 201, reply.text
-    return reply.json()
+    """Create a room with `personas` over REST (open, guests allowed)."""
+    return await api.create_room(token, name, personas=list(personas))
 
 
 async def say(member: Member, content: str) -> str:
