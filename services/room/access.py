@@ -66,12 +66,6 @@ class RoomAccess:
         account = await self.accounts.get_account(user.id) if user.id else None
         return None if account is None or account.disabled else account
 
-    async def role_of(self, actor: AccountRecord, room: RoomRecord) -> str | None:
-        """The actor's role in `room` where it may read the room; None otherwise."""
-        member = await self.members.get_member(room.id, actor.id)
-        role = member.role if member else None
-        return role if can_read(actor, room, role) else None
-
     async def require_read(self, user: pb.User, room_id: str) -> RoomView:
         """The room as `user` sees it; NotFound when it may not read it (or there is none)."""
         actor = await self.actor(user)

@@ -141,17 +141,18 @@ class Accounts:
     async def login(self, username: str, password: str) -> Grant:
         """A new session for a correct username and password; one generic failure otherwise."""
         key = normalize_username(username)[:64]
-        wait = self.limiter.retry_after(key)
-        if wait > 0:
+        wait = minutes(self.limiter.retry_after(key))
+        if wait:
             raise ResourceExhausted(
                 "Too many failed sign-ins for this account; "
-                f"try again in {minutes(wait)} minute{'s' if minutes(wait) > 1 else ''}."
+                f"try again in {wait} minute{'s' if wait > 1 else ''}."
             )
+        # Counted as failed until proven right, so a burst of guesses cannot outrun the count.
+        self.limiter.failed(key)
         found = await self.repo.get_by_username(key) if USERNAME.fullmatch(key) else None
         account, stored = found if found is not None else (None, None)
         ok, rehash = await self.passwords.verify(stored, password[:MAX_PASSWORD])
         if account is None or not ok or len(password) > MAX_PASSWORD or account.disabled:
-            self.limiter.failed(key)
             raise Unauthenticated(INVALID_LOGIN)
         self.limiter.succeeded(key)
         if rehash:

@@ -116,5 +116,5 @@ class Members:
         if changed:
             async with self.rooms.hub.lock(room_id):
                 self.rooms.announce_member(member)
-        room, role = await self.repo.room_and_role(room_id, account.id)
-        return room_pb(room, role)
+        view = await self.access.require_read(actor, room_id)
+        return room_pb(view.room, view.role)

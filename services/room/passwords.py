@@ -107,5 +107,5 @@ class LoginLimiter:
 
 
 def minutes(seconds: float) -> int:
-    """Whole minutes, rounded up, at least one."""
-    return max(1, math.ceil(seconds / 60))
+    """Whole minutes, rounded up: 0 only for no time at all."""
+    return math.ceil(seconds / 60) if seconds > 0 else 0

@@ -155,6 +155,17 @@ async def test_failed_logins_are_limited_per_account_and_reset_after_the_window(
     assert await accounts.login("alice", PASSWORD)
 
 
+async def test_the_failure_limit_holds_under_a_burst(accounts: Accounts) -> None:
+    await accounts.register("alice", PASSWORD)
+
+    results = await asyncio.gather(
+        *(accounts.login("alice", f"guess {i}") for i in range(10)), return_exceptions=True
+    )
+
+    kinds = sorted(type(r).__name__ for r in results)
+    assert kinds == ["ResourceExhausted"] * 7 + ["Unauthenticated"] * 3
+
+
 def test_login_limiter_memory_stays_bounded() -> None:
     now = [0.0]
     limiter = LoginLimiter(2, 60, clock=lambda: now[0])
