@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import os
 import secrets
+import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
@@ -46,10 +50,12 @@ NO_LIMITS = {
 class Api:
     """A REST client for one gateway. It keeps no cookies: helpers sign in with bearer tokens."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
         # A jar that accepts no cookie: every request says who it is by its own headers.
         jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, cookies=jar)
+        self.http = httpx.AsyncClient(
+            base_url=base_url, timeout=30, cookies=jar, headers=headers or {}
+        )
 
     async def session(self, name: str) -> tuple[dict[str, Any], str]:
         """Sign in as a guest named `name`; return (user, token)."""
@@ -157,6 +163,94 @@ class Api:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def from_ip(address: str) -> dict[str, str]:
+    """Headers that make the gateway see the request as coming from `address`.
+
+    The gateway trusts X-Forwarded-For from loopback (a local reverse proxy), as tests connect.
+    """
+    return {"X-Forwarded-For": address}
+
+
+def new_ip() -> str:
+    """A fresh private address, so that a test has per-IP buckets of its own."""
+    n = next(_addresses) % (1 << 16)
+    return f"10.77.{n // 256}.{n % 256}"
+
+
+_addresses = itertools.count(secrets.randbelow(1 << 16))
+
+
+async def poll_until(check: Callable[[], Awaitable[bool]], timeout: float = WAIT_S) -> None:
+    """Ask `check` again until it holds: for a limit that resets as time passes."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.05)
+
+
+def session_cookie(token: str, csrf: str | None = None) -> dict[str, str]:
+    """A Cookie header carrying a session (and, if given, the CSRF cookie)."""
+    cookie = f"chimera_session={token}"
+    if csrf is not None:
+        cookie += f"; chimera_csrf={csrf}"
+    return {"Cookie": cookie}
+
+
+def set_cookies(reply: httpx.Response) -> dict[str, str]:
+    """Each Set-Cookie of a reply, by cookie name (the whole header value)."""
+    return {h.split("=", 1)[0]: h for h in reply.headers.get_list("set-cookie")}
+
+
+def cookie_value(reply: httpx.Response, name: str) -> str:
+    """The value a reply sets for cookie `name`."""
+    return set_cookies(reply)[name].split("=", 1)[1].split(";", 1)[0]
+
+
+async def make_admin(stack: Stack, username: str) -> None:
+    """`chimera admin create-admin` on the stack's database: the account becomes an administrator."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from services.common.cli import main; main()",
+        "admin",
+        "create-admin",
+        "--username",
+        username,
+        "--password-stdin",
+        env={
+            **os.environ,
+            "CHIMERA_DATA_DIR": str(stack.workdir / "data"),
+            "CHIMERA_DATABASE_URL": stack.database_url,
+        },
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate(f"{PASSWORD}\n".encode())
+    assert process.returncode == 0, output.decode()
+
+
+async def expire(stack: Stack, table: str, row_id: str) -> None:
+    """Set a credential's or an invite's expiry in the past, straight in the database."""
+    from sqlalchemy import update
+
+    from services.room.store.database import create_engine
+    from services.room.store.models import Credential, Invite
+
+    model = {"credentials": Credential, "invites": Invite}[table]
+    engine = create_engine(stack.database_url)
+    try:
+        async with engine.begin() as connection:
+            past = datetime.now(UTC) - timedelta(minutes=1)
+            result = await connection.execute(
+                update(model).where(model.id == row_id).values(expires_at=past)
+            )
+            assert result.rowcount == 1, (table, row_id)
+    finally:
+        await engine.dispose()
 
 
 @dataclass
