@@ -108,9 +108,14 @@ def is_safe(error: grpc.aio.AioRpcError) -> bool:
     return any(key == SAFE_DETAILS_KEY for key, _ in (error.trailing_metadata() or ()))
 
 
-async def abort(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> None:
-    """End a call with a status whose message is meant for clients."""
-    await context.abort(code, message, trailing_metadata=SAFE_DETAILS)
+async def abort(
+    context: grpc.aio.ServicerContext,
+    code: grpc.StatusCode,
+    message: str,
+    metadata: tuple[tuple[str, str], ...] = (),
+) -> None:
+    """End a call with a status whose message is meant for clients (and extra trailing metadata)."""
+    await context.abort(code, message, trailing_metadata=SAFE_DETAILS + metadata)
 
 
 def error_code(code: grpc.StatusCode) -> str:

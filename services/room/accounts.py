@@ -21,12 +21,11 @@ from services.common.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
-    ResourceExhausted,
     Unauthenticated,
 )
 from services.common.validation import clean_name
 from services.room.config import RoomSettings
-from services.room.passwords import LoginLimiter, Passwords, minutes
+from services.room.passwords import LoginLimiter, Passwords, TooManySignIns
 from services.room.revocations import Revocations
 from services.room.store.accounts import USERNAME_TAKEN, AccountRepository
 from services.room.store.models import utcnow
@@ -141,12 +140,9 @@ class Accounts:
     async def login(self, username: str, password: str) -> Grant:
         """A new session for a correct username and password; one generic failure otherwise."""
         key = normalize_username(username)[:64]
-        wait = minutes(self.limiter.retry_after(key))
-        if wait:
-            raise ResourceExhausted(
-                "Too many failed sign-ins for this account; "
-                f"try again in {wait} minute{'s' if wait > 1 else ''}."
-            )
+        retry_after = self.limiter.retry_after(key)
+        if retry_after > 0:
+            raise TooManySignIns(retry_after)
         # Counted as failed until proven right, so a burst of guesses cannot outrun the count.
         self.limiter.failed(key)
         found = await self.repo.get_by_username(key) if USERNAME.fullmatch(key) else None

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from services.common.errors import ResourceExhausted
+
 # Each hash holds ~64 MiB for ~50 ms of CPU (argon2-cffi's RFC 9106 defaults); a burst of
 # sign-ins queues here instead of taking the process's memory and every core.
 MAX_CONCURRENT_HASHES = 4
@@ -49,6 +51,18 @@ class Passwords:
                 return await asyncio.to_thread(self.hasher.verify, stored, password)
             except (VerificationError, InvalidHashError):
                 return False
+
+
+class TooManySignIns(ResourceExhausted):
+    """Sign-in refused for a while; the servicer sends `retry_after_s` as `retry-after`."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        wait = minutes(retry_after_s)
+        super().__init__(
+            "Too many failed sign-ins for this account; "
+            f"try again in {wait} minute{'s' if wait > 1 else ''}."
+        )
+        self.retry_after_s = retry_after_s
 
 
 class LoginLimiter:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -42,13 +43,19 @@ def unary(
         try:
             return await method(self, request, context)
         except ChimeraError as exc:
-            await abort(context, exc.code, exc.message)
+            await abort(context, exc.code, exc.message, _metadata(exc))
         except Exception:
             logger.exception("unhandled error", extra={"rpc": method.__name__})
             await abort(context, grpc.StatusCode.INTERNAL, "internal error")
         raise AssertionError("unreachable")  # context.abort always raises
 
     return wrapper
+
+
+def _metadata(exc: ChimeraError) -> tuple[tuple[str, str], ...]:
+    """Trailing metadata an error carries: how long to wait before retrying, if it says."""
+    retry_after = getattr(exc, "retry_after_s", None)
+    return () if retry_after is None else (("retry-after", str(math.ceil(retry_after))),)
 
 
 class RoomServicer(room_pb2_grpc.RoomServiceServicer):

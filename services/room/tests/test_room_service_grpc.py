@@ -61,12 +61,13 @@ async def test_accounts_over_grpc(room: RoomGrpc) -> None:
                 apb.LoginRequest(username="alice", password="wrong password"), timeout=TIMEOUT_S
             )
         ) == (grpc.StatusCode.UNAUTHENTICATED, "Invalid username or password.")
-    code, _ = await status_of(
-        room.accounts.Login(
+    with pytest.raises(grpc.aio.AioRpcError) as limited:
+        await room.accounts.Login(
             apb.LoginRequest(username="alice", password=PASSWORD), timeout=TIMEOUT_S
         )
-    )
-    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert limited.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    retry_after = dict(limited.value.trailing_metadata() or ())["retry-after"]
+    assert 1 <= int(retry_after) <= 900  # seconds, the default 15-minute window at most
     assert await status_of(
         room.accounts.Authenticate(apb.AuthenticateRequest(token="forged"), timeout=TIMEOUT_S)
     ) == (grpc.StatusCode.UNAUTHENTICATED, "Invalid or expired credentials.")
