@@ -27,6 +27,9 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 TOO_LARGE_MESSAGE = "Request body too large."
+# An over-large body is read and dropped up to this much before the 413 goes out, so the client
+# (still sending) reads the answer instead of a connection reset. Beyond it, the connection ends.
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 
 
 class SecurityHeaders:
@@ -79,7 +82,9 @@ class BodyLimit:
                 except ValueError:
                     declared = -1
                 if declared > self.max_bytes:
-                    await _too_large(send)
+                    if declared <= DRAIN_LIMIT_BYTES:
+                        await _drain(receive, 0)
+                    await _too_large(send, close=declared > DRAIN_LIMIT_BYTES)
                     return
         received = 0
         started = False
@@ -90,6 +95,8 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    if message.get("more_body", False):
+                        await _drain(receive, received)
                     raise BodyTooLarge()
             return message
 
@@ -107,17 +114,24 @@ class BodyLimit:
                 await _too_large(send)
 
 
-async def _too_large(send: Send) -> None:
+async def _drain(receive: Receive, received: int) -> None:
+    """Read and drop the rest of a request body, up to DRAIN_LIMIT_BYTES in all."""
+    while received <= DRAIN_LIMIT_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        received += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+async def _too_large(send: Send, *, close: bool = False) -> None:
     body = json.dumps({"error": {"code": "payload_too_large", "message": TOO_LARGE_MESSAGE}})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body.encode()})

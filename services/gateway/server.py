@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 
 from services.common.log import setup_logging
@@ -15,6 +17,8 @@ def main() -> None:
     settings = GatewaySettings()
     setup_logging("gateway", settings.log_level, settings.log_format)
     install_redaction()  # invite tokens travel in one URL path; they never reach a log
+    if settings.access_log:
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,

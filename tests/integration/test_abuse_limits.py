@@ -1,0 +1,287 @@
+"""Abuse limits with their documented defaults: frame floods, connection caps, body caps, per-IP
+limits, the WebSocket Origin check, security headers, and no secret in the access log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import websockets
+
+from services.gateway.middleware import CSP
+from tests.support.client import (
+    Api,
+    Member,
+    auth,
+    from_ip,
+    new_ip,
+    poll_until,
+    running_stack,
+)
+from tests.support.stack import Stack
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+MAX_PER_USER = 3
+LISTED_ORIGIN = "https://app.example.org"
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """Default frame rate and body cap; a small connection cap and a quick session limit."""
+    env = {
+        "CHIMERA_WS_MAX_PER_USER": str(MAX_PER_USER),
+        "CHIMERA_SESSION_RATE_PER_MIN": "60",  # 60 at once, then one a second
+        "CHIMERA_ALLOWED_ORIGINS": f"{LISTED_ORIGIN}, https://other.example.org",
+        "CHIMERA_ACCESS_LOG": "true",
+    }
+    async with running_stack("sqlite", tmp_path_factory.mktemp("abuse"), env) as stack:
+        yield stack
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def api(shared: Stack) -> AsyncIterator[Api]:
+    """A client from an address of its own, so per-IP limits of other tests never touch it."""
+    client = Api(shared.base_url(), headers=from_ip(new_ip()))
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def members() -> AsyncIterator[list[Member]]:
+    opened: list[Member] = []
+    try:
+        yield opened
+    finally:
+        for member in opened:
+            await member.close()
+
+
+async def connected(stack: Stack, room_id: str, token: str, opened: list[Member]) -> Member:
+    member = Member(stack.ws_url(room_id), token)
+    opened.append(member)
+    await member.connect()
+    return member
+
+
+async def hello_close_code(stack: Stack, room_id: str, token: str) -> int:
+    """Say hello on a fresh socket; the code the gateway closes it with."""
+    async with websockets.connect(stack.ws_url(room_id)) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token}))
+        with pytest.raises(websockets.ConnectionClosed):
+            while True:
+                await ws.recv()
+    assert ws.close_code is not None
+    return ws.close_code
+
+
+def error(reply: httpx.Response, status: int) -> dict[str, Any]:
+    assert reply.status_code == status, reply.text
+    body: dict[str, Any] = reply.json()["error"]
+    return body
+
+
+# --- WebSocket frames and connections ------------------------------------------------------
+
+
+async def test_a_flood_is_refused_then_closed_4429_and_the_room_carries_on(
+    shared: Stack, api: Api, members: list[Member]
+) -> None:
+    _, flooder_token = await api.register()
+    _, ben_token = await api.register()
+    room = await api.create_room(flooder_token)
+    ben = await connected(shared, room["id"], ben_token, members)
+    flooder = await connected(shared, room["id"], flooder_token, members)
+
+    assert flooder.ws is not None
+    for _ in range(500):  # far over 30 at once and 10 a second
+        try:
+            await flooder.ws.send(json.dumps({"type": "ping"}))
+        except websockets.ConnectionClosed:
+            break
+    assert await flooder.wait_closed() == 4429
+    answers = [f for f in flooder.frames if f["type"] in ("pong", "error")]
+    codes = [f.get("code") for f in answers if f["type"] == "error"]
+    assert codes and set(codes) == {"rate_limited"}
+    assert 30 <= sum(f["type"] == "pong" for f in answers) < 100
+    assert answers[-1]["type"] == "error"  # refused until the close
+
+    await ben.send({"type": "send", "content": "still fine", "client_msg_id": "b1"})
+    await ben.wait_for(lambda f: f["type"] == "ack" and f["client_msg_id"] == "b1")
+    await ben.wait_for(lambda f: f["type"] == "message")
+    assert not [f for f in ben.frames if f["type"] == "error"]
+
+
+async def test_a_burst_of_thirty_frames_is_all_answered(
+    shared: Stack, api: Api, members: list[Member]
+) -> None:
+    _, token = await api.register()
+    room = await api.create_room(token)
+    member = await connected(shared, room["id"], token, members)
+    for n in range(30):  # the default burst, sent at once
+        await member.send({"type": "send", "content": f"m{n}", "client_msg_id": f"c{n}"})
+    await member.wait_until(lambda: sum(f["type"] == "ack" for f in member.frames) == 30)
+    assert not [f for f in member.frames if f["type"] == "error"]
+
+
+async def test_one_account_may_hold_only_so_many_sockets(
+    shared: Stack, api: Api, members: list[Member]
+) -> None:
+    _, token = await api.register()
+    _, other_token = await api.register()
+    room = await api.create_room(token)
+    sockets = [await connected(shared, room["id"], token, members) for _ in range(MAX_PER_USER)]
+    assert await hello_close_code(shared, room["id"], token) == 4429
+    await connected(shared, room["id"], other_token, members)  # others are not affected
+
+    await sockets[0].close()
+
+    async def admitted() -> bool:
+        member = Member(shared.ws_url(room["id"]), token)
+        try:
+            await member.connect()
+        except ConnectionError:
+            return False
+        members.append(member)
+        return True
+
+    await poll_until(admitted)  # the closed socket's place is free again
+
+
+# --- request bodies and per-IP limits ------------------------------------------------------
+
+
+async def test_a_body_over_one_mib_is_413(api: Api) -> None:
+    user, token = await api.register()
+    big = {"name": "x" * (1024 * 1024)}
+    reply = await api.http.post("/api/rooms", json=big, headers=auth(token))
+    assert error(reply, 413) == {"code": "payload_too_large", "message": "Request body too large."}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(300):
+            yield b"x" * 4096
+        yield b'"}'
+
+    streamed = await api.http.post(
+        "/api/rooms",
+        content=chunks(),
+        headers={**auth(token), "Content-Type": "application/json"},
+    )
+    assert "content-length" not in streamed.request.headers  # chunked: no length up front
+    assert error(streamed, 413)["code"] == "payload_too_large"
+    rooms = (await api.http.get("/api/rooms", headers=auth(token))).json()["rooms"]
+    assert not [r for r in rooms if r["created_by"] == user["id"]]  # nothing was created
+
+
+async def test_sessions_are_limited_per_ip_and_the_limit_refills(shared: Stack) -> None:
+    here = Api(shared.base_url(), headers=from_ip(new_ip()))
+    elsewhere = Api(shared.base_url(), headers=from_ip(new_ip()))
+    try:
+        answers = [await here.http.post("/api/session", json={}) for _ in range(60)]
+        assert {r.status_code for r in answers} == {400}  # malformed, but counted
+        refused = await here.http.post("/api/session", json={"name": "Late"})
+        assert error(refused, 429)["code"] == "rate_limited"
+        assert refused.headers["retry-after"] == "1"
+        assert (
+            await elsewhere.http.post("/api/session", json={"name": "Other"})
+        ).status_code == 201
+
+        async def allowed() -> bool:
+            reply = await here.http.post("/api/session", json={"name": "Later"})
+            return reply.status_code == 201
+
+        await poll_until(allowed)
+    finally:
+        await here.close()
+        await elsewhere.close()
+
+
+async def test_registration_is_limited_per_ip_by_default(shared: Stack) -> None:
+    here = Api(shared.base_url(), headers=from_ip(new_ip()))
+    try:
+        for _ in range(5):  # the default: 5 a minute
+            await here.register()
+        refused = await here.http.post(
+            "/api/auth/register", json={"username": "one-more", "password": "long enough pw"}
+        )
+        assert error(refused, 429)["code"] == "rate_limited"
+        assert int(refused.headers["retry-after"]) > 1
+        assert (await here.login("one-more", "long enough pw")).status_code == 401  # not created
+    finally:
+        await here.close()
+
+
+# --- browsers ------------------------------------------------------------------------------
+
+
+async def test_a_websocket_from_another_sites_page_is_refused(shared: Stack, api: Api) -> None:
+    _, token = await api.register()
+    room = await api.create_room(token)
+    url = shared.ws_url(room["id"])
+    for origin in ("https://evil.example", "null", "http://127.0.0.1:1"):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(url, additional_headers={"Origin": origin})
+        assert refused.value.response.status_code == 403
+
+    own = shared.base_url()
+    for headers in ({"Origin": own}, {"Origin": LISTED_ORIGIN}, {}):
+        member = Member(url, token, headers=headers)
+        try:
+            welcome = await member.connect()
+            assert welcome["type"] == "welcome"
+        finally:
+            await member.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/", 200),
+        ("GET", "/rooms/some-room", 200),
+        ("GET", "/api/rooms", 401),
+        ("POST", "/api/session", 201),
+        ("GET", "/api/nothing-here", 404),
+        ("GET", "/healthz", 200),
+        ("GET", "/openapi.json", 200),
+    ],
+)
+async def test_every_response_carries_the_security_headers(
+    api: Api, method: str, path: str, status: int
+) -> None:
+    body = {"name": "Headers"} if method == "POST" else None
+    reply = await api.http.request(method, path, json=body)
+    assert reply.status_code == status
+    for name, value in SECURITY_HEADERS.items():
+        assert reply.headers.get(name) == value, (name, reply.headers.get(name))
+
+
+async def test_invite_tokens_and_credentials_never_reach_the_access_log(
+    shared: Stack, api: Api
+) -> None:
+    _, owner_token = await api.register()
+    _, ben_token = await api.register()
+    room = await api.create_private_room(owner_token)
+    invite = await api.invite(owner_token, room["id"])
+    assert (await api.accept(ben_token, invite["token"])).status_code == 200
+    log = shared.workdir / "gateway0.log"
+
+    async def logged() -> bool:
+        return "/api/invites/<redacted>/accept" in log.read_text(errors="replace")
+
+    await poll_until(logged)
+    text = log.read_text(errors="replace")
+    for secret in (invite["token"], owner_token, ben_token):
+        assert secret not in text
