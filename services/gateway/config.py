@@ -23,6 +23,8 @@ class GatewaySettings(CommonSettings):
         Path(__file__).resolve().parents[2] / "frontend" / "dist"
     )  # the built web app
     access_log: bool = False  # uvicorn's access log (invite tokens in paths are redacted)
+    # Proxies whose X-Forwarded-For/-Proto are believed (client IP for limits, https for cookies).
+    forwarded_allow_ips: str = "127.0.0.1"
     # Browsers and cookies.
     allowed_origins: str = ""  # comma-separated extra WebSocket origins; same origin always
     cookie_secure: bool = False  # always mark cookies Secure (else only on https requests)

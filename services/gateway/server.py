@@ -32,6 +32,8 @@ def main() -> None:
         ws_ping_timeout=20,
         log_config=None,
         access_log=settings.access_log,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=5,
         lifespan="on",
     )
