@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 from fastapi import APIRouter, Request, Response
 
-from services.common.errors import Unauthenticated
+from services.common.errors import Unauthenticated, is_safe
 from services.common.pb import account_pb2 as apb
 from services.gateway.auth import (
     CSRF_COOKIE,
@@ -27,6 +27,7 @@ router = APIRouter(prefix="/api", tags=["accounts"])
 
 LOGIN_FAILED = "Invalid username or password."
 LOGGED_OUT = "Signed out."
+LOCKED = "Too many failed sign-ins for this account; try again later."
 # When the room service names no wait for a locked-out username.
 DEFAULT_RETRY_AFTER_S = 60.0
 
@@ -85,8 +86,9 @@ async def login(body: LoginIn, request: Request, response: Response, gateway: Ga
     except grpc.aio.AioRpcError as exc:
         if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INVALID_ARGUMENT):
             raise Unauthenticated(LOGIN_FAILED) from None
-        if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-            raise RateLimited(retry_after_s(exc), "Too many failed sign-ins; try later.") from None
+        if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:  # this username is locked for now
+            message = exc.details() if is_safe(exc) and exc.details() else LOCKED
+            raise RateLimited(retry_after_s(exc), message) from None
         raise
     return start_session(grant, request, response, gateway)
 
