@@ -85,11 +85,11 @@ async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[Hello, Identit
         frame = None
     if not isinstance(frame, Hello):
         raise _Closed(CLOSE_UNAUTHENTICATED, "first frame must be hello")
-    token, via = frame.token, "bearer"
-    if not token:
+    token, via = frame.token, cast(Via, "bearer")
+    if not token:  # the web app: the browser sent the session cookie with the upgrade
         token, via = websocket.cookies.get(SESSION_COOKIE, ""), "cookie"
     try:
-        return frame, await authenticate(gateway, token, cast(Via, via)), token
+        return frame, await authenticate(gateway, token, via), token
     except ChimeraError as exc:
         raise _Closed(CLOSE_UNAUTHENTICATED, exc.message) from None
     except grpc.aio.AioRpcError:

@@ -114,6 +114,7 @@ class FakeAccounts(AccountServiceServicer):
         inbox: queue.Queue[apb.Revocation | None] = queue.Queue()
         self.watchers.append(inbox)
         context.add_callback(lambda: inbox.put(None))
+        context.send_initial_metadata(())  # as the room service does: watching from now on
         try:
             while (item := inbox.get()) is not None:
                 yield item

@@ -39,7 +39,6 @@ class RevocationWatcher:
         self.sockets = sockets
         self.gateway_id = gateway_id
         self.call_timeout_s = call_timeout_s
-        self.connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -69,8 +68,9 @@ class RevocationWatcher:
                 apb.WatchRevocationsRequest(gateway_id=self.gateway_id)
             )
             try:
-                await call.wait_for_connection()
-                self.connected.set()
+                # The room service sends headers once the watch is registered: from then on no
+                # revocation is missed, so the sockets' credentials are checked once more now.
+                await call.initial_metadata()
                 await self.recheck()
                 backoff = 0.05
                 async for revocation in call:
@@ -86,7 +86,6 @@ class RevocationWatcher:
             except Exception:
                 logger.exception("revocation stream failed; reconnecting")
             finally:
-                self.connected.clear()
                 call.cancel()
             await asyncio.sleep(backoff * (0.5 + random.random()))
             backoff = min(backoff * 2, MAX_BACKOFF_S)

@@ -34,10 +34,6 @@ class SocketRegistry:
         if sockets is not None and sockets.pop(conn.id, None) is not None and not sockets:
             del self._by_account[conn.user.id]
 
-    def count(self, account_id: str) -> int:
-        """Open sockets of one account."""
-        return len(self._by_account.get(account_id, {}))
-
     def all(self) -> list[Connection]:
         """Every open socket."""
         return [c for sockets in self._by_account.values() for c in sockets.values()]
