@@ -5,7 +5,12 @@ from __future__ import annotations
 from services.common.ids import to_ms
 from services.common.pb import room_pb2 as pb
 from services.room.personas import persona_pb
-from services.room.store.records import MessageRecord, RoomRecord
+from services.room.store.records import (
+    AutopilotRecord,
+    MessageRecord,
+    RoomRecord,
+    SummaryRecord,
+)
 
 AUTHOR_KINDS = {
     "human": pb.AUTHOR_KIND_HUMAN,
@@ -30,6 +35,30 @@ def room_pb(room: RoomRecord) -> pb.Room:
         updated_at_ms=to_ms(room.updated_at),
         last_seq=room.last_seq,
         personas=[persona_pb(p) for p in room.personas],
+        autopilot=autopilot_pb(room.autopilot),
+        summary=summary_pb(room.summary) if room.summary else None,
+    )
+
+
+def autopilot_pb(autopilot: AutopilotRecord) -> pb.Autopilot:
+    """A room's autopilot as the wire type."""
+    return pb.Autopilot(
+        enabled=autopilot.enabled,
+        strategy=autopilot.strategy,
+        max_turns=autopilot.max_turns,
+        token_budget=autopilot.token_budget,
+        idle_timeout_s=autopilot.idle_timeout_s,
+        summary_model=autopilot.summary_model,
+        turns=autopilot.turns,
+        tokens_used=autopilot.tokens_used,
+        stopped_reason=autopilot.stopped_reason,
+    )
+
+
+def summary_pb(summary: SummaryRecord) -> pb.Summary:
+    """A room's rolling summary as the wire type."""
+    return pb.Summary(
+        text=summary.text, upto_seq=summary.upto_seq, updated_at_ms=to_ms(summary.updated_at)
     )
 
 

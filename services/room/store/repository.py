@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from uuid import uuid4
 
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.errors import InvalidArgument, NotFound
+from services.room.store.autopilot import autopilot_record, load_summaries
 from services.room.store.models import Message, Room, utcnow
 from services.room.store.personas import (
     add_personas,
@@ -21,7 +22,14 @@ from services.room.store.personas import (
     load_personas,
     replace_personas,
 )
-from services.room.store.records import AuthorRecord, MessageRecord, PersonaRecord, RoomRecord
+from services.room.store.records import (
+    AuthorRecord,
+    AutopilotRecord,
+    MessageRecord,
+    PersonaRecord,
+    RoomRecord,
+    SummaryRecord,
+)
 
 ROOM_NOT_FOUND = "Room not found."
 MESSAGE_NOT_FOUND = "Message not found."
@@ -31,8 +39,12 @@ FINAL_STATUSES = frozenset({"complete", "interrupted", "error"})
 class RoomRepository:
     """Rooms, their personas and their densely numbered messages, stored through SQLAlchemy."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, autopilot_defaults: AutopilotRecord | None = None
+    ) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # What a room's autopilot settings are until someone sets them.
+        self._autopilot_defaults = autopilot_defaults or AutopilotRecord()
         # SQLite has one writer at a time. Writers wait for it here, in order, rather than in
         # SQLite's busy handler, which polls with sleeps of up to 25 ms (the fan-out p99).
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
@@ -45,6 +57,14 @@ class RoomRepository:
                 await stack.enter_async_context(self._write_lock)
             maker = self._sessions.begin() if begin else self._sessions()
             yield await stack.enter_async_context(maker)
+
+    def write_session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A begun write transaction, queued with this repository's writers (for sibling stores)."""
+        return self._write()
+
+    def read_session(self) -> AsyncSession:
+        """A session for reads (for sibling stores)."""
+        return self._sessions()
 
     # --- rooms ----------------------------------------------------------------------------------
 
@@ -66,7 +86,7 @@ class RoomRepository:
             session.add(room)
             await session.flush()  # the room row before the personas that reference it
             add_personas(session, room.id, personas, now)
-        return _room_record(room, tuple(personas))
+        return self._room_record(room, tuple(personas))
 
     async def get_room(self, room_id: str) -> RoomRecord:
         """The room `room_id`; NotFound if there is none."""
@@ -75,7 +95,8 @@ class RoomRepository:
             if room is None:
                 raise NotFound(ROOM_NOT_FOUND)
             personas = await load_personas(session, [room_id])
-            return _room_record(room, personas.get(room_id, ()))
+            summaries = await load_summaries(session, [room_id])
+            return self._room_record(room, personas.get(room_id, ()), summaries.get(room_id))
 
     async def list_rooms(self, limit: int) -> list[RoomRecord]:
         """Up to `limit` rooms, newest first."""
@@ -83,7 +104,11 @@ class RoomRepository:
         async with self._sessions() as session:
             rooms = list(await session.scalars(query))
             personas = await load_personas(session, [room.id for room in rooms])
-        return [_room_record(room, personas.get(room.id, ())) for room in rooms]
+            summaries = await load_summaries(session, [room.id for room in rooms])
+        return [
+            self._room_record(room, personas.get(room.id, ()), summaries.get(room.id))
+            for room in rooms
+        ]
 
     async def update_room(
         self,
@@ -113,7 +138,8 @@ class RoomRepository:
             else:
                 await replace_personas(session, room_id, personas, now)
                 stored = tuple(personas)
-            return _room_record(room, stored)
+            summaries = await load_summaries(session, [room_id])
+            return self._room_record(room, stored, summaries.get(room_id))
 
     # --- messages -------------------------------------------------------------------------------
 
@@ -291,6 +317,24 @@ class RoomRepository:
             messages = [_message_record(message) for message in result]
         return sorted(messages, key=lambda message: (message.room_id, message.seq))
 
+    def _room_record(
+        self,
+        room: Room,
+        personas: tuple[PersonaRecord, ...],
+        summary: SummaryRecord | None = None,
+    ) -> RoomRecord:
+        return RoomRecord(
+            id=room.id,
+            name=room.name,
+            created_by=room.created_by,
+            created_at=room.created_at,
+            updated_at=room.updated_at,
+            last_seq=room.last_seq,
+            personas=personas,
+            autopilot=autopilot_record(room, self._autopilot_defaults),
+            summary=summary,
+        )
+
 
 def _page_query(room_id: str, before: int | None, after: int | None) -> Select[Message]:
     # Keyset on the (room_id, seq) unique index: cost does not grow with the room's size.
@@ -357,18 +401,6 @@ def _new_message(
         status=status,
         client_msg_id=client_msg_id,
         created_at=utcnow(),
-    )
-
-
-def _room_record(room: Room, personas: tuple[PersonaRecord, ...]) -> RoomRecord:
-    return RoomRecord(
-        id=room.id,
-        name=room.name,
-        created_by=room.created_by,
-        created_at=room.created_at,
-        updated_at=room.updated_at,
-        last_seq=room.last_seq,
-        personas=personas,
     )
 
 
