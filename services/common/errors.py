@@ -36,6 +36,10 @@ class PermissionDenied(ChimeraError):
     code = grpc.StatusCode.PERMISSION_DENIED
 
 
+class FailedPrecondition(ChimeraError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
 class Conflict(ChimeraError):
     code = grpc.StatusCode.ALREADY_EXISTS
 

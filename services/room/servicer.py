@@ -14,6 +14,7 @@ from services.common.errors import ChimeraError, InvalidArgument, abort, error_c
 from services.common.pb import room_pb2 as pb
 from services.common.pb import room_pb2_grpc
 from services.room.hub import GatewayStream, RoomHub, StreamClosed
+from services.room.orchestrator.autopilot import Autopilot, validate_patch
 from services.room.orchestrator.turns import Orchestrator
 from services.room.rooms import Rooms
 
@@ -46,11 +47,18 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     """Serves rooms, history and live RoomSession streams."""
 
     def __init__(
-        self, rooms: Rooms, hub: RoomHub, orchestrator: Orchestrator, *, session_queue_size: int
+        self,
+        rooms: Rooms,
+        hub: RoomHub,
+        orchestrator: Orchestrator,
+        *,
+        session_queue_size: int,
+        autopilot: Autopilot,
     ) -> None:
         self.rooms = rooms
         self.hub = hub
         self.orchestrator = orchestrator
+        self.autopilot = autopilot
         self.session_queue_size = session_queue_size
         self.stopping = False
 
@@ -78,7 +86,12 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     ) -> pb.Room:
         name = request.name if request.HasField("name") else None
         personas = request.personas.personas if request.HasField("personas") else None
-        return await self.rooms.update(request.room_id, name, personas)
+        if not request.HasField("autopilot"):
+            return await self.rooms.update(request.room_id, name, personas)
+        validate_patch(request.autopilot)  # before anything changes
+        if name is not None or personas is not None:
+            await self.rooms.update(request.room_id, name, personas)
+        return await self.autopilot.update(request.room_id, request.actor, request.autopilot)
 
     @_unary
     async def LoadHistory(
@@ -108,6 +121,14 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     ) -> pb.Message:
         return await self.orchestrator.stop(request.room_id, request.message_id)
 
+    @_unary
+    async def SummaryPost(
+        self, request: pb.SummaryPostRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Message:
+        summarizer = self.orchestrator.summarizer
+        task = self.orchestrator.spawn(request.room_id, summarizer.post(request.room_id))
+        return await asyncio.shield(task)  # posted even if the caller gives up waiting
+
     async def RoomSession(
         self, request_iterator: AsyncIterator[pb.SessionRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.SessionEvent]:
@@ -126,6 +147,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         except ChimeraError as exc:
             await abort(context, exc.code, exc.message)
             return
+        stream.send(pb.SessionEvent(autopilot_status=self.autopilot.status(room_id)))
         logger.info("session opened", extra={"room_id": room_id, "gateway_id": stream.gateway_id})
         pump = asyncio.create_task(self._pump(request_iterator, stream))
         try:
@@ -180,8 +202,23 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
                     message="That reply is not streaming.",
                 )
                 stream.send(pb.SessionEvent(error=error))
+        elif kind == "autopilot":
+            await self._autopilot(stream, request.autopilot)
         elif kind == "send":
             stream.send(pb.SessionEvent(send_result=await self._send(stream.room_id, request.send)))
+
+    async def _autopilot(self, stream: GatewayStream, request: pb.AutopilotRequest) -> None:
+        """A member switched the autopilot or changed it; everyone sees the room change."""
+        actor = stream.members.get(request.conn_id)
+        if actor is None:
+            return  # the member left meanwhile
+        try:
+            await self.autopilot.update(stream.room_id, actor, request.patch)
+        except ChimeraError as exc:
+            error = pb.RequestError(
+                conn_id=request.conn_id, code=error_code(exc.code), message=exc.message
+            )
+            stream.send(pb.SessionEvent(error=error))
 
     async def _send(self, room_id: str, send: pb.SendMessage) -> pb.SendResult:
         result = pb.SendResult(conn_id=send.conn_id, client_msg_id=send.client_msg_id)

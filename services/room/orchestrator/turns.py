@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import grpc
 
@@ -23,14 +25,15 @@ from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.room.convert import message_pb
 from services.room.hub import RoomHub
 from services.room.orchestrator.coalesce import DeltaCoalescer
-from services.room.orchestrator.context import build_context
 from services.room.orchestrator.mentions import mentioned
-from services.room.store.records import AuthorRecord, PersonaRecord
+from services.room.orchestrator.summary import Summarizer, SummaryConfig, is_command
+from services.room.store.records import AuthorRecord, PersonaRecord, RoomRecord
 from services.room.store.repository import RoomRepository
 
 logger = logging.getLogger(__name__)
 
 MODEL_INFO_TTL_S = 30.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class _Turn:
     stop_requested: bool = False
     finishing: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    final: pb.Message | None = None
 
     def snapshot(self) -> pb.Message:
         message = pb.Message()
@@ -86,14 +90,29 @@ class Orchestrator:
     """Starts, streams, stops and finishes persona replies."""
 
     def __init__(
-        self, repo: RoomRepository, hub: RoomHub, llm: LlmServiceStub, limits: TurnLimits
+        self,
+        repo: RoomRepository,
+        hub: RoomHub,
+        llm: LlmServiceStub,
+        limits: TurnLimits,
+        summary: SummaryConfig | None = None,
     ) -> None:
         self.repo = repo
         self.hub = hub
         self.llm = llm
         self.limits = limits
+        self.summarizer = Summarizer(
+            repo,
+            hub,
+            llm,
+            summary or SummaryConfig(),
+            window=self._context_window,
+            count=self._count_tokens,
+        )
         self._turns: dict[str, _Turn] = {}  # message id -> streaming reply
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._busy: Counter[str] = Counter()  # room -> its replies and summaries, queued or running
+        self.on_settled: Callable[[str], None] | None = None  # called when a room's work all ended
         self._persona_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         self._room_slots: dict[str, asyncio.Semaphore] = {}
         self._global_slots = asyncio.Semaphore(limits.global_concurrency)
@@ -102,15 +121,40 @@ class Orchestrator:
     # --- starting replies ----------------------------------------------------------
 
     def on_human_message(self, message: pb.Message) -> None:
-        """A human message was committed: the personas it mentions will answer."""
-        if "@" in message.content:
-            self._spawn(self._answer_mentions(message))
+        """A human message was committed: the personas it mentions will answer (or, for
+        `/summary`, the summarizer)."""
+        if is_command(message.content):
+            self.spawn(message.room_id, self.summarizer.answer_command(message))
+        elif "@" in message.content:
+            self.spawn(message.room_id, self._answer_mentions(message))
 
-    def _spawn(self, work) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]
+    def spawn(self, room_id: str, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run work for a room in the background; the room is `busy` until it ends."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._busy[room_id] += 1
+        task.add_done_callback(lambda done: self._settle(room_id, done))
         return task
+
+    def _settle(self, room_id: str, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._busy[room_id] -= 1
+        if self._busy[room_id] <= 0:
+            del self._busy[room_id]
+            if self.on_settled is not None:
+                self.on_settled(room_id)
+
+    def busy(self, room_id: str) -> bool:
+        """Whether replies or a summary are queued or running in the room."""
+        return self._busy[room_id] > 0
+
+    async def take_turn(
+        self, room_id: str, handle: str, trigger_id: str | None, *, if_last_seq: int
+    ) -> pb.Message | None:
+        """An autopilot turn: the persona's reply in its final state; None if it did not start
+        because the persona is gone or a message came after `if_last_seq`."""
+        task = self.spawn(room_id, self._reply(room_id, handle, trigger_id, if_last_seq))
+        return await asyncio.shield(task)  # Stop on the reply must not cancel the autopilot
 
     async def _answer_mentions(self, message: pb.Message) -> None:
         try:
@@ -120,10 +164,13 @@ class Orchestrator:
             return
         handles = mentioned(message.content, [p.handle for p in room.personas])
         for handle in handles:
-            self._spawn(self._reply(message.room_id, handle, message.id))
+            self.spawn(message.room_id, self._reply(message.room_id, handle, message.id))
 
-    async def _reply(self, room_id: str, handle: str, trigger_id: str) -> None:
-        """One persona's reply, after its turn comes (one at a time per persona, capped per room)."""
+    async def _reply(
+        self, room_id: str, handle: str, trigger_id: str | None, if_last_seq: int | None = None
+    ) -> pb.Message | None:
+        """One persona's reply, after its turn comes (one at a time per persona, capped per room);
+        its final state."""
         slots = self._room_slots.setdefault(
             room_id, asyncio.Semaphore(self.limits.room_concurrency)
         )
@@ -131,8 +178,12 @@ class Orchestrator:
             room = await self.repo.get_room(room_id)
             persona = next((p for p in room.personas if p.handle == handle), None)
             if persona is None:
-                return  # removed while waiting
+                return None  # removed while waiting
             async with self.hub.lock(room_id):
+                if if_last_seq is not None and (
+                    (await self.repo.get_room(room_id)).last_seq != if_last_seq
+                ):
+                    return None  # someone spoke meanwhile: the caller decides again
                 record = await self.repo.start_ai_message(
                     room_id, persona_author(persona), reply_to=trigger_id
                 )
@@ -141,7 +192,7 @@ class Orchestrator:
                 self.hub.broadcast(room_id, pb.SessionEvent(message=turn.message))
             turn.task = asyncio.current_task()  # type: ignore[assignment]
             try:
-                await self._generate(turn, room.name)
+                await self._generate(turn, room)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -151,10 +202,11 @@ class Orchestrator:
             finally:
                 self._turns.pop(record.id, None)
                 turn.done.set()
+            return turn.final
 
     # --- one reply -----------------------------------------------------------------
 
-    async def _generate(self, turn: _Turn, room_name: str) -> None:
+    async def _generate(self, turn: _Turn, room: RoomRecord) -> None:
         persona, message = turn.persona, turn.message
         coalescer = DeltaCoalescer(
             lambda text: self._send_delta(turn, text), self.limits.delta_interval_s
@@ -168,13 +220,7 @@ class Orchestrator:
             transcript = await self.repo.recent_messages(
                 turn.room_id, upto_seq=message.seq - 1, limit=self.limits.context_messages
             )
-            turns = await build_context(
-                persona,
-                room_name,
-                transcript,
-                context_window=await self._context_window(persona.model),
-                count_tokens=lambda texts: self._count_tokens(persona.model, texts),
-            )
+            turns = await self.summarizer.context(persona, room, transcript)
             call = self.llm.Generate(
                 llm_pb2.GenerateRequest(
                     request_id=message.id,
@@ -244,7 +290,8 @@ class Orchestrator:
                 error=error,
             )
             self._turns.pop(turn.message.id, None)
-            self.hub.broadcast(turn.room_id, pb.SessionEvent(message=message_pb(record)))
+            turn.final = message_pb(record)
+            self.hub.broadcast(turn.room_id, pb.SessionEvent(message=turn.final))
         turn.done.set()
         logger.info(
             "reply finished",
