@@ -17,7 +17,7 @@ from services.gateway.auth import TokenSigner, load_or_create_secret
 from services.gateway.config import GatewaySettings
 from services.gateway.deps import Gateway
 from services.gateway.errors import install_error_handlers
-from services.gateway.routes import health, messages, models, rooms, session, ws
+from services.gateway.routes import health, messages, models, rooms, session, summary, ws
 from services.gateway.routes.web import install_web_app
 from services.gateway.schemas import ErrorOut
 from services.gateway.ws.hub import GatewayHub
@@ -99,7 +99,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         },
     )
     install_error_handlers(app)
-    for module in (health, session, rooms, messages, models, ws):
+    for module in (health, session, rooms, messages, models, summary, ws):
         app.include_router(module.router)
 
     install_web_app(app, settings.frontend_dir)  # last: it answers every other GET path

@@ -36,6 +36,10 @@ class PersonaIn(_In):
     system_prompt: Text = ""
     temperature: float | None = Field(None, ge=0, le=2, description="Default 0.7.")
     max_tokens: int | None = Field(None, ge=1, le=32768, description="Reply budget; default 512.")
+    talkativeness: float | None = Field(
+        None, ge=0, le=1, description="Weight in autopilot's natural draw, 0-1; default 0.5."
+    )
+    muted: bool = Field(False, description="Takes no autopilot turns (mentions still work).")
 
 
 class PersonaOut(BaseModel):
@@ -45,6 +49,8 @@ class PersonaOut(BaseModel):
     system_prompt: str
     temperature: float
     max_tokens: int
+    talkativeness: float
+    muted: bool
 
 
 class RoomIn(_In):
@@ -52,11 +58,58 @@ class RoomIn(_In):
     personas: list[PersonaIn] = Field(default_factory=list, max_length=20)
 
 
+AutopilotStrategy = Literal["natural", "round_robin", "manual"]
+
+
+class AutopilotIn(_In):
+    """A change to a room's autopilot; fields left out stay as they are."""
+
+    enabled: bool | None = None
+    strategy: AutopilotStrategy | None = Field(
+        None,
+        description="natural: a persona named in the last message, else a draw weighted by "
+        "talkativeness; round_robin: in order; manual: only @mentioned personas.",
+    )
+    max_turns: int | None = Field(
+        None, ge=1, le=1000, description="Autopilot turns without a human message before it stops."
+    )
+    token_budget: int | None = Field(
+        None, ge=0, le=1_000_000_000, description="Tokens one run may use; 0 = no limit."
+    )
+    idle_timeout_s: int | None = Field(
+        None, ge=1, le=7 * 24 * 3600, description="It stops once nobody has been online this long."
+    )
+    summary_model: Text | None = Field(
+        None, max_length=128, description="The room's summarizer model; empty = the default."
+    )
+
+
 class RoomPatch(_In):
     name: Text | None = None
     personas: list[PersonaIn] | None = Field(
         None, max_length=20, description="Replaces all personas."
     )
+    autopilot: AutopilotIn | None = None
+
+
+class AutopilotOut(BaseModel):
+    enabled: bool
+    strategy: AutopilotStrategy
+    max_turns: int
+    token_budget: int
+    idle_timeout_s: int
+    summary_model: str | None
+    turns: int = Field(description="Autopilot turns since the last human message.")
+    tokens_used: int = Field(description="Tokens this run's turns used.")
+    stopped_reason: str | None = Field(
+        None, description="Why it last stopped: max_turns, token_budget, idle, switched_off, error."
+    )
+
+
+class SummaryOut(BaseModel):
+    text: str
+    upto_seq: int = Field(description="Every message up to this seq is folded into the text.")
+    updated_at: str
 
 
 class RoomOut(BaseModel):
@@ -67,6 +120,8 @@ class RoomOut(BaseModel):
     updated_at: str
     last_seq: int
     personas: list[PersonaOut]
+    autopilot: AutopilotOut
+    summary: SummaryOut | None = Field(None, description="The rolling summary of older messages.")
 
 
 class RoomList(BaseModel):

@@ -1,4 +1,4 @@
-"""Rooms: create, list, read, rename."""
+"""Rooms: create, list, read, rename, and switch their autopilot."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from services.common.pb import room_pb2 as pb
 from services.gateway.convert import room_json
 from services.gateway.deps import CurrentUser, GatewayDep
-from services.gateway.schemas import PersonaIn, RoomIn, RoomList, RoomOut, RoomPatch
+from services.gateway.schemas import AutopilotIn, PersonaIn, RoomIn, RoomList, RoomOut, RoomPatch
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
@@ -29,7 +29,15 @@ def persona_pb(persona: PersonaIn) -> pb.Persona:
         message.temperature = persona.temperature
     if persona.max_tokens is not None:
         message.max_tokens = persona.max_tokens
+    if persona.talkativeness is not None:
+        message.talkativeness = persona.talkativeness
+    message.muted = persona.muted
     return message
+
+
+def autopilot_patch(body: AutopilotIn) -> pb.AutopilotPatch:
+    """The fields of an autopilot change that the body sets."""
+    return pb.AutopilotPatch(**body.model_dump(exclude_none=True))
 
 
 @router.post("", status_code=201, response_model=RoomOut)
@@ -66,12 +74,14 @@ async def get_room(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict
 async def update_room(
     room_id: str, body: RoomPatch, user: CurrentUser, gateway: GatewayDep
 ) -> dict:
-    """Rename a room or replace its personas; members see the change live."""
+    """Rename a room, replace its personas or change its autopilot; members see it live."""
     request = pb.UpdateRoomRequest(actor=actor(user), room_id=room_id)
     if body.name is not None:
         request.name = body.name
     if body.personas is not None:
         request.personas.personas.extend(persona_pb(p) for p in body.personas)
         request.personas.SetInParent()  # an empty list still means "no personas"
+    if body.autopilot is not None:
+        request.autopilot.CopyFrom(autopilot_patch(body.autopilot))
     room = await gateway.rooms.UpdateRoom(request, timeout=gateway.settings.room_timeout_s)
     return room_json(room)

@@ -13,7 +13,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from services.common.errors import ChimeraError
 from services.common.pb import room_pb2 as pb
 from services.gateway.auth import Identity
-from services.gateway.convert import message_json, room_json, user_json
+from services.gateway.convert import autopilot_status_json, message_json, room_json, user_json
 from services.gateway.deps import Gateway, authenticate, get_gateway
 from services.gateway.ws.connection import Connection
 from services.gateway.ws.link import RoomLink
@@ -23,6 +23,7 @@ from services.gateway.ws.protocol import (
     CLOSE_TOO_BIG,
     CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHENTICATED,
+    Autopilot,
     FrameError,
     Hello,
     Interrupt,
@@ -121,6 +122,7 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
         participants=[user_json(u) for u in link.participants_with(conn.pb_user)],
         last_seq=upto,
         resumed=resumed,
+        autopilot_status=autopilot_status_json(link.autopilot_status),
     )
     # Replies still streaming follow the replay with their text so far; their deltas come next.
     frames = [
@@ -147,6 +149,8 @@ def _handle(link: RoomLink, conn: Connection, text: str | None) -> None:
         conn.push(encode("pong"))
     elif isinstance(frame, Interrupt):
         link.interrupt(conn, frame.message_id)
+    elif isinstance(frame, Autopilot):
+        link.autopilot(conn, pb.AutopilotPatch(**frame.patch()))
     else:
         conn.push(error_frame("invalid_frame", "Already said hello."))
 

@@ -18,7 +18,7 @@ import grpc
 from services.common.ids import new_id
 from services.common.pb import room_pb2 as pb
 from services.common.pb.room_pb2_grpc import RoomServiceStub
-from services.gateway.convert import message_json, room_json, user_json
+from services.gateway.convert import autopilot_status_json, message_json, room_json, user_json
 from services.gateway.ws.connection import Connection
 from services.gateway.ws.protocol import CLOSE_ROOM_NOT_FOUND, encode, error_frame
 
@@ -50,6 +50,7 @@ class RoomLink:
         self.room: pb.Room | None = None
         self.last_seq = 0
         self.streaming: dict[str, pb.Message] = {}  # AI replies in progress, text so far
+        self.autopilot_status = pb.AutopilotStatus(state="off")  # what the autopilot does now
         self.ready = asyncio.Event()
         self.connected = False
         self._was_up = False
@@ -111,6 +112,12 @@ class RoomLink:
         """Ask the room service to stop a streaming reply."""
         self._request(
             pb.SessionRequest(interrupt=pb.InterruptReply(conn_id=conn.id, message_id=message_id))
+        )
+
+    def autopilot(self, conn: Connection, patch: pb.AutopilotPatch) -> None:
+        """Forward a change to the room's autopilot; the room frame that follows confirms it."""
+        self._request(
+            pb.SessionRequest(autopilot=pb.AutopilotRequest(conn_id=conn.id, patch=patch))
         )
 
     def typing(self, conn: Connection, active: bool) -> None:
@@ -222,6 +229,10 @@ class RoomLink:
         elif kind == "room_updated":
             self.room = event.room_updated.room
             self._broadcast(encode("room", room=room_json(self.room)))
+        elif kind == "autopilot_status":
+            self.autopilot_status = event.autopilot_status
+            status = autopilot_status_json(self.autopilot_status)
+            self._broadcast(encode("autopilot_status", **status))
         elif kind == "opened":
             await self._on_opened(event.opened)
         elif kind == "error":
