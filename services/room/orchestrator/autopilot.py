@@ -90,8 +90,10 @@ def stop_message(reason: str, room: RoomRecord, detail: str = "") -> str:
     """The system message that says why autopilot stopped."""
     autopilot = room.autopilot
     if reason == "max_turns":
+        turns = autopilot.max_turns
         return (
-            f"Autopilot stopped: {autopilot.max_turns} AI turns in a row without a human message."
+            f"Autopilot stopped: {turns} AI turn{'s' * (turns != 1)} in a row "
+            "without a human message."
         )
     if reason == "token_budget":
         return (
