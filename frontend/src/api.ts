@@ -1,5 +1,6 @@
 // The REST client (docs/rest-api.md). Same origin, relative URLs.
 import type {
+  AutopilotPatch,
   Message,
   MessagePage,
   ModelInfo,
@@ -78,7 +79,10 @@ export class Api {
     return request<Room>("POST", "/api/rooms", this.token, { name, personas });
   }
 
-  updateRoom(id: string, patch: { name?: string; personas?: PersonaInput[] }): Promise<Room> {
+  updateRoom(
+    id: string,
+    patch: { name?: string; personas?: PersonaInput[]; autopilot?: AutopilotPatch },
+  ): Promise<Room> {
     return request<Room>("PATCH", `/api/rooms/${encodeURIComponent(id)}`, this.token, patch);
   }
 
@@ -101,6 +105,11 @@ export class Api {
       `/api/rooms/${encodeURIComponent(roomId)}/messages/${encodeURIComponent(messageId)}/interrupt`,
       this.token,
     );
+  }
+
+  /** Post a summary of the room (decisions, action items) as a system message. */
+  summarize(roomId: string): Promise<Message> {
+    return request<Message>("POST", `/api/rooms/${encodeURIComponent(roomId)}/summary`, this.token);
   }
 
   async models(): Promise<ModelInfo[]> {

@@ -1,9 +1,12 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useSession } from "../app/context";
+import { autopilotPatch, toAutopilotDraft, validateAutopilot } from "../rooms/autopilot";
 import { fromDraft, toDraft, validateDrafts, type PersonaDraft } from "../rooms/personas";
 import { useModels } from "../rooms/useModels";
-import type { Room } from "../types";
+import type { AutopilotPatch, Room } from "../types";
+import { AutopilotSettings } from "./AutopilotSettings";
 import { PersonaEditor } from "./PersonaEditor";
+import { SummaryPanel } from "./SummaryPanel";
 
 interface Props {
   room: Room;
@@ -22,6 +25,8 @@ export function RoomSettings({ room, onClose, onSaved }: Props) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const errors = validateDrafts(drafts);
+  const [autopilot, setAutopilot] = useState(() => toAutopilotDraft(room.autopilot));
+  const autopilotErrors = validateAutopilot(autopilot);
 
   useEffect(() => {
     const el = dialog.current;
@@ -33,14 +38,16 @@ export function RoomSettings({ room, onClose, onSaved }: Props) {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setShowErrors(true);
-    if (!name.trim() || Object.keys(errors).length) return;
+    if (!name.trim() || Object.keys(errors).length || Object.keys(autopilotErrors).length) return;
     const personas = drafts.map(fromDraft);
-    const patch: { name?: string; personas?: typeof personas } = {};
+    const patch: { name?: string; personas?: typeof personas; autopilot?: AutopilotPatch } = {};
     if (name.trim() !== room.name) patch.name = name.trim();
     if (JSON.stringify(personas) !== JSON.stringify(room.personas.map((p) => fromDraft(toDraft(p))))) {
       patch.personas = personas;
     }
-    if (!patch.name && !patch.personas) return onClose();
+    const autopilotChange = autopilotPatch(autopilot, room.autopilot);
+    if (autopilotChange) patch.autopilot = autopilotChange;
+    if (!patch.name && !patch.personas && !patch.autopilot) return onClose();
     setBusy(true);
     setError(null);
     try {
@@ -82,6 +89,17 @@ export function RoomSettings({ room, onClose, onSaved }: Props) {
           modelsError={modelsError}
           errors={showErrors ? errors : {}}
         />
+        <AutopilotSettings
+          autopilot={room.autopilot}
+          draft={autopilot}
+          onChange={setAutopilot}
+          personas={drafts}
+          onPersonasChange={setDrafts}
+          models={models}
+          errors={showErrors ? autopilotErrors : {}}
+          personaErrors={showErrors ? errors : {}}
+        />
+        <SummaryPanel room={room} />
         {error && (
           <p role="alert" className="form-error">
             {error}

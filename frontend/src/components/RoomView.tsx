@@ -4,6 +4,7 @@ import { Composer } from "../composer/Composer";
 import { pendingItems } from "../room/state";
 import { useRoom } from "../room/useRoom";
 import type { Message, Room } from "../types";
+import { AutopilotBar } from "./AutopilotBar";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { typingText } from "./format";
 import { BackIcon, CloseIcon, GearIcon, PeopleIcon } from "./icons";
@@ -117,6 +118,7 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
             onDiscard={room.discard}
           />
           <div className="below-log">
+            {state.room && <AutopilotBar room={state.room} status={state.autopilot} onChange={room.autopilot} />}
             <p className="typing" aria-live="polite">
               {typingText(typingNames)}
             </p>

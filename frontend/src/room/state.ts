@@ -1,7 +1,7 @@
 // The state of one open room and the pure reducer that folds server frames, REST pages and
 // connection events into it. Messages are upserted by id and kept ordered by seq.
 import type { ConnectionState, FatalReason } from "../socket";
-import type { Message, OutboxItem, Room, ServerFrame, User } from "../types";
+import type { AutopilotStatus, Message, OutboxItem, Room, ServerFrame, User } from "../types";
 
 /** How long a typing indicator lasts without a repeat (the server's TTL is 6 s). */
 export const TYPING_TTL_MS = 6_500;
@@ -31,7 +31,11 @@ export interface RoomState {
   fatal: FatalReason | null;
   /** The last error the server answered that is not about one sent message. */
   notice: string | null;
+  /** What the room's autopilot is doing now. */
+  autopilot: AutopilotStatus;
 }
+
+export const AUTOPILOT_OFF: AutopilotStatus = { state: "off", handle: null, reason: null };
 
 export type RoomAction =
   | { type: "frame"; frame: ServerFrame; now: number }
@@ -58,6 +62,7 @@ export function initialRoomState(): RoomState {
     retryInMs: null,
     fatal: null,
     notice: null,
+    autopilot: AUTOPILOT_OFF,
   };
 }
 
@@ -158,6 +163,7 @@ function applyFrame(state: RoomState, frame: ServerFrame, now: number): RoomStat
         // A resume replays everything missed, so what is held is complete again.
         loaded: state.loaded && frame.resumed,
         notice: null,
+        autopilot: frame.autopilot_status ?? AUTOPILOT_OFF,
       };
     }
     case "message": {
@@ -200,6 +206,8 @@ function applyFrame(state: RoomState, frame: ServerFrame, now: number): RoomStat
     }
     case "room":
       return { ...state, room: frame.room };
+    case "autopilot_status":
+      return { ...state, autopilot: { state: frame.state, handle: frame.handle, reason: frame.reason } };
     case "error":
       // Errors about a send are shown on that message (through the outbox).
       return frame.client_msg_id ? state : { ...state, notice: frame.message };
