@@ -87,7 +87,9 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         name = request.name if request.HasField("name") else None
         personas = request.personas.personas if request.HasField("personas") else None
         if not request.HasField("autopilot"):
-            return await self.rooms.update(request.room_id, name, personas)
+            room = await self.rooms.update(request.room_id, name, personas)
+            self.autopilot.on_room_changed(request.room_id)
+            return room
         validate_patch(request.autopilot)  # before anything changes
         if name is not None or personas is not None:
             await self.rooms.update(request.room_id, name, personas)

@@ -160,6 +160,8 @@ class Autopilot:
     async def update(self, room_id: str, actor: pb.User, patch: pb.AutopilotPatch) -> pb.Room:
         """Change a room's autopilot (on, off, settings) and tell its members."""
         values = validate_patch(patch)
+        if not values:
+            return room_pb(await self.repo.get_room(room_id))
         async with self.hub.lock(room_id):
             before = (await self.repo.get_room(room_id)).autopilot
             switching_on = values.get("enabled") is True and not before.enabled
@@ -189,6 +191,10 @@ class Autopilot:
         elif record.autopilot.enabled:
             self._start(room_id)  # already running: it wakes and sees the new settings
         return room
+
+    def on_room_changed(self, room_id: str) -> None:
+        """The room's personas or name changed: its loop decides again."""
+        self._wake(room_id, bump=True)
 
     def on_human_message(self, message: pb.Message) -> None:
         """A person spoke: the turn count starts over, and the loop decides again."""
@@ -352,6 +358,10 @@ class Autopilot:
 
     async def _save_counters(self, loop: _Loop) -> RoomRecord | None:
         """Store the run's counters and show them to the room."""
+        # Shielded: switching off cancels the loop, and a write is not cut in half.
+        return await asyncio.shield(self._write_counters(loop))
+
+    async def _write_counters(self, loop: _Loop) -> RoomRecord | None:
         async with self.hub.lock(loop.room_id):
             record = await self.store.update(
                 loop.room_id,
@@ -365,7 +375,11 @@ class Autopilot:
         return record
 
     async def _stop(self, loop: _Loop, reason: str, detail: str = "") -> bool:
-        """Switch the room's autopilot off and post why (unless it is off already)."""
+        """Switch the room's autopilot off and post why (unless it is off already); False."""
+        await asyncio.shield(self._write_stop(loop, reason, detail))
+        return False
+
+    async def _write_stop(self, loop: _Loop, reason: str, detail: str) -> None:
         room_id = loop.room_id
         values = {
             "enabled": False,
@@ -376,14 +390,13 @@ class Autopilot:
         async with self.hub.lock(room_id):
             record = await self.store.update(room_id, values, only_if_enabled=True)
             if record is None:
-                return False
+                return
             room = pb.RoomUpdated(room=room_pb(record))
             self.hub.broadcast(room_id, pb.SessionEvent(room_updated=room))
         logger.info("autopilot stopped", extra={"room_id": room_id, "reason": reason})
         await post_system_message(
             self.repo, self.hub, room_id, AUTOPILOT, stop_message(reason, record, detail)
         )
-        return False
 
     def _set_status(self, room_id: str, state: str, *, handle: str = "", reason: str = "") -> None:
         status = pb.AutopilotStatus(state=state, handle=handle, reason=reason)
