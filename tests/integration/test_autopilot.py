@@ -55,9 +55,10 @@ class Providers:
     held: FakeProvider  # pauses every stream after HOLD_AFTER tokens until released
     small: FakeProvider  # behind a model with a 600-token window
     summarizer: FakeProvider
+    refusing: FakeProvider  # answers every generation with HTTP 400
 
 
-WINDOWS = {"chat": 8192, "held": 8192, "small": 600, "summarizer": 8192}
+WINDOWS = {"chat": 8192, "held": 8192, "small": 600, "summarizer": 8192, "refusing": 8192}
 
 
 def registry(providers: Providers) -> str:
@@ -79,6 +80,7 @@ async def providers() -> AsyncIterator[Providers]:
             ),
             small=await stack.enter_async_context(openai_server(text="Noted.")),
             summarizer=await stack.enter_async_context(openai_server(text="SUMMARY-ONE")),
+            refusing=await stack.enter_async_context(openai_server(failures=[400] * 1000)),
         )
 
 
@@ -359,6 +361,23 @@ async def test_it_stops_when_nobody_has_been_online_for_a_while(
     assert fetched.json()["autopilot"]["enabled"] is False
     assert fetched.json()["autopilot"]["stopped_reason"] == "idle"
     assert not [m for m in await api.all_messages(token, room["id"]) if m["author"]["kind"] == "ai"]
+
+
+async def test_a_persona_that_cannot_answer_stops_it(
+    shared: Stack, api: Api, members: list[Member]
+) -> None:
+    _, token = await api.session("Ana")
+    room = await create_persona_room(api, token, persona("alpha", "refusing"))
+    ana = await join(shared, room["id"], token, members)
+    await say(ana, "Say something.")
+    await autopilot(ana, enabled=True)
+    stop = await ana.wait_for(lambda f: is_system(f, "could not answer"))
+    (failed,) = ai_replies(ana)
+    assert failed["status"] == "error"
+    assert stop["message"]["content"] == (
+        f"Autopilot stopped: @alpha could not answer ({failed['error']})."
+    )
+    await ana.wait_for(lambda f: is_room(f, enabled=False, stopped_reason="error"))
 
 
 async def test_a_running_turn_can_be_stopped_and_a_member_can_switch_it_off(
