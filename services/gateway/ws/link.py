@@ -230,9 +230,10 @@ class RoomLink:
             self.room = event.room_updated.room
             self._broadcast(encode("room", room=room_json(self.room)))
         elif kind == "autopilot_status":
-            self.autopilot_status = event.autopilot_status
-            status = autopilot_status_json(self.autopilot_status)
-            self._broadcast(encode("autopilot_status", **status))
+            if event.autopilot_status != self.autopilot_status:  # a new stream repeats it
+                self.autopilot_status = event.autopilot_status
+                status = autopilot_status_json(self.autopilot_status)
+                self._broadcast(encode("autopilot_status", **status))
         elif kind == "opened":
             await self._on_opened(event.opened)
         elif kind == "error":
