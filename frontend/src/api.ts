@@ -158,6 +158,7 @@ export class Api {
     return request<Room>("POST", "/api/rooms", { name, personas, ...options });
   }
 
+  /** PATCH a room: `autopilot` alone is open to members who may send; other fields are owner-only. */
   updateRoom(id: string, patch: RoomSettingsPatch): Promise<Room> {
     return request<Room>("PATCH", room(id), patch);
   }
@@ -173,6 +174,11 @@ export class Api {
 
   interrupt(roomId: string, messageId: string): Promise<Message> {
     return request<Message>("POST", `${room(roomId)}/messages/${encodeURIComponent(messageId)}/interrupt`);
+  }
+
+  /** Post a summary of the room (decisions, action items) as a system message. */
+  summarize(roomId: string): Promise<Message> {
+    return request<Message>("POST", `${room(roomId)}/summary`);
   }
 
   async models(): Promise<ModelInfo[]> {

@@ -4,6 +4,7 @@ import { App } from "./App";
 import "./styles/base.css";
 import "./styles/app.css";
 import "./styles/messages.css";
+import "./styles/autopilot.css";
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -3,7 +3,7 @@
 // message exactly once per socket, under the client_msg_id it got when it was composed.
 // No React here: the app subscribes to events, tests drive it with a fake socket.
 import { newClientMsgId } from "./ids";
-import type { ClientFrame, OutboxItem, ServerFrame } from "./types";
+import type { AutopilotPatch, ClientFrame, OutboxItem, ServerFrame } from "./types";
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "offline";
 /**
@@ -197,6 +197,11 @@ export class RoomConnection {
   discard(clientMsgId: string): void {
     this.outboxItems = this.outboxItems.filter((i) => i.client_msg_id !== clientMsgId);
     this.emitOutbox();
+  }
+
+  /** Switch the room's autopilot or change its settings; false when not connected. */
+  autopilot(patch: AutopilotPatch): boolean {
+    return this.write({ type: "autopilot", ...patch });
   }
 
   /** Tell the others we are (not) typing; dropped while not connected (it is ephemeral). */

@@ -28,6 +28,10 @@ export interface Persona {
   system_prompt: string;
   temperature: number;
   max_tokens: number;
+  /** 0..1: its weight when autopilot draws the next speaker. */
+  talkativeness?: number;
+  /** Takes no autopilot turns (a person's @mention still gets an answer). */
+  muted?: boolean;
 }
 
 /** What PATCH/POST accept for a persona: everything but handle and model is optional. */
@@ -47,6 +51,8 @@ export interface Room {
   allow_guests?: boolean;
   /** The caller's role; null for a non-member of an open room. */
   role?: RoomRole | null;
+  autopilot?: Autopilot;
+  summary?: Summary | null;
 }
 
 export interface RoomSettingsPatch {
@@ -54,6 +60,7 @@ export interface RoomSettingsPatch {
   personas?: PersonaInput[];
   access?: RoomAccess;
   allow_guests?: boolean;
+  autopilot?: AutopilotPatch;
 }
 
 export interface Member {
@@ -91,6 +98,40 @@ export interface ApiToken {
 /** A new API token: the only time its secret is shown. */
 export interface NewApiToken extends Omit<ApiToken, "last_used_at"> {
   token: string;
+}
+
+export type AutopilotStrategy = "natural" | "round_robin" | "manual";
+
+/** A room's autopilot: its settings and the state of its run (docs/rest-api.md). */
+export interface Autopilot {
+  enabled: boolean;
+  strategy: AutopilotStrategy;
+  max_turns: number;
+  token_budget: number;
+  idle_timeout_s: number;
+  summary_model: string | null;
+  turns: number;
+  tokens_used: number;
+  stopped_reason: string | null;
+}
+
+/** What may be changed; fields left out stay as they are. */
+export type AutopilotPatch = Partial<
+  Pick<Autopilot, "enabled" | "strategy" | "max_turns" | "token_budget" | "idle_timeout_s">
+> & { summary_model?: string };
+
+/** What the autopilot is doing right now (not stored). */
+export interface AutopilotStatus {
+  state: "off" | "waiting" | "held" | "thinking" | "speaking";
+  handle: string | null;
+  reason: string | null;
+}
+
+/** The rolling summary of a room's older messages. */
+export interface Summary {
+  text: string;
+  upto_seq: number;
+  updated_at: string;
 }
 
 export type AuthorKind = "human" | "ai" | "system";
@@ -140,6 +181,7 @@ export interface WelcomeFrame {
   participants: User[];
   last_seq: number;
   resumed: boolean;
+  autopilot_status?: AutopilotStatus;
 }
 
 export type ServerFrame =
@@ -150,6 +192,7 @@ export type ServerFrame =
   | { type: "typing"; user: User; active: boolean }
   | { type: "presence"; user: User; online: boolean }
   | { type: "room"; room: Room }
+  | ({ type: "autopilot_status" } & AutopilotStatus)
   | { type: "pong" }
   | { type: "error"; code: string; message: string; client_msg_id?: string | null };
 
@@ -158,7 +201,8 @@ export type ClientFrame =
   | { type: "send"; content: string; client_msg_id: string; reply_to?: string }
   | { type: "typing"; active: boolean }
   | { type: "ping" }
-  | { type: "interrupt"; message_id: string };
+  | { type: "interrupt"; message_id: string }
+  | ({ type: "autopilot" } & AutopilotPatch);
 
 /** A message the user composed that the server has not acknowledged yet. */
 export interface OutboxItem {

@@ -30,6 +30,7 @@ from services.gateway.routes import (
     models,
     rooms,
     session,
+    summary,
     tokens,
     ws,
 )
@@ -140,7 +141,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, auth, session, tokens, rooms, members, invites, messages, models):
+    modules = (health, auth, session, tokens, rooms, members, invites, messages, summary, models)
+    for module in modules:
         app.include_router(module.router)
     app.include_router(admin.router)
     app.include_router(ws.router)

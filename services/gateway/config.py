@@ -19,6 +19,7 @@ class GatewaySettings(CommonSettings):
     max_frame_bytes: int = 64 * 1024
     socket_queue_size: int = 1_000  # frames buffered per socket before it is closed 1013
     room_timeout_s: float = 10.0  # deadline of unary calls to the room service
+    summary_timeout_s: float = 120.0  # deadline of POST /api/rooms/{id}/summary (a model call)
     frontend_dir: Path = (
         Path(__file__).resolve().parents[2] / "frontend" / "dist"
     )  # the built web app

@@ -55,6 +55,38 @@ def room_json(room: pb.Room, role: int | None = None) -> dict[str, Any]:
         "access": ACCESS.get(room.access, "invite"),
         "allow_guests": room.allow_guests,
         "role": role_name(room.role if role is None else role),
+        "autopilot": autopilot_json(room.autopilot),
+        "summary": {
+            "text": room.summary.text,
+            "upto_seq": room.summary.upto_seq,
+            "updated_at": ms_to_iso(room.summary.updated_at_ms),
+        }
+        if room.HasField("summary")
+        else None,
+    }
+
+
+def autopilot_json(autopilot: pb.Autopilot) -> dict[str, Any]:
+    """A room's autopilot as clients see it."""
+    return {
+        "enabled": autopilot.enabled,
+        "strategy": autopilot.strategy or "natural",
+        "max_turns": autopilot.max_turns,
+        "token_budget": autopilot.token_budget,
+        "idle_timeout_s": autopilot.idle_timeout_s,
+        "summary_model": autopilot.summary_model or None,
+        "turns": autopilot.turns,
+        "tokens_used": autopilot.tokens_used,
+        "stopped_reason": autopilot.stopped_reason or None,
+    }
+
+
+def autopilot_status_json(status: pb.AutopilotStatus) -> dict[str, Any]:
+    """What a room's autopilot is doing, as clients see it."""
+    return {
+        "state": status.state or "off",
+        "handle": status.handle or None,
+        "reason": status.reason or None,
     }
 
 
@@ -67,6 +99,8 @@ def persona_json(persona: pb.Persona) -> dict[str, Any]:
         "system_prompt": persona.system_prompt,
         "temperature": round(persona.temperature, 4),
         "max_tokens": persona.max_tokens,
+        "talkativeness": round(persona.talkativeness, 4),
+        "muted": persona.muted,
     }
 
 

@@ -88,6 +88,10 @@ class PersonaIn(_In):
     system_prompt: Text = ""
     temperature: float | None = Field(None, ge=0, le=2, description="Default 0.7.")
     max_tokens: int | None = Field(None, ge=1, le=32768, description="Reply budget; default 512.")
+    talkativeness: float | None = Field(
+        None, ge=0, le=1, description="Weight in autopilot's natural draw, 0-1; default 0.5."
+    )
+    muted: bool = Field(False, description="Takes no autopilot turns (mentions still work).")
 
 
 class PersonaOut(BaseModel):
@@ -97,6 +101,8 @@ class PersonaOut(BaseModel):
     system_prompt: str
     temperature: float
     max_tokens: int
+    talkativeness: float
+    muted: bool
 
 
 class RoomIn(_In):
@@ -106,6 +112,32 @@ class RoomIn(_In):
     allow_guests: bool = Field(False, description="Guests may join (open) or accept invites.")
 
 
+AutopilotStrategy = Literal["natural", "round_robin", "manual"]
+
+
+class AutopilotIn(_In):
+    """A change to a room's autopilot; fields left out stay as they are."""
+
+    enabled: bool | None = None
+    strategy: AutopilotStrategy | None = Field(
+        None,
+        description="natural: a persona named in the last message, else a draw weighted by "
+        "talkativeness; round_robin: in order; manual: only @mentioned personas.",
+    )
+    max_turns: int | None = Field(
+        None, ge=1, le=1000, description="Autopilot turns without a human message before it stops."
+    )
+    token_budget: int | None = Field(
+        None, ge=0, le=1_000_000_000, description="Tokens one run may use; 0 = no limit."
+    )
+    idle_timeout_s: int | None = Field(
+        None, ge=1, le=7 * 24 * 3600, description="It stops once nobody has been online this long."
+    )
+    summary_model: Text | None = Field(
+        None, max_length=128, description="The room's summarizer model; empty = the default."
+    )
+
+
 class RoomPatch(_In):
     name: Text | None = None
     personas: list[PersonaIn] | None = Field(
@@ -113,6 +145,29 @@ class RoomPatch(_In):
     )
     access: Access | None = None
     allow_guests: bool | None = None
+    autopilot: AutopilotIn | None = Field(
+        None, description="Members may change only this field; every other field is owner only."
+    )
+
+
+class AutopilotOut(BaseModel):
+    enabled: bool
+    strategy: AutopilotStrategy
+    max_turns: int
+    token_budget: int
+    idle_timeout_s: int
+    summary_model: str | None
+    turns: int = Field(description="Autopilot turns since the last human message.")
+    tokens_used: int = Field(description="Tokens this run's turns used.")
+    stopped_reason: str | None = Field(
+        None, description="Why it last stopped: max_turns, token_budget, idle, switched_off, error."
+    )
+
+
+class SummaryOut(BaseModel):
+    text: str
+    upto_seq: int = Field(description="Every message up to this seq is folded into the text.")
+    updated_at: str
 
 
 class RoomOut(BaseModel):
@@ -126,6 +181,8 @@ class RoomOut(BaseModel):
     access: Access
     allow_guests: bool
     role: Role | None = Field(description="The caller's role; None: not a member (open room).")
+    autopilot: AutopilotOut
+    summary: SummaryOut | None = Field(None, description="The rolling summary of older messages.")
 
 
 class RoomList(BaseModel):

@@ -4,7 +4,10 @@
 - open room: any registered account reads; sending (or joining live) makes it a member.
 - guests count only in rooms with `allow_guests`; elsewhere the room does not exist for them.
 - send and stop replies: members and owners; viewers get PermissionDenied.
-- change the room, its invites and others' membership: owners; others PermissionDenied.
+- switch the autopilot or change its settings (and nothing else of the room), and post a
+  summary: members and owners, as sending; viewers get PermissionDenied.
+- change the room (name, personas, access, guests), its invites and others' membership:
+  owners; others PermissionDenied.
 - unknown and disabled accounts have no access at all.
 """
 
@@ -21,6 +24,8 @@ from services.room.store.repository import ROOM_NOT_FOUND
 
 VIEWERS_CANNOT_SEND = "Viewers cannot send messages."
 VIEWERS_CANNOT_STOP = "Viewers cannot stop replies."
+VIEWERS_CANNOT_PILOT = "Viewers cannot change the autopilot."
+VIEWERS_CANNOT_SUMMARIZE = "Viewers cannot ask for a summary."
 OWNERS_ONLY = "Only the room's owners can do that."
 SENDERS = frozenset({"member", "owner"})
 
@@ -45,7 +50,8 @@ def can_read(actor: AccountRecord | None, room: RoomRecord, role: str | None) ->
 
 
 def can_send(role: str | None) -> bool:
-    """Whether a member with `role` may send messages and stop replies."""
+    """Whether a member with `role` may send messages, stop replies, switch the autopilot and
+    ask for a summary."""
     return role in SENDERS
 
 

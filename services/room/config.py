@@ -31,3 +31,16 @@ class RoomSettings(CommonSettings):
     session_ttl_days: float = 30.0  # sign-in sessions (cookie / login token) expire after this
     login_max_failures: int = 10  # failed sign-ins per username within the window; 0 = no limit
     login_failure_window_s: float = 900.0
+    # Autopilot: defaults of a room's limits, and pacing
+    autopilot_max_turns: int = 10  # autopilot turns without a human message, then it stops
+    autopilot_token_budget: int = 200_000  # tokens one run may use; 0 = no limit
+    autopilot_idle_timeout_s: int = 300  # it stops once nobody has been online this long
+    autopilot_delay_base_s: float = 1.5  # a persona thinks this long before each turn ...
+    autopilot_delay_per_char_s: float = 0.015  # ... plus this per character it answers ...
+    autopilot_delay_max_s: float = 8.0  # ... and at most this long
+    autopilot_seed: int | None = None  # seeds the speaker draw (reproducible runs)
+    # The rolling room summary and /summary
+    summary_model: str = ""  # "" = the model of the room's first persona
+    summary_max_tokens: int = 400  # longest rolling summary
+    summary_keep_ratio: float = 0.5  # after a fold, recent messages fill at most this share
+    summary_timeout_s: float = 120.0

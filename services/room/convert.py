@@ -10,11 +10,13 @@ from services.common.pb import room_pb2 as pb
 from services.room.personas import persona_pb
 from services.room.store.records import (
     AccountRecord,
+    AutopilotRecord,
     CredentialRecord,
     InviteRecord,
     MemberRecord,
     MessageRecord,
     RoomRecord,
+    SummaryRecord,
 )
 
 AUTHOR_KINDS = {
@@ -61,6 +63,30 @@ def room_pb(room: RoomRecord, role: str | None = None) -> pb.Room:
         access=ACCESS.get(room.access, pb.ROOM_ACCESS_INVITE),
         allow_guests=room.allow_guests,
         role=ROLES.get(role or "", pb.ROOM_ROLE_UNSPECIFIED),
+        autopilot=autopilot_pb(room.autopilot),
+        summary=summary_pb(room.summary) if room.summary else None,
+    )
+
+
+def autopilot_pb(autopilot: AutopilotRecord) -> pb.Autopilot:
+    """A room's autopilot as the wire type."""
+    return pb.Autopilot(
+        enabled=autopilot.enabled,
+        strategy=autopilot.strategy,
+        max_turns=autopilot.max_turns,
+        token_budget=autopilot.token_budget,
+        idle_timeout_s=autopilot.idle_timeout_s,
+        summary_model=autopilot.summary_model,
+        turns=autopilot.turns,
+        tokens_used=autopilot.tokens_used,
+        stopped_reason=autopilot.stopped_reason,
+    )
+
+
+def summary_pb(summary: SummaryRecord) -> pb.Summary:
+    """A room's rolling summary as the wire type."""
+    return pb.Summary(
+        text=summary.text, upto_seq=summary.upto_seq, updated_at_ms=to_ms(summary.updated_at)
     )
 
 

@@ -83,6 +83,7 @@ class RoomHub:
     def __init__(self, typing_ttl_s: float) -> None:
         self._rooms: dict[str, _RoomState] = {}
         self._typing_ttl_s = typing_ttl_s
+        self.on_change: Callable[[str], None] | None = None  # someone came, went, typed or stopped
 
     def _state(self, room_id: str) -> _RoomState:
         state = self._rooms.get(room_id)
@@ -144,6 +145,7 @@ class RoomHub:
             self.broadcast(
                 stream.room_id, pb.SessionEvent(presence=pb.PresenceEvent(user=user, online=True))
             )
+            self._changed(stream.room_id)
 
     def leave(self, stream: GatewayStream, conn_id: str) -> None:
         """A member disconnected; the last connection of a user makes them offline."""
@@ -162,6 +164,7 @@ class RoomHub:
             stream.room_id, pb.SessionEvent(presence=pb.PresenceEvent(user=user, online=False))
         )
         self._discard_if_idle(stream.room_id)
+        self._changed(stream.room_id)
 
     def set_typing(self, room_id: str, user: pb.User, active: bool) -> None:
         """Start or stop a typing indicator; an active one expires by itself."""
@@ -181,6 +184,21 @@ class RoomHub:
             self.broadcast(
                 room_id, pb.SessionEvent(typing=pb.TypingEvent(user=user, active=active))
             )
+            self._changed(room_id)
+
+    def online_count(self, room_id: str) -> int:
+        """How many people are online in the room, on any gateway."""
+        state = self._rooms.get(room_id)
+        return len(state.online) if state else 0
+
+    def anyone_typing(self, room_id: str) -> bool:
+        """Whether someone in the room is typing now."""
+        state = self._rooms.get(room_id)
+        return bool(state and state.typing)
+
+    def _changed(self, room_id: str) -> None:
+        if self.on_change is not None:
+            self.on_change(room_id)
 
     def set_role(self, room_id: str, user_id: str, role: str) -> None:
         """A member's role changed: their connections may do what the new role allows at once."""

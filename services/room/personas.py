@@ -17,6 +17,7 @@ MAX_MODEL_ID = 128
 MAX_REPLY_TOKENS = 32_768
 DEFAULT_TEMPERATURE = 0.7
 DEFAULT_MAX_TOKENS = 512
+DEFAULT_TALKATIVENESS = 0.5
 
 
 def validate_personas(personas: Sequence[pb.Persona]) -> list[PersonaRecord]:
@@ -56,6 +57,11 @@ def validate_personas(personas: Sequence[pb.Persona]) -> list[PersonaRecord]:
             raise InvalidArgument(
                 f"Persona @{handle}: max_tokens must be between 1 and {MAX_REPLY_TOKENS}."
             )
+        talkativeness = (
+            persona.talkativeness if persona.HasField("talkativeness") else DEFAULT_TALKATIVENESS
+        )
+        if not 0.0 <= talkativeness <= 1.0:
+            raise InvalidArgument(f"Persona @{handle}: talkativeness must be between 0 and 1.")
         records.append(
             PersonaRecord(
                 handle=handle,
@@ -66,6 +72,8 @@ def validate_personas(personas: Sequence[pb.Persona]) -> list[PersonaRecord]:
                 system_prompt=persona.system_prompt,
                 temperature=round(temperature, 4),
                 max_tokens=max_tokens,
+                talkativeness=round(talkativeness, 4),
+                muted=persona.muted,
             )
         )
     return records
@@ -80,4 +88,6 @@ def persona_pb(persona: PersonaRecord) -> pb.Persona:
         system_prompt=persona.system_prompt,
         temperature=persona.temperature,
         max_tokens=persona.max_tokens,
+        talkativeness=persona.talkativeness,
+        muted=persona.muted,
     )

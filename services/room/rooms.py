@@ -155,6 +155,13 @@ class Rooms:
             self.announce_member(view.joined)
         return view
 
+    async def require_sender(self, actor: pb.User, room_id: str, denied: str) -> RoomView:
+        """As `require_member`, then PermissionDenied with `denied` for viewers."""
+        view = await self.require_member(actor, room_id)
+        if not can_send(view.role):
+            raise PermissionDenied(denied)
+        return view
+
     async def post(
         self,
         room_id: str,

@@ -16,6 +16,8 @@ from services.room.accounts import AccountPolicy, Accounts
 from services.room.config import RoomSettings
 from services.room.hub import RoomHub
 from services.room.members import Members
+from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
+from services.room.orchestrator.summary import SummaryConfig
 from services.room.orchestrator.turns import Orchestrator, TurnLimits
 from services.room.quota import Quotas
 from services.room.revocations import Revocations
@@ -25,6 +27,7 @@ from services.room.store.access import AccessRepository
 from services.room.store.accounts import AccountRepository
 from services.room.store.database import create_engine, default_url, migrate
 from services.room.store.models import utcnow
+from services.room.store.records import AutopilotRecord
 from services.room.store.repository import RoomRepository
 from services.room.store.usage import UsageRepository
 
@@ -39,7 +42,12 @@ async def serve(settings: RoomSettings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.database_url or default_url(settings.data_dir))
     await migrate(engine)
-    repo = RoomRepository(engine)
+    autopilot_defaults = AutopilotRecord(
+        max_turns=settings.autopilot_max_turns,
+        token_budget=settings.autopilot_token_budget,
+        idle_timeout_s=settings.autopilot_idle_timeout_s,
+    )
+    repo = RoomRepository(engine, autopilot_defaults)
     stale = await repo.interrupt_streaming()
     if stale:
         logger.info(
@@ -70,16 +78,44 @@ async def serve(settings: RoomSettings) -> None:
         context_messages=settings.context_messages,
         timeout_s=settings.llm_timeout_s,
     )
-    orchestrator = Orchestrator(repo, hub, LlmServiceStub(llm_channel), limits, quotas)
+    summary = SummaryConfig(
+        model=settings.summary_model,
+        max_tokens=settings.summary_max_tokens,
+        keep_ratio=settings.summary_keep_ratio,
+        timeout_s=settings.summary_timeout_s,
+        context_messages=settings.context_messages,
+    )
+    orchestrator = Orchestrator(repo, hub, LlmServiceStub(llm_channel), limits, quotas, summary)
+    autopilot = Autopilot(
+        repo,
+        hub,
+        orchestrator,
+        AutopilotConfig(
+            delay_base_s=settings.autopilot_delay_base_s,
+            delay_per_char_s=settings.autopilot_delay_per_char_s,
+            delay_max_s=settings.autopilot_delay_max_s,
+            seed=settings.autopilot_seed,
+        ),
+    )
+
+    def on_human_message(message: room_pb2.Message) -> None:
+        orchestrator.on_human_message(message)  # first: its replies make the room busy
+        autopilot.on_human_message(message)
+
     rooms = Rooms(
         repo,
         hub,
-        RoomAccess(account_repo, AccessRepository(engine)),
+        RoomAccess(account_repo, AccessRepository(engine, autopilot_defaults)),
         max_message_chars=settings.max_message_chars,
-        on_human_message=orchestrator.on_human_message,
+        on_human_message=on_human_message,
     )
     servicer = RoomServicer(
-        rooms, Members(rooms), hub, orchestrator, session_queue_size=settings.session_queue_size
+        rooms,
+        Members(rooms),
+        hub,
+        orchestrator,
+        session_queue_size=settings.session_queue_size,
+        autopilot=autopilot,
     )
     server = GrpcServer(
         host=settings.room_host,
@@ -92,12 +128,14 @@ async def serve(settings: RoomSettings) -> None:
     account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(accounts), server.server)
     port = await server.start()
     logger.info("room service serving", extra={"address": f"{settings.room_host}:{port}"})
+    await autopilot.resume()
     try:
         await wait_for_signal()
         logger.info("room service stopping")
 
         async def before_stop() -> None:
             revocations.close()  # gateways' watches end now rather than at the grace deadline
+            await autopilot.close()  # still on in the database: it resumes at the next start
             await orchestrator.close()  # replies in progress end as interrupted, seen by all
             await servicer.close_streams(settings.shutdown_grace_s)
 

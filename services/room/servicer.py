@@ -20,9 +20,17 @@ from services.common.errors import (
 )
 from services.common.pb import room_pb2 as pb
 from services.common.pb import room_pb2_grpc
-from services.room.access import VIEWERS_CANNOT_STOP, can_send
+from services.room.access import (
+    VIEWERS_CANNOT_PILOT,
+    VIEWERS_CANNOT_STOP,
+    VIEWERS_CANNOT_SUMMARIZE,
+    RoomView,
+    can_send,
+)
+from services.room.convert import ROLES
 from services.room.hub import Conn, GatewayStream, RoomHub, StreamClosed
 from services.room.members import Members
+from services.room.orchestrator.autopilot import Autopilot, validate_patch
 from services.room.orchestrator.turns import Orchestrator
 from services.room.rooms import Rooms
 
@@ -69,11 +77,13 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         orchestrator: Orchestrator,
         *,
         session_queue_size: int,
+        autopilot: Autopilot,
     ) -> None:
         self.rooms = rooms
         self.members = members
         self.hub = hub
         self.orchestrator = orchestrator
+        self.autopilot = autopilot
         self.session_queue_size = session_queue_size
         self.stopping = False
 
@@ -106,9 +116,25 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         personas = request.personas.personas if request.HasField("personas") else None
         access = request.access if request.HasField("access") else None
         allow_guests = request.allow_guests if request.HasField("allow_guests") else None
-        return await self.rooms.update(
-            request.actor, request.room_id, name, personas, access, allow_guests
-        )
+        actor, room_id = request.actor, request.room_id
+        if not request.HasField("autopilot"):
+            room = await self.rooms.update(actor, room_id, name, personas, access, allow_guests)
+            self.autopilot.on_room_changed(room_id)
+            return room
+        # The autopilot alone: any member who may send. With anything else: owners only.
+        owner_fields = any(f is not None for f in (name, personas, access, allow_guests))
+        view: RoomView
+        if owner_fields:
+            view = await self.rooms.access.require_owner(actor, room_id)
+        else:
+            view = await self.rooms.require_sender(actor, room_id, VIEWERS_CANNOT_PILOT)
+        validate_patch(request.autopilot)  # before anything changes
+        if owner_fields:
+            await self.rooms.update(actor, room_id, name, personas, access, allow_guests)
+        user = pb.User(id=view.actor.id, name=view.actor.name)
+        room = await self.autopilot.update(room_id, user, request.autopilot)
+        room.role = ROLES.get(view.role or "", pb.ROOM_ROLE_UNSPECIFIED)
+        return room
 
     @unary
     async def LoadHistory(
@@ -198,6 +224,18 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     ) -> pb.Room:
         return await self.members.accept_invite(request.actor, request.token)
 
+    @unary
+    async def SummaryPost(
+        self, request: pb.SummaryPostRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Message:
+        view = await self.rooms.require_sender(
+            request.actor, request.room_id, VIEWERS_CANNOT_SUMMARIZE
+        )
+        summarizer = self.orchestrator.summarizer
+        work = summarizer.post(request.room_id, asker_id=view.actor.id)
+        task = self.orchestrator.spawn(request.room_id, work)
+        return await asyncio.shield(task)  # posted even if the caller gives up waiting
+
     async def RoomSession(
         self, request_iterator: AsyncIterator[pb.SessionRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.SessionEvent]:
@@ -216,6 +254,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         except ChimeraError as exc:
             await abort(context, exc.code, exc.message)
             return
+        stream.send(pb.SessionEvent(autopilot_status=self.autopilot.status(room_id)))
         logger.info("session opened", extra={"room_id": room_id, "gateway_id": stream.gateway_id})
         pump = asyncio.create_task(self._pump(request_iterator, stream))
         try:
@@ -264,6 +303,8 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
                 self.hub.set_typing(stream.room_id, conn.user, request.typing.active)
         elif kind == "interrupt":
             self._interrupt(stream, request.interrupt)
+        elif kind == "autopilot":
+            await self._autopilot(stream, request.autopilot)
         elif kind == "send":
             stream.send(pb.SessionEvent(send_result=await self._send(stream, request.send)))
 
@@ -293,6 +334,19 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
             code, message = "not_found", "That reply is not streaming."
         error = pb.RequestError(conn_id=interrupt.conn_id, code=code, message=message)
         stream.send(pb.SessionEvent(error=error))
+
+    async def _autopilot(self, stream: GatewayStream, request: pb.AutopilotRequest) -> None:
+        """A member switched the autopilot or changed it; everyone sees the room change."""
+        conn = stream.members.get(request.conn_id)
+        try:
+            if conn is None or not can_send(conn.role):
+                raise PermissionDenied(VIEWERS_CANNOT_PILOT)
+            await self.autopilot.update(stream.room_id, conn.user, request.patch)
+        except ChimeraError as exc:
+            error = pb.RequestError(
+                conn_id=request.conn_id, code=error_code(exc.code), message=exc.message
+            )
+            stream.send(pb.SessionEvent(error=error))
 
     async def _send(self, stream: GatewayStream, send: pb.SendMessage) -> pb.SendResult:
         result = pb.SendResult(conn_id=send.conn_id, client_msg_id=send.client_msg_id)

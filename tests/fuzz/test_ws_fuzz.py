@@ -18,7 +18,15 @@ import pytest_asyncio
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from services.gateway.ws.protocol import CLIENT_TYPES, Hello, Interrupt, Ping, Send, Typing
+from services.gateway.ws.protocol import (
+    CLIENT_TYPES,
+    Autopilot,
+    Hello,
+    Interrupt,
+    Ping,
+    Send,
+    Typing,
+)
 from tests.support.client import WAIT_S, Api, Member, auth, running_stack
 from tests.support.stack import Stack
 
@@ -258,7 +266,14 @@ WRONG_VALUES: list[Any] = [
     {},
     {"a": 1},
 ]
-MODELS = {"hello": Hello, "send": Send, "typing": Typing, "interrupt": Interrupt, "ping": Ping}
+MODELS = {
+    "hello": Hello,
+    "send": Send,
+    "typing": Typing,
+    "interrupt": Interrupt,
+    "ping": Ping,
+    "autopilot": Autopilot,
+}
 INVALID_UTF8 = [b"\xff\xfe\xfd", b'{"type": "ping", "x": "\xc3\x28"}', b"\xc0\xaf", b"\xed\xa0\x80"]
 
 
@@ -271,10 +286,13 @@ def wrong_types() -> Iterator[str]:
         "typing": {"type": "typing", "active": True},
         "interrupt": {"type": "interrupt", "message_id": "m"},
         "ping": {"type": "ping"},
+        "autopilot": {"type": "autopilot", "enabled": False},
     }
     for kind, model in MODELS.items():
         for name in model.model_fields:
             for value in WRONG_VALUES:
+                if (kind, name, value) == ("autopilot", "enabled", True):
+                    continue  # a right value: it would set the fuzzed room's autopilot going
                 frame = {**valid[kind], name: value}
                 if kind == "send" and name != "client_msg_id":
                     frame["client_msg_id"] = f"c-{uuid.uuid4()}"  # distinct, so never duplicates

@@ -208,6 +208,8 @@ async def test_rooms_take_personas_with_defaults_and_patch_replaces_them(
         "system_prompt": "Be brief.",
         "temperature": 0.7,
         "max_tokens": 512,
+        "talkativeness": 0.5,
+        "muted": False,
     }
     assert (beta["handle"], beta["temperature"], beta["max_tokens"]) == ("beta", 0.2, 64)
 

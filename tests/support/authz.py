@@ -5,8 +5,8 @@ A REST row is a route (method and path template as the gateway declares it), opt
 variant (another room, another target), how to fill in its path and body for a principal
 (`prepare`), and the expected HTTP status per principal. A WebSocket row is a client frame type
 and the expected outcome per principal: "welcome", "ack", "pong", "ok" (no answer, no error),
-"stopped" (the reply ended as interrupted), "error:<code>" (an error frame; the socket stays
-open) or "close:<code>".
+"stopped" (the reply ended as interrupted), "room" (a `room` frame confirmed the change),
+"error:<code>" (an error frame; the socket stays open) or "close:<code>".
 
 `World` is the module's fixture: the principals' accounts, the rooms they stand in, and helpers
 that make fresh rooms, sessions, invites and tokens for rows that change what they touch.
@@ -81,6 +81,7 @@ class World:
     scratch_token_id: str = ""  # an API token of the scratch account
     rooms: dict[str, RoomSetup] = field(default_factory=dict)
     ai_reply_id: str = ""  # a finished persona reply in the invite room
+    model: str = ""  # the model behind the invite room's persona
     room_not_found: dict[str, Any] = field(default_factory=dict)  # 404 body of a missing room
     unavailable: dict[str, str] = field(default_factory=dict)  # principal -> why it is missing
 
@@ -225,7 +226,7 @@ async def make_admin(stack: Stack, http: httpx.AsyncClient) -> Account:
 
 async def build_world(stack: Stack, http: httpx.AsyncClient, model: str) -> World:
     """Sign up every principal, make the rooms, and leave one finished persona reply behind."""
-    world = World(stack, http)
+    world = World(stack, http, model=model)
     for principal in ("non_member", "viewer", "member", "owner"):
         world.accounts[principal] = await world.register(principal.replace("_", ""))
     world.accounts["guest"] = await world.guest()
@@ -402,6 +403,13 @@ def _accept(allow_guests: bool) -> Prepare:
     return prepare
 
 
+async def _invite_personas(world: World, principal: str) -> Call:
+    # The invite room's persona as it is, with its autopilot fields spelled out.
+    bot = {"handle": PERSONA, "name": "Bot", "model": world.model}
+    body = {"personas": [{**bot, "talkativeness": 0.5, "muted": False}]}
+    return Call(_fill(world, INVITE), body, world.token(principal))
+
+
 async def _bogus_invite(world: World, principal: str) -> Call:
     return Call(f"/api/invites/{secrets.token_urlsafe(32)}/accept", None, world.token(principal))
 
@@ -447,6 +455,9 @@ READ_INVITE = expect(404, anonymous=401, viewer=200, member=200, owner=200)
 OPEN_READ = signed_in(200, guest=404)  # an open room without guests: any registered account
 GUESTS_READ = signed_in(200)
 INVITE_OWNER_ONLY = expect(404, anonymous=401, viewer=403, member=403, owner=200)
+INVITE_SENDERS = expect(404, anonymous=401, viewer=403, member=200, owner=200)
+# An autopilot change that changes nothing (the default), so the room stays as the rows expect.
+AUTOPILOT_PATCH = {"autopilot": {"max_turns": 10}}
 ROOM = "/api/rooms/{room_id}"
 
 REST_TABLE: tuple[RestRow, ...] = (
@@ -494,6 +505,54 @@ REST_TABLE: tuple[RestRow, ...] = (
         ROOM,
         signed_in(403, guest=404, owner=200),
         plain(OPEN, {"name": "Open room"}),
+        "open room",
+        room_404=True,
+    ),
+    RestRow(
+        "PATCH",
+        ROOM,
+        INVITE_SENDERS,
+        plain(INVITE, AUTOPILOT_PATCH),
+        "only autopilot",
+        room_404=True,
+    ),
+    RestRow(
+        "PATCH",
+        ROOM,
+        signed_in(200, guest=404, viewer=403),  # like posting: a reader becomes a member
+        plain(OPEN, AUTOPILOT_PATCH),
+        "open room, only autopilot",
+        room_404=True,
+    ),
+    RestRow(
+        "PATCH",
+        ROOM,
+        INVITE_OWNER_ONLY,
+        plain(INVITE, {**AUTOPILOT_PATCH, "name": "Invite room"}),
+        "autopilot and name",
+        room_404=True,
+    ),
+    RestRow(
+        "PATCH",
+        ROOM,
+        INVITE_OWNER_ONLY,
+        _invite_personas,
+        "personas (talkativeness, muted)",
+        room_404=True,
+    ),
+    RestRow(
+        "POST",
+        ROOM + "/summary",
+        expect(404, anonymous=401, viewer=403, member=201, owner=201),
+        plain(INVITE + "/summary"),
+        "invite room",
+        room_404=True,
+    ),
+    RestRow(
+        "POST",
+        ROOM + "/summary",
+        signed_in(201, guest=404, viewer=403),
+        plain(OPEN + "/summary"),
         "open room",
         room_404=True,
     ),
@@ -676,10 +735,13 @@ def frame_for(kind: str, world: World, principal: str) -> dict[str, Any]:
         return {"type": "interrupt", "message_id": world.ai_reply_id}
     if kind == "ping":
         return {"type": "ping"}
+    if kind == "autopilot":
+        return {"type": "autopilot", **AUTOPILOT_PATCH["autopilot"]}
     raise AssertionError(f"the table has no frame builder for {kind!r}")
 
 
 WRITER = {"viewer": "error:permission_denied", "member": "ack", "owner": "ack"}
+AUTOPILOT_SWITCHER = {"viewer": "error:permission_denied", "member": "room", "owner": "room"}
 STOPPER = {
     # The reply has finished: a member may stop replies, but there is nothing to stop.
     "viewer": "error:permission_denied",
@@ -698,6 +760,7 @@ WS_TABLE: tuple[WsRow, ...] = (
     WsRow("typing", ws_expect("ok"), "invite"),
     WsRow("interrupt", ws_expect(STOPPER), "invite"),
     WsRow("ping", ws_expect("pong"), "invite"),
+    WsRow("autopilot", ws_expect(AUTOPILOT_SWITCHER), "invite"),
 )
 
 
@@ -742,16 +805,16 @@ async def _answer(ws: Any, sent: dict[str, Any]) -> str:
     """What the server said to `sent` (the socket stays open).
 
     Ping, typing and a repeated hello are answered by the gateway before the pong that follows
-    them; a send's ack or error and an interrupt's error come back from the room service, so
-    those are waited for.
+    them; a send's ack or error, an interrupt's error and an autopilot change's `room` frame (or
+    error) come back from the room service, so those are waited for.
     """
     kind = sent["type"]
     outcome = "ok"
     pong = False
     while True:
-        if pong and (kind not in ("send", "interrupt") or outcome != "ok"):
+        if pong and (kind not in ("send", "interrupt", "autopilot") or outcome != "ok"):
             return "pong" if kind == "ping" else outcome
-        frame = await _next_of(ws, {"ack", "error", "pong", "message"})
+        frame = await _next_of(ws, {"ack", "error", "pong", "message", "room"})
         if frame["type"] == "pong":
             pong = True
         elif frame["type"] == "ack" and frame.get("client_msg_id") == sent.get("client_msg_id"):
@@ -768,3 +831,5 @@ async def _answer(ws: Any, sent: dict[str, Any]) -> str:
             and frame["message"]["status"] == "interrupted"
         ):
             outcome = "stopped"
+        elif frame["type"] == "room" and kind == "autopilot":
+            outcome = "room"

@@ -1,10 +1,13 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useSession } from "../app/context";
+import { autopilotPatch, toAutopilotDraft, validateAutopilot } from "../rooms/autopilot";
 import { fromDraft, toDraft, validateDrafts, type PersonaDraft } from "../rooms/personas";
 import { useModels } from "../rooms/useModels";
 import type { Room, RoomAccess, RoomSettingsPatch } from "../types";
 import { AccessFields } from "./AccessFields";
+import { AutopilotSettings } from "./AutopilotSettings";
 import { PersonaEditor } from "./PersonaEditor";
+import { SummaryPanel } from "./SummaryPanel";
 
 interface Props {
   room: Room;
@@ -12,9 +15,14 @@ interface Props {
   onSaved: (room: Room) => void;
 }
 
-/** The owner's settings: name, who can join, personas (the list is replaced as a whole). */
+/**
+ * A room's settings. The owner changes everything: name, who can join, personas (the list is
+ * replaced as a whole, talkativeness and mute included) and the autopilot. A member (anyone who
+ * may send) changes only the autopilot settings and may post a summary; `room.role` says which.
+ */
 export function RoomSettings({ room, onClose, onSaved }: Props) {
   const { api, user } = useSession();
+  const owner = room.role === "owner";
   const [access, setAccess] = useState<RoomAccess>(room.access ?? "invite");
   const [allowGuests, setAllowGuests] = useState(room.allow_guests ?? false);
   const { models, error: modelsError } = useModels(api);
@@ -25,6 +33,8 @@ export function RoomSettings({ room, onClose, onSaved }: Props) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const errors = validateDrafts(drafts);
+  const [autopilot, setAutopilot] = useState(() => toAutopilotDraft(room.autopilot));
+  const autopilotErrors = validateAutopilot(autopilot);
 
   useEffect(() => {
     const el = dialog.current;
@@ -36,15 +46,21 @@ export function RoomSettings({ room, onClose, onSaved }: Props) {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setShowErrors(true);
-    if (!name.trim() || Object.keys(errors).length) return;
+    if (Object.keys(autopilotErrors).length) return;
+    if (owner && (!name.trim() || Object.keys(errors).length)) return;
     const personas = drafts.map(fromDraft);
     const patch: RoomSettingsPatch = {};
-    if (name.trim() !== room.name) patch.name = name.trim();
-    if (JSON.stringify(personas) !== JSON.stringify(room.personas.map((p) => fromDraft(toDraft(p))))) {
-      patch.personas = personas;
+    // Only the owner may change anything but the autopilot (a member's PATCH carries it alone).
+    if (owner) {
+      if (name.trim() !== room.name) patch.name = name.trim();
+      if (JSON.stringify(personas) !== JSON.stringify(room.personas.map((p) => fromDraft(toDraft(p))))) {
+        patch.personas = personas;
+      }
+      if (access !== (room.access ?? "invite")) patch.access = access;
+      if (allowGuests !== (room.allow_guests ?? false)) patch.allow_guests = allowGuests;
     }
-    if (access !== (room.access ?? "invite")) patch.access = access;
-    if (allowGuests !== (room.allow_guests ?? false)) patch.allow_guests = allowGuests;
+    const autopilotChange = autopilotPatch(autopilot, room.autopilot);
+    if (autopilotChange) patch.autopilot = autopilotChange;
     if (Object.keys(patch).length === 0) return onClose();
     setBusy(true);
     setError(null);
@@ -69,33 +85,53 @@ export function RoomSettings({ room, onClose, onSaved }: Props) {
     >
       <form className="form" onSubmit={submit} noValidate>
         <h2 id="settings-title">Room settings</h2>
-        <div className="field">
-          <label htmlFor="settings-room-name">Room name</label>
-          <input
-            id="settings-room-name"
-            value={name}
-            maxLength={200}
-            onChange={(e) => setName(e.target.value)}
-            aria-invalid={showErrors && !name.trim()}
-          />
-          {showErrors && !name.trim() && <p className="field-error">Give the room a name.</p>}
-        </div>
-        <AccessFields
-          access={access}
-          allowGuests={allowGuests}
-          guestOwner={user.kind === "guest"}
-          onChange={(patch) => {
-            if (patch.access) setAccess(patch.access);
-            if (patch.allowGuests !== undefined) setAllowGuests(patch.allowGuests);
-          }}
-        />
-        <PersonaEditor
-          drafts={drafts}
-          onChange={setDrafts}
+        {owner ? (
+          <>
+            <div className="field">
+              <label htmlFor="settings-room-name">Room name</label>
+              <input
+                id="settings-room-name"
+                value={name}
+                maxLength={200}
+                onChange={(e) => setName(e.target.value)}
+                aria-invalid={showErrors && !name.trim()}
+              />
+              {showErrors && !name.trim() && <p className="field-error">Give the room a name.</p>}
+            </div>
+            <AccessFields
+              access={access}
+              allowGuests={allowGuests}
+              guestOwner={user.kind === "guest"}
+              onChange={(patch) => {
+                if (patch.access) setAccess(patch.access);
+                if (patch.allowGuests !== undefined) setAllowGuests(patch.allowGuests);
+              }}
+            />
+            <PersonaEditor
+              drafts={drafts}
+              onChange={setDrafts}
+              models={models}
+              modelsError={modelsError}
+              errors={showErrors ? errors : {}}
+            />
+          </>
+        ) : (
+          <p className="hint" role="note">
+            Only the room’s owner can change its name, who can join and its personas.
+          </p>
+        )}
+        <AutopilotSettings
+          autopilot={room.autopilot}
+          draft={autopilot}
+          onChange={setAutopilot}
+          personas={drafts}
+          onPersonasChange={setDrafts}
           models={models}
-          modelsError={modelsError}
-          errors={showErrors ? errors : {}}
+          errors={showErrors ? autopilotErrors : {}}
+          personaErrors={showErrors ? errors : {}}
+          personasLocked={!owner}
         />
+        <SummaryPanel room={room} />
         {error && (
           <p role="alert" className="form-error">
             {error}

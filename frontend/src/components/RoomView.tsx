@@ -4,6 +4,7 @@ import { Composer } from "../composer/Composer";
 import { pendingItems } from "../room/state";
 import { useRoom } from "../room/useRoom";
 import type { Message, Room } from "../types";
+import { AutopilotBar } from "./AutopilotBar";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { typingText } from "./format";
 import { BackIcon, CloseIcon, GearIcon, MembersIcon, PeopleIcon, UserPlusIcon } from "./icons";
@@ -35,6 +36,8 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
   const input = useRef<HTMLTextAreaElement>(null);
   const viewer = state.role === "viewer";
   const owner = state.role === "owner";
+  /** Members who may send change the autopilot (settings and switch) and post summaries. */
+  const member = state.role === "member";
 
   // No access (any more): the room leaves the list too.
   const lost = state.fatal === "forbidden" || state.fatal === "not_found";
@@ -130,7 +133,7 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
             <UserPlusIcon />
           </button>
         )}
-        {owner && (
+        {(owner || member) && (
           <button
             type="button"
             className="icon-btn"
@@ -162,6 +165,9 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
             onDiscard={room.discard}
           />
           <div className="below-log">
+            {state.room && (
+              <AutopilotBar room={state.room} status={state.autopilot} onChange={room.autopilot} readOnly={viewer} />
+            )}
             <p className="typing" aria-live="polite">
               {typingText(typingNames)}
             </p>

@@ -60,7 +60,7 @@ describe("TokensPage", () => {
     expect(shown.getByText(/shown only this once/)).toBeTruthy();
     await userEvent.click(shown.getByRole("button", { name: "Copy token" }));
     expect(writeText).toHaveBeenCalledWith(SECRET);
-    expect(shown.getByText("Copied.")).toBeTruthy();
+    expect(await shown.findByText("Copied.")).toBeTruthy();
     // Listed by name, never with its secret.
     const list = within(await screen.findByRole("list", { name: "Your tokens" }));
     await waitFor(() => expect(list.getByText("ci runner")).toBeTruthy());

@@ -1,8 +1,10 @@
 // @vitest-environment node
 import { describe, expect, it } from "vitest";
 import { aiReply, ana, ben, message, room, welcome } from "../test/fixtures";
+import { DEFAULT_AUTOPILOT } from "../rooms/autopilot";
 import type { ServerFrame } from "../types";
 import {
+  AUTOPILOT_OFF,
   highestSeq,
   initialRoomState,
   RATE_LIMITED_NOTICE,
@@ -178,5 +180,21 @@ describe("roomReducer", () => {
     expect(s.limited).toBe(30_000);
     s = roomReducer(s, frame(welcome({ resumed: true })));
     expect(s.limited).toBeNull();
+  });
+
+  it("follows the autopilot's status; a room broadcast changes its settings, not my role", () => {
+    const autopilot = { ...DEFAULT_AUTOPILOT, enabled: true, turns: 3 };
+    let s = run({ type: "room", room: room({ role: "member" }) }, frame(welcome({ room: room() })));
+    expect(s.autopilot).toEqual(AUTOPILOT_OFF);
+    s = roomReducer(s, frame({ type: "autopilot_status", state: "thinking", handle: "sage", reason: null }));
+    expect(s.autopilot).toEqual({ state: "thinking", handle: "sage", reason: null });
+    s = roomReducer(s, frame({ type: "room", room: room({ autopilot, role: "owner" }) }));
+    expect(s.role).toBe("member");
+    expect(s.room?.autopilot).toEqual(autopilot);
+    // A view without the autopilot (an older server) keeps what is held.
+    s = roomReducer(s, frame({ type: "room", room: room({ name: "Renamed" }) }));
+    expect(s.room).toMatchObject({ name: "Renamed", autopilot });
+    s = roomReducer(s, frame(welcome({ autopilot_status: { state: "waiting", handle: null, reason: "replies" } })));
+    expect(s.autopilot.state).toBe("waiting");
   });
 });

@@ -1,7 +1,7 @@
 // The state of one open room and the pure reducer that folds server frames, REST pages and
 // connection events into it. Messages are upserted by id and kept ordered by seq.
 import type { ConnectionState, FatalReason } from "../socket";
-import type { Message, OutboxItem, Room, RoomRole, ServerFrame, User } from "../types";
+import type { AutopilotStatus, Message, OutboxItem, Room, RoomRole, ServerFrame, User } from "../types";
 
 /** How long a typing indicator lasts without a repeat (the server's TTL is 6 s). */
 export const TYPING_TTL_MS = 6_500;
@@ -37,10 +37,14 @@ export interface RoomState {
   limited: number | null;
   /** The last error the server answered that is not about one sent message. */
   notice: string | null;
+  /** What the room's autopilot is doing now. */
+  autopilot: AutopilotStatus;
 }
 
 /** What a `rate_limited` error frame shows: not blocking, it goes by itself. */
 export const RATE_LIMITED_NOTICE = "You are sending too fast. Slow down a little; your messages will still go out.";
+
+export const AUTOPILOT_OFF: AutopilotStatus = { state: "off", handle: null, reason: null };
 
 export type RoomAction =
   | { type: "frame"; frame: ServerFrame; now: number }
@@ -72,6 +76,7 @@ export function initialRoomState(): RoomState {
     welcomed: false,
     limited: null,
     notice: null,
+    autopilot: AUTOPILOT_OFF,
   };
 }
 
@@ -143,6 +148,8 @@ function mergeRoom(held: Room | null, incoming: Room): Room {
   if (merged.access === undefined) merged.access = held.access;
   if (merged.allow_guests === undefined) merged.allow_guests = held.allow_guests;
   if (merged.role === undefined) merged.role = held.role;
+  if (merged.autopilot === undefined) merged.autopilot = held.autopilot;
+  if (merged.summary === undefined) merged.summary = held.summary;
   return merged;
 }
 
@@ -185,6 +192,7 @@ function applyFrame(state: RoomState, frame: ServerFrame, now: number): RoomStat
         // A resume replays everything missed, so what is held is complete again.
         loaded: state.loaded && frame.resumed,
         notice: null,
+        autopilot: frame.autopilot_status ?? AUTOPILOT_OFF,
       };
     }
     case "message": {
@@ -231,6 +239,8 @@ function applyFrame(state: RoomState, frame: ServerFrame, now: number): RoomStat
         ...state,
         room: { ...mergeRoom(state.room, frame.room), ...(state.role !== undefined && { role: state.role }) },
       };
+    case "autopilot_status":
+      return { ...state, autopilot: { state: frame.state, handle: frame.handle, reason: frame.reason } };
     case "error":
       // Sent too fast: the connection retries refused sends by itself; say why it is slow.
       if (frame.code === "rate_limited") return { ...state, notice: RATE_LIMITED_NOTICE };

@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { ApiError, type Api } from "../api";
 import { RoomConnection, type FatalReason } from "../socket";
-import type { Message, Room } from "../types";
+import type { AutopilotPatch, Message, Room } from "../types";
 import { highestSeq, initialRoomState, roomReducer, type RoomState } from "./state";
 
 export const PAGE_SIZE = 50;
@@ -20,6 +20,8 @@ export interface RoomControls {
   discard: (clientMsgId: string) => void;
   typing: (active: boolean) => void;
   interrupt: (messageId: string) => void;
+  /** Switch the autopilot or change its settings (over the socket, else over REST). */
+  autopilot: (patch: AutopilotPatch) => void;
   roomUpdated: (room: Room) => void;
   dismissNotice: () => void;
 }
@@ -184,6 +186,14 @@ export function useRoom(
     [api, roomId, failed],
   );
 
+  const autopilot = useCallback(
+    (patch: AutopilotPatch) => {
+      if (connRef.current?.autopilot(patch)) return;
+      api.updateRoom(roomId, { autopilot: patch }).then((room) => dispatch({ type: "room", room }), failed);
+    },
+    [api, roomId, failed],
+  );
+
   return {
     state,
     loadingOlder,
@@ -194,6 +204,7 @@ export function useRoom(
     discard: useCallback((id) => connRef.current?.discard(id), []),
     typing: useCallback((active) => void connRef.current?.typing(active), []),
     interrupt,
+    autopilot,
     roomUpdated: useCallback((room) => dispatch({ type: "room", room }), []),
     dismissNotice: useCallback(() => dispatch({ type: "dismissNotice" }), []),
   };

@@ -10,9 +10,12 @@ export interface PersonaDraft {
   temperature: string;
   /** Kept from an existing persona (the form does not edit it). */
   max_tokens?: number;
+  /** Autopilot: weight in the speaker draw, "0".."1" (edited in AutopilotSettings). */
+  talkativeness: string;
+  muted: boolean;
 }
 
-export type DraftErrors = Partial<Record<"handle" | "model" | "temperature", string>>;
+export type DraftErrors = Partial<Record<"handle" | "model" | "temperature" | "talkativeness", string>>;
 
 const HANDLE = /^[a-z0-9_-]{1,32}$/;
 let counter = 0;
@@ -22,7 +25,16 @@ export function newDraft(models: ModelInfo[], taken: string[]): PersonaDraft {
   const model = models.find((m) => m.available)?.id ?? "";
   let n = taken.length + 1;
   while (taken.includes(`persona${n}`)) n++;
-  return { key: nextKey(), handle: `persona${n}`, name: "", model, system_prompt: "", temperature: "0.7" };
+  return {
+    key: nextKey(),
+    handle: `persona${n}`,
+    name: "",
+    model,
+    system_prompt: "",
+    temperature: "0.7",
+    talkativeness: "0.5",
+    muted: false,
+  };
 }
 
 export function toDraft(p: Persona): PersonaDraft {
@@ -34,6 +46,8 @@ export function toDraft(p: Persona): PersonaDraft {
     system_prompt: p.system_prompt,
     temperature: String(p.temperature),
     max_tokens: p.max_tokens,
+    talkativeness: String(p.talkativeness ?? 0.5),
+    muted: p.muted ?? false,
   };
 }
 
@@ -44,6 +58,8 @@ export function fromDraft(d: PersonaDraft): PersonaInput {
     model: d.model,
     system_prompt: d.system_prompt,
     temperature: Number(d.temperature),
+    talkativeness: Number(d.talkativeness),
+    muted: d.muted,
   };
   if (d.max_tokens !== undefined) out.max_tokens = d.max_tokens;
   return out;
@@ -63,6 +79,10 @@ export function validateDrafts(drafts: PersonaDraft[]): Record<string, DraftErro
     if (!d.model) e.model = "Pick a model.";
     const t = Number(d.temperature);
     if (d.temperature.trim() === "" || !Number.isFinite(t) || t < 0 || t > 2) e.temperature = "From 0 to 2.";
+    const talk = Number(d.talkativeness);
+    if (d.talkativeness.trim() === "" || !Number.isFinite(talk) || talk < 0 || talk > 1) {
+      e.talkativeness = "From 0 to 1.";
+    }
     if (Object.keys(e).length) errors[d.key] = e;
   }
   return errors;

@@ -72,20 +72,24 @@ class Author(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[AuthorKind, str]] = ..., handle: _Optional[str] = ...) -> None: ...
 
 class Persona(_message.Message):
-    __slots__ = ("handle", "name", "model", "system_prompt", "temperature", "max_tokens")
+    __slots__ = ("handle", "name", "model", "system_prompt", "temperature", "max_tokens", "talkativeness", "muted")
     HANDLE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_PROMPT_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TALKATIVENESS_FIELD_NUMBER: _ClassVar[int]
+    MUTED_FIELD_NUMBER: _ClassVar[int]
     handle: str
     name: str
     model: str
     system_prompt: str
     temperature: float
     max_tokens: int
-    def __init__(self, handle: _Optional[str] = ..., name: _Optional[str] = ..., model: _Optional[str] = ..., system_prompt: _Optional[str] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ...) -> None: ...
+    talkativeness: float
+    muted: bool
+    def __init__(self, handle: _Optional[str] = ..., name: _Optional[str] = ..., model: _Optional[str] = ..., system_prompt: _Optional[str] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., talkativeness: _Optional[float] = ..., muted: _Optional[bool] = ...) -> None: ...
 
 class PersonaList(_message.Message):
     __slots__ = ("personas",)
@@ -110,7 +114,7 @@ class Timing(_message.Message):
     def __init__(self, time_to_first_token_ms: _Optional[int] = ..., total_ms: _Optional[int] = ...) -> None: ...
 
 class Room(_message.Message):
-    __slots__ = ("id", "name", "created_by", "created_at_ms", "updated_at_ms", "last_seq", "personas", "access", "allow_guests", "role")
+    __slots__ = ("id", "name", "created_by", "created_at_ms", "updated_at_ms", "last_seq", "personas", "access", "allow_guests", "role", "autopilot", "summary")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +125,8 @@ class Room(_message.Message):
     ACCESS_FIELD_NUMBER: _ClassVar[int]
     ALLOW_GUESTS_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    AUTOPILOT_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     created_by: str
@@ -131,7 +137,57 @@ class Room(_message.Message):
     access: RoomAccess
     allow_guests: bool
     role: RoomRole
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., personas: _Optional[_Iterable[_Union[Persona, _Mapping]]] = ..., access: _Optional[_Union[RoomAccess, str]] = ..., allow_guests: _Optional[bool] = ..., role: _Optional[_Union[RoomRole, str]] = ...) -> None: ...
+    autopilot: Autopilot
+    summary: Summary
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., personas: _Optional[_Iterable[_Union[Persona, _Mapping]]] = ..., access: _Optional[_Union[RoomAccess, str]] = ..., allow_guests: _Optional[bool] = ..., role: _Optional[_Union[RoomRole, str]] = ..., autopilot: _Optional[_Union[Autopilot, _Mapping]] = ..., summary: _Optional[_Union[Summary, _Mapping]] = ...) -> None: ...
+
+class Autopilot(_message.Message):
+    __slots__ = ("enabled", "strategy", "max_turns", "token_budget", "idle_timeout_s", "summary_model", "turns", "tokens_used", "stopped_reason")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    MAX_TURNS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_MODEL_FIELD_NUMBER: _ClassVar[int]
+    TURNS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_USED_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_REASON_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    strategy: str
+    max_turns: int
+    token_budget: int
+    idle_timeout_s: int
+    summary_model: str
+    turns: int
+    tokens_used: int
+    stopped_reason: str
+    def __init__(self, enabled: _Optional[bool] = ..., strategy: _Optional[str] = ..., max_turns: _Optional[int] = ..., token_budget: _Optional[int] = ..., idle_timeout_s: _Optional[int] = ..., summary_model: _Optional[str] = ..., turns: _Optional[int] = ..., tokens_used: _Optional[int] = ..., stopped_reason: _Optional[str] = ...) -> None: ...
+
+class AutopilotPatch(_message.Message):
+    __slots__ = ("enabled", "strategy", "max_turns", "token_budget", "idle_timeout_s", "summary_model")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    MAX_TURNS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_MODEL_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    strategy: str
+    max_turns: int
+    token_budget: int
+    idle_timeout_s: int
+    summary_model: str
+    def __init__(self, enabled: _Optional[bool] = ..., strategy: _Optional[str] = ..., max_turns: _Optional[int] = ..., token_budget: _Optional[int] = ..., idle_timeout_s: _Optional[int] = ..., summary_model: _Optional[str] = ...) -> None: ...
+
+class Summary(_message.Message):
+    __slots__ = ("text", "upto_seq", "updated_at_ms")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    UPTO_SEQ_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    upto_seq: int
+    updated_at_ms: int
+    def __init__(self, text: _Optional[str] = ..., upto_seq: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
 
 class Message(_message.Message):
     __slots__ = ("id", "room_id", "seq", "author", "content", "reply_to", "status", "created_at_ms", "client_msg_id", "model", "usage", "timing", "error")
@@ -202,20 +258,30 @@ class ListRoomsResponse(_message.Message):
     def __init__(self, rooms: _Optional[_Iterable[_Union[Room, _Mapping]]] = ...) -> None: ...
 
 class UpdateRoomRequest(_message.Message):
-    __slots__ = ("actor", "room_id", "name", "personas", "access", "allow_guests")
+    __slots__ = ("actor", "room_id", "name", "personas", "access", "allow_guests", "autopilot")
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PERSONAS_FIELD_NUMBER: _ClassVar[int]
     ACCESS_FIELD_NUMBER: _ClassVar[int]
     ALLOW_GUESTS_FIELD_NUMBER: _ClassVar[int]
+    AUTOPILOT_FIELD_NUMBER: _ClassVar[int]
     actor: User
     room_id: str
     name: str
     personas: PersonaList
     access: RoomAccess
     allow_guests: bool
-    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., name: _Optional[str] = ..., personas: _Optional[_Union[PersonaList, _Mapping]] = ..., access: _Optional[_Union[RoomAccess, str]] = ..., allow_guests: _Optional[bool] = ...) -> None: ...
+    autopilot: AutopilotPatch
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ..., name: _Optional[str] = ..., personas: _Optional[_Union[PersonaList, _Mapping]] = ..., access: _Optional[_Union[RoomAccess, str]] = ..., allow_guests: _Optional[bool] = ..., autopilot: _Optional[_Union[AutopilotPatch, _Mapping]] = ...) -> None: ...
+
+class SummaryPostRequest(_message.Message):
+    __slots__ = ("actor", "room_id")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    actor: User
+    room_id: str
+    def __init__(self, actor: _Optional[_Union[User, _Mapping]] = ..., room_id: _Optional[str] = ...) -> None: ...
 
 class LoadHistoryRequest(_message.Message):
     __slots__ = ("room_id", "before_seq", "after_seq", "limit", "actor")
@@ -455,21 +521,31 @@ class SetTyping(_message.Message):
     active: bool
     def __init__(self, conn_id: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
 
+class AutopilotRequest(_message.Message):
+    __slots__ = ("conn_id", "patch")
+    CONN_ID_FIELD_NUMBER: _ClassVar[int]
+    PATCH_FIELD_NUMBER: _ClassVar[int]
+    conn_id: str
+    patch: AutopilotPatch
+    def __init__(self, conn_id: _Optional[str] = ..., patch: _Optional[_Union[AutopilotPatch, _Mapping]] = ...) -> None: ...
+
 class SessionRequest(_message.Message):
-    __slots__ = ("open", "join", "leave", "send", "typing", "interrupt")
+    __slots__ = ("open", "join", "leave", "send", "typing", "interrupt", "autopilot")
     OPEN_FIELD_NUMBER: _ClassVar[int]
     JOIN_FIELD_NUMBER: _ClassVar[int]
     LEAVE_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     TYPING_FIELD_NUMBER: _ClassVar[int]
     INTERRUPT_FIELD_NUMBER: _ClassVar[int]
+    AUTOPILOT_FIELD_NUMBER: _ClassVar[int]
     open: SessionOpen
     join: MemberJoin
     leave: MemberLeave
     send: SendMessage
     typing: SetTyping
     interrupt: InterruptReply
-    def __init__(self, open: _Optional[_Union[SessionOpen, _Mapping]] = ..., join: _Optional[_Union[MemberJoin, _Mapping]] = ..., leave: _Optional[_Union[MemberLeave, _Mapping]] = ..., send: _Optional[_Union[SendMessage, _Mapping]] = ..., typing: _Optional[_Union[SetTyping, _Mapping]] = ..., interrupt: _Optional[_Union[InterruptReply, _Mapping]] = ...) -> None: ...
+    autopilot: AutopilotRequest
+    def __init__(self, open: _Optional[_Union[SessionOpen, _Mapping]] = ..., join: _Optional[_Union[MemberJoin, _Mapping]] = ..., leave: _Optional[_Union[MemberLeave, _Mapping]] = ..., send: _Optional[_Union[SendMessage, _Mapping]] = ..., typing: _Optional[_Union[SetTyping, _Mapping]] = ..., interrupt: _Optional[_Union[InterruptReply, _Mapping]] = ..., autopilot: _Optional[_Union[AutopilotRequest, _Mapping]] = ...) -> None: ...
 
 class SessionOpened(_message.Message):
     __slots__ = ("room", "participants", "streaming")
@@ -551,8 +627,18 @@ class MemberUpdated(_message.Message):
     member: RoomMember
     def __init__(self, member: _Optional[_Union[RoomMember, _Mapping]] = ...) -> None: ...
 
+class AutopilotStatus(_message.Message):
+    __slots__ = ("state", "handle", "reason")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    handle: str
+    reason: str
+    def __init__(self, state: _Optional[str] = ..., handle: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class SessionEvent(_message.Message):
-    __slots__ = ("opened", "message", "send_result", "presence", "typing", "room_updated", "delta", "error", "member_removed", "member_updated")
+    __slots__ = ("opened", "message", "send_result", "presence", "typing", "room_updated", "delta", "error", "member_removed", "member_updated", "autopilot_status")
     OPENED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SEND_RESULT_FIELD_NUMBER: _ClassVar[int]
@@ -563,6 +649,7 @@ class SessionEvent(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     MEMBER_REMOVED_FIELD_NUMBER: _ClassVar[int]
     MEMBER_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    AUTOPILOT_STATUS_FIELD_NUMBER: _ClassVar[int]
     opened: SessionOpened
     message: Message
     send_result: SendResult
@@ -573,4 +660,5 @@ class SessionEvent(_message.Message):
     error: RequestError
     member_removed: MemberRemoved
     member_updated: MemberUpdated
-    def __init__(self, opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., presence: _Optional[_Union[PresenceEvent, _Mapping]] = ..., typing: _Optional[_Union[TypingEvent, _Mapping]] = ..., room_updated: _Optional[_Union[RoomUpdated, _Mapping]] = ..., delta: _Optional[_Union[MessageDelta, _Mapping]] = ..., error: _Optional[_Union[RequestError, _Mapping]] = ..., member_removed: _Optional[_Union[MemberRemoved, _Mapping]] = ..., member_updated: _Optional[_Union[MemberUpdated, _Mapping]] = ...) -> None: ...
+    autopilot_status: AutopilotStatus
+    def __init__(self, opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., presence: _Optional[_Union[PresenceEvent, _Mapping]] = ..., typing: _Optional[_Union[TypingEvent, _Mapping]] = ..., room_updated: _Optional[_Union[RoomUpdated, _Mapping]] = ..., delta: _Optional[_Union[MessageDelta, _Mapping]] = ..., error: _Optional[_Union[RequestError, _Mapping]] = ..., member_removed: _Optional[_Union[MemberRemoved, _Mapping]] = ..., member_updated: _Optional[_Union[MemberUpdated, _Mapping]] = ..., autopilot_status: _Optional[_Union[AutopilotStatus, _Mapping]] = ...) -> None: ...

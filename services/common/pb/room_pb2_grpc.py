@@ -105,6 +105,11 @@ class RoomServiceStub:
                 request_serializer=chimera_dot_v1_dot_room__pb2.AcceptInviteRequest.SerializeToString,
                 response_deserializer=chimera_dot_v1_dot_room__pb2.Room.FromString,
                 _registered_method=True)
+        self.SummaryPost = channel.unary_unary(
+                '/chimera.v1.RoomService/SummaryPost',
+                request_serializer=chimera_dot_v1_dot_room__pb2.SummaryPostRequest.SerializeToString,
+                response_deserializer=chimera_dot_v1_dot_room__pb2.Message.FromString,
+                _registered_method=True)
         self.RoomSession = channel.stream_stream(
                 '/chimera.v1.RoomService/RoomSession',
                 request_serializer=chimera_dot_v1_dot_room__pb2.SessionRequest.SerializeToString,
@@ -202,6 +207,13 @@ class RoomServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SummaryPost(self, request, context):
+        """Summarize the room (decisions, action items) and post it as a system message; returns it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RoomSession(self, request_iterator, context):
         """One stream per (gateway, room): member joins/leaves, sends and typing in;
         room events out, each once per stream.
@@ -282,6 +294,11 @@ def add_RoomServiceServicer_to_server(servicer, server):
                     servicer.AcceptInvite,
                     request_deserializer=chimera_dot_v1_dot_room__pb2.AcceptInviteRequest.FromString,
                     response_serializer=chimera_dot_v1_dot_room__pb2.Room.SerializeToString,
+            ),
+            'SummaryPost': grpc.unary_unary_rpc_method_handler(
+                    servicer.SummaryPost,
+                    request_deserializer=chimera_dot_v1_dot_room__pb2.SummaryPostRequest.FromString,
+                    response_serializer=chimera_dot_v1_dot_room__pb2.Message.SerializeToString,
             ),
             'RoomSession': grpc.stream_stream_rpc_method_handler(
                     servicer.RoomSession,
@@ -668,6 +685,33 @@ class RoomService:
             '/chimera.v1.RoomService/AcceptInvite',
             chimera_dot_v1_dot_room__pb2.AcceptInviteRequest.SerializeToString,
             chimera_dot_v1_dot_room__pb2.Room.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SummaryPost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chimera.v1.RoomService/SummaryPost',
+            chimera_dot_v1_dot_room__pb2.SummaryPostRequest.SerializeToString,
+            chimera_dot_v1_dot_room__pb2.Message.FromString,
             options,
             channel_credentials,
             insecure,

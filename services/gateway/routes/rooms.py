@@ -1,4 +1,4 @@
-"""Rooms: create, list, read, change."""
+"""Rooms: create, list, read, change, and switch their autopilot."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from services.common.pb import room_pb2 as pb
 from services.gateway.convert import ACCESS_VALUES, room_json
 from services.gateway.deps import CurrentUser, GatewayDep, actor
-from services.gateway.schemas import PersonaIn, RoomIn, RoomList, RoomOut, RoomPatch
+from services.gateway.schemas import AutopilotIn, PersonaIn, RoomIn, RoomList, RoomOut, RoomPatch
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
@@ -24,7 +24,15 @@ def persona_pb(persona: PersonaIn) -> pb.Persona:
         message.temperature = persona.temperature
     if persona.max_tokens is not None:
         message.max_tokens = persona.max_tokens
+    if persona.talkativeness is not None:
+        message.talkativeness = persona.talkativeness
+    message.muted = persona.muted
     return message
+
+
+def autopilot_patch(body: AutopilotIn) -> pb.AutopilotPatch:
+    """The fields of an autopilot change that the body sets."""
+    return pb.AutopilotPatch(**body.model_dump(exclude_none=True))
 
 
 @router.post("", status_code=201, response_model=RoomOut)
@@ -65,7 +73,7 @@ async def get_room(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict
 async def update_room(
     room_id: str, body: RoomPatch, user: CurrentUser, gateway: GatewayDep
 ) -> dict:
-    """Owners: rename, replace personas, change access; members see the change live."""
+    """Owners: rename, replace personas, change access; members: autopilot. All see it live."""
     request = pb.UpdateRoomRequest(actor=actor(user), room_id=room_id)
     if body.name is not None:
         request.name = body.name
@@ -76,5 +84,7 @@ async def update_room(
         request.access = ACCESS_VALUES[body.access]
     if body.allow_guests is not None:
         request.allow_guests = body.allow_guests
+    if body.autopilot is not None:
+        request.autopilot.CopyFrom(autopilot_patch(body.autopilot))
     room = await gateway.rooms.UpdateRoom(request, timeout=gateway.timeout)
     return room_json(room)

@@ -14,7 +14,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from services.common.errors import ChimeraError
 from services.common.pb import room_pb2 as pb
 from services.gateway.auth import SESSION_COOKIE, Identity, Via
-from services.gateway.convert import message_json, room_json, user_json
+from services.gateway.convert import autopilot_status_json, message_json, room_json, user_json
 from services.gateway.deps import Gateway, actor, authenticate, get_gateway
 from services.gateway.limits import FrameLimiter
 from services.gateway.ws.connection import Connection
@@ -29,6 +29,7 @@ from services.gateway.ws.protocol import (
     CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHENTICATED,
     NO_ACCESS_REASON,
+    Autopilot,
     FrameError,
     Hello,
     Interrupt,
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 VIEWER_MESSAGE = "Viewers cannot send messages."
+VIEWER_AUTOPILOT_MESSAGE = "Viewers cannot change the autopilot."
 UNAVAILABLE_REASON = "room service unavailable; reconnect"
 
 
@@ -144,6 +146,7 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
         participants=[user_json(u) for u in link.participants_with(conn.pb_user)],
         last_seq=upto,
         resumed=resumed,
+        autopilot_status=autopilot_status_json(link.autopilot_status),
     )
     # Replies still streaming follow the replay with their text so far; their deltas come next.
     frames = [
@@ -179,12 +182,16 @@ def _handle(link: RoomLink, conn: Connection, text: str | None) -> None:
             conn.push(error_frame("permission_denied", VIEWER_MESSAGE, **extra))
         elif isinstance(frame, Interrupt):
             conn.push(error_frame("permission_denied", VIEWER_MESSAGE))
+        elif isinstance(frame, Autopilot):
+            conn.push(error_frame("permission_denied", VIEWER_AUTOPILOT_MESSAGE))
     elif isinstance(frame, Send):
         link.send(conn, frame.content, frame.client_msg_id, frame.reply_to)
     elif isinstance(frame, Typing):
         link.typing(conn, frame.active)
     elif isinstance(frame, Interrupt):
         link.interrupt(conn, frame.message_id)
+    elif isinstance(frame, Autopilot):
+        link.autopilot(conn, pb.AutopilotPatch(**frame.patch()))
 
 
 async def _read_frames(

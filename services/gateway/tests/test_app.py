@@ -269,6 +269,8 @@ def test_removal_closes_4403_and_a_viewer_gets_errors_not_a_close(
         assert (error["code"], error["client_msg_id"]) == ("permission_denied", "c1")
         ws.send_json({"type": "interrupt", "message_id": "m1"})
         assert ws.receive_json()["code"] == "permission_denied"
+        ws.send_json({"type": "autopilot", "enabled": True})
+        assert ws.receive_json()["code"] == "permission_denied"
         ws.send_json({"type": "ping"})
         assert ws.receive_json()["type"] == "pong"
         fakes.rooms.remove_member(room_id, viewer_id)

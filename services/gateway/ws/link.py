@@ -18,7 +18,7 @@ import grpc
 from services.common.ids import new_id
 from services.common.pb import room_pb2 as pb
 from services.common.pb.room_pb2_grpc import RoomServiceStub
-from services.gateway.convert import message_json, room_json, user_json
+from services.gateway.convert import autopilot_status_json, message_json, room_json, user_json
 from services.gateway.ws.connection import Connection
 from services.gateway.ws.protocol import (
     CLOSE_NO_ACCESS,
@@ -55,6 +55,7 @@ class RoomLink:
         self.room: pb.Room | None = None
         self.last_seq = 0
         self.streaming: dict[str, pb.Message] = {}  # AI replies in progress, text so far
+        self.autopilot_status = pb.AutopilotStatus(state="off")  # what the autopilot does now
         self.ready = asyncio.Event()
         self.connected = False
         self._was_up = False
@@ -116,6 +117,12 @@ class RoomLink:
         """Ask the room service to stop a streaming reply."""
         self._request(
             pb.SessionRequest(interrupt=pb.InterruptReply(conn_id=conn.id, message_id=message_id))
+        )
+
+    def autopilot(self, conn: Connection, patch: pb.AutopilotPatch) -> None:
+        """Forward a change to the room's autopilot; the room frame that follows confirms it."""
+        self._request(
+            pb.SessionRequest(autopilot=pb.AutopilotRequest(conn_id=conn.id, patch=patch))
         )
 
     def typing(self, conn: Connection, active: bool) -> None:
@@ -244,6 +251,11 @@ class RoomLink:
             self.room = event.room_updated.room
             for conn in list(self.conns.values()):  # each with its own role
                 conn.push(encode("room", room=room_json(self.room, conn.role)))
+        elif kind == "autopilot_status":
+            if event.autopilot_status != self.autopilot_status:  # a new stream repeats it
+                self.autopilot_status = event.autopilot_status
+                status = autopilot_status_json(self.autopilot_status)
+                self._broadcast(encode("autopilot_status", **status))
         elif kind == "opened":
             await self._on_opened(event.opened)
         elif kind == "error":
@@ -261,7 +273,8 @@ class RoomLink:
         if target is None:
             return
         # A refused join (no access) is the only permission error a reader's socket can get:
-        # the gateway answers a viewer's sends and stops itself, before they reach the room.
+        # the gateway answers a viewer's sends, stops and autopilot changes itself, before they
+        # reach the room.
         if error.code == "permission_denied" and not target.viewer:
             target.close(CLOSE_NO_ACCESS, NO_ACCESS_REASON)
         else:

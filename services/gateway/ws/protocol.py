@@ -60,10 +60,26 @@ class Interrupt(_Frame):
     message_id: Text = Field(max_length=64)
 
 
-Frame = Hello | Send | Typing | Ping | Interrupt
+class Autopilot(_Frame):
+    """Switch the room's autopilot on or off, or change its settings (unset: unchanged)."""
+
+    type: Literal["autopilot"]
+    enabled: bool | None = None
+    strategy: Text | None = Field(None, max_length=32)  # the room service names the choices
+    max_turns: int | None = Field(None, ge=1, le=1000)
+    token_budget: int | None = Field(None, ge=0, le=1_000_000_000)
+    idle_timeout_s: int | None = Field(None, ge=1, le=7 * 24 * 3600)
+    summary_model: Text | None = Field(None, max_length=128)
+
+    def patch(self) -> dict[str, Any]:
+        """The settings this frame changes."""
+        return self.model_dump(exclude={"type"}, exclude_none=True)
+
+
+Frame = Hello | Send | Typing | Ping | Interrupt | Autopilot
 ClientFrame = Annotated[Frame, Field(discriminator="type")]
 _client_frame: TypeAdapter[Frame] = TypeAdapter(ClientFrame)
-CLIENT_TYPES = ("hello", "send", "typing", "ping", "interrupt")
+CLIENT_TYPES = ("hello", "send", "typing", "ping", "interrupt", "autopilot")
 
 
 class FrameError(Exception):

@@ -53,12 +53,14 @@ async def build_context(
     turns = [as_turn(m, persona) for m in transcript if m.content.strip()]
     counts = await count_tokens([system.content, *(t.content for t in turns)])
     budget = context_window - persona.max_tokens - counts[0] - PER_MESSAGE_OVERHEAD
-    kept: list[Turn] = []
-    for turn, cost in zip(reversed(turns), reversed(counts[1:]), strict=True):
-        cost += PER_MESSAGE_OVERHEAD
-        if cost > budget:
-            break
-        budget -= cost
-        kept.append(turn)
-    kept.reverse()
-    return [system, *kept]
+    first = first_fitting([c + PER_MESSAGE_OVERHEAD for c in counts[1:]], budget)
+    return [system, *turns[first:]]
+
+
+def first_fitting(costs: Sequence[int], budget: int) -> int:
+    """Index of the oldest of the newest items whose costs add up to at most `budget`."""
+    first = len(costs)
+    while first > 0 and costs[first - 1] <= budget:
+        budget -= costs[first - 1]
+        first -= 1
+    return first

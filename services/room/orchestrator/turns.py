@@ -4,6 +4,10 @@ A reply is an ordinary message: stored with status "streaming" when it starts (s
 gets its seq and everyone sees "thinking"), then coalesced `delta` events, then the
 message again in its final state. The database is written at the start, every few
 seconds as a checkpoint, and at the end — never per token.
+
+Every reply is checked against the daily token quotas first (quota.py): the asker's (the
+account whose message mentioned the persona) and the room's. An autopilot turn has no asker,
+so it counts against the room's quota only.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import grpc
 
@@ -23,15 +29,17 @@ from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.room.convert import message_pb
 from services.room.hub import RoomHub
 from services.room.orchestrator.coalesce import DeltaCoalescer
-from services.room.orchestrator.context import PER_MESSAGE_OVERHEAD, build_context
+from services.room.orchestrator.context import PER_MESSAGE_OVERHEAD, Turn
 from services.room.orchestrator.mentions import mentioned
+from services.room.orchestrator.summary import Summarizer, SummaryConfig, is_command
 from services.room.quota import QuotaExceeded, Quotas, Reservation
-from services.room.store.records import AuthorRecord, PersonaRecord
+from services.room.store.records import AuthorRecord, PersonaRecord, RoomRecord
 from services.room.store.repository import RoomRepository
 
 logger = logging.getLogger(__name__)
 
 MODEL_INFO_TTL_S = 30.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,12 +59,13 @@ class _Turn:
     room_id: str
     persona: PersonaRecord
     message: pb.Message
-    asker_id: str  # the account whose message asked for this reply (its quota pays)
+    asker_id: str  # the account whose message asked for this reply (its quota pays); "" = none
     sent: list[str] = field(default_factory=list)  # text already sent to the room as deltas
     task: asyncio.Task[None] | None = None
     stop_requested: bool = False
     finishing: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    final: pb.Message | None = None
 
     def snapshot(self) -> pb.Message:
         message = pb.Message()
@@ -103,14 +112,26 @@ class Orchestrator:
         llm: LlmServiceStub,
         limits: TurnLimits,
         quotas: Quotas | None = None,
+        summary: SummaryConfig | None = None,
     ) -> None:
         self.repo = repo
         self.hub = hub
         self.llm = llm
         self.limits = limits
         self.quotas = quotas
+        self.summarizer = Summarizer(
+            repo,
+            hub,
+            llm,
+            summary or SummaryConfig(),
+            window=self._context_window,
+            count=self._count_tokens,
+            quotas=quotas,
+        )
         self._turns: dict[str, _Turn] = {}  # message id -> streaming reply
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._busy: Counter[str] = Counter()  # room -> its replies and summaries, queued or running
+        self.on_settled: Callable[[str], None] | None = None  # called when a room's work all ended
         self._persona_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         self._room_slots: dict[str, asyncio.Semaphore] = {}
         self._global_slots = asyncio.Semaphore(limits.global_concurrency)
@@ -119,15 +140,42 @@ class Orchestrator:
     # --- starting replies ----------------------------------------------------------
 
     def on_human_message(self, message: pb.Message) -> None:
-        """A human message was committed: the personas it mentions will answer."""
-        if "@" in message.content:
-            self._spawn(self._answer_mentions(message))
+        """A human message was committed: the personas it mentions will answer (or, for
+        `/summary`, the summarizer)."""
+        if is_command(message.content):
+            self.spawn(message.room_id, self.summarizer.answer_command(message))
+        elif "@" in message.content:
+            self.spawn(message.room_id, self._answer_mentions(message))
 
-    def _spawn(self, work) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]
+    def spawn(self, room_id: str, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run work for a room in the background; the room is `busy` until it ends."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._busy[room_id] += 1
+        task.add_done_callback(lambda done: self._settle(room_id, done))
         return task
+
+    def _settle(self, room_id: str, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._busy[room_id] -= 1
+        if self._busy[room_id] <= 0:
+            del self._busy[room_id]
+            if self.on_settled is not None:
+                self.on_settled(room_id)
+
+    def busy(self, room_id: str) -> bool:
+        """Whether replies or a summary are queued or running in the room."""
+        return self._busy[room_id] > 0
+
+    async def take_turn(
+        self, room_id: str, handle: str, trigger_id: str | None, *, if_last_seq: int
+    ) -> pb.Message | None:
+        """An autopilot turn: the persona's reply in its final state; None if it did not start
+        because the persona is gone or a message came after `if_last_seq`.
+
+        No person asked for it, so it counts against the room's token quota only."""
+        task = self.spawn(room_id, self._reply(room_id, handle, trigger_id, "", if_last_seq))
+        return await asyncio.shield(task)  # Stop on the reply must not cancel the autopilot
 
     async def _answer_mentions(self, message: pb.Message) -> None:
         try:
@@ -137,10 +185,21 @@ class Orchestrator:
             return
         handles = mentioned(message.content, [p.handle for p in room.personas])
         for handle in handles:
-            self._spawn(self._reply(message.room_id, handle, message.id, message.author.id))
+            self.spawn(
+                message.room_id,
+                self._reply(message.room_id, handle, message.id, message.author.id),
+            )
 
-    async def _reply(self, room_id: str, handle: str, trigger_id: str, asker_id: str) -> None:
-        """One persona's reply, after its turn comes (one at a time per persona, capped per room)."""
+    async def _reply(
+        self,
+        room_id: str,
+        handle: str,
+        trigger_id: str | None,
+        asker_id: str,
+        if_last_seq: int | None = None,
+    ) -> pb.Message | None:
+        """One persona's reply, after its turn comes (one at a time per persona, capped per room);
+        its final state."""
         slots = self._room_slots.setdefault(
             room_id, asyncio.Semaphore(self.limits.room_concurrency)
         )
@@ -148,8 +207,12 @@ class Orchestrator:
             room = await self.repo.get_room(room_id)
             persona = next((p for p in room.personas if p.handle == handle), None)
             if persona is None:
-                return  # removed while waiting
+                return None  # removed while waiting
             async with self.hub.lock(room_id):
+                if if_last_seq is not None and (
+                    (await self.repo.get_room(room_id)).last_seq != if_last_seq
+                ):
+                    return None  # someone spoke meanwhile: the caller decides again
                 record = await self.repo.start_ai_message(
                     room_id, persona_author(persona), reply_to=trigger_id
                 )
@@ -158,7 +221,7 @@ class Orchestrator:
                 self.hub.broadcast(room_id, pb.SessionEvent(message=turn.message))
             turn.task = asyncio.current_task()  # type: ignore[assignment]
             try:
-                await self._generate(turn, room.name)
+                await self._generate(turn, room)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -168,10 +231,11 @@ class Orchestrator:
             finally:
                 self._turns.pop(record.id, None)
                 turn.done.set()
+            return turn.final
 
     # --- one reply -----------------------------------------------------------------
 
-    async def _generate(self, turn: _Turn, room_name: str) -> None:
+    async def _generate(self, turn: _Turn, room: RoomRecord) -> None:
         persona, message = turn.persona, turn.message
         coalescer = DeltaCoalescer(
             lambda text: self._send_delta(turn, text), self.limits.delta_interval_s
@@ -189,20 +253,14 @@ class Orchestrator:
             )
             counted: dict[str, int] = {}
 
-            async def count_tokens(texts: list[str]) -> list[int]:
-                counts = await self._count_tokens(persona.model, texts)
+            async def count_tokens(model_id: str, texts: list[str]) -> list[int]:
+                counts = await self._count_tokens(model_id, texts)
                 counted.update(zip(texts, counts, strict=True))
                 return counts
 
-            turns = await build_context(
-                persona,
-                room_name,
-                transcript,
-                context_window=await self._context_window(persona.model),
-                count_tokens=count_tokens,
-            )
-            prompt_estimate = sum(counted.get(t.content, 0) + PER_MESSAGE_OVERHEAD for t in turns)
+            turns = await self.summarizer.context(persona, room, transcript, count=count_tokens)
             if self.quotas is not None:
+                prompt_estimate = await self._prompt_estimate(persona.model, turns, counted)
                 reservation = await self.quotas.reserve(
                     turn.asker_id, turn.room_id, prompt_estimate + persona.max_tokens
                 )
@@ -250,12 +308,21 @@ class Orchestrator:
         if reservation is not None:
             # Recorded before the reply shows as finished, so what follows it sees the usage.
             used = _tokens_used(final, prompt_estimate, received)
-            await asyncio.shield(self._settle(reservation, used, turn))
+            await asyncio.shield(self._record_usage(reservation, used, turn))
         await asyncio.shield(self._finish(turn, "".join(received), status, final, error))
         if shutting_down:
             raise asyncio.CancelledError
 
-    async def _settle(self, reservation: Reservation, used: int, turn: _Turn) -> None:
+    async def _prompt_estimate(
+        self, model_id: str, turns: list[Turn], counted: dict[str, int]
+    ) -> int:
+        """Tokens of a context, from the counts made while building it (the rest counted now)."""
+        missing = list({t.content for t in turns if t.content not in counted})
+        if missing:
+            counted.update(zip(missing, await self._count_tokens(model_id, missing), strict=True))
+        return sum(counted[t.content] + PER_MESSAGE_OVERHEAD for t in turns)
+
+    async def _record_usage(self, reservation: Reservation, used: int, turn: _Turn) -> None:
         assert self.quotas is not None
         try:
             await self.quotas.settle(reservation, used)
@@ -291,7 +358,8 @@ class Orchestrator:
                 error=error,
             )
             self._turns.pop(turn.message.id, None)
-            self.hub.broadcast(turn.room_id, pb.SessionEvent(message=message_pb(record)))
+            turn.final = message_pb(record)
+            self.hub.broadcast(turn.room_id, pb.SessionEvent(message=turn.final))
         turn.done.set()
         logger.info(
             "reply finished",

@@ -8,13 +8,14 @@ from uuid import uuid4
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common.errors import FailedPrecondition, NotFound
+from services.room.store.autopilot import load_summaries
 from services.room.store.base import Repository
 from services.room.store.models import Account, Invite, Room, RoomMember, utcnow
 from services.room.store.personas import load_personas
-from services.room.store.records import InviteRecord, MemberRecord, RoomRecord
+from services.room.store.records import AutopilotRecord, InviteRecord, MemberRecord, RoomRecord
 from services.room.store.repository import ROOM_NOT_FOUND, room_record
 
 ROLE_RANK = {"viewer": 1, "member": 2, "owner": 3}
@@ -26,6 +27,13 @@ LAST_OWNER = "A room needs an owner: make someone else owner first."
 
 class AccessRepository(Repository):
     """Rows of `room_members` and `invites`, and room listings filtered by membership."""
+
+    def __init__(
+        self, engine: AsyncEngine, autopilot_defaults: AutopilotRecord | None = None
+    ) -> None:
+        super().__init__(engine)
+        # As RoomRepository's: the rooms read here show the same autopilot settings.
+        self.autopilot_defaults = autopilot_defaults or AutopilotRecord()
 
     # --- reading rooms as an account ----------------------------------------------------------
 
@@ -41,7 +49,11 @@ class AccessRepository(Repository):
                 )
             )
             personas = await load_personas(session, [room_id])
-        return room_record(room, personas.get(room_id, ())), role
+            summaries = await load_summaries(session, [room_id])
+        record = room_record(
+            room, personas.get(room_id, ()), summaries.get(room_id), self.autopilot_defaults
+        )
+        return record, role
 
     async def visible_rooms(
         self, account_id: str, *, guest: bool, limit: int
@@ -61,8 +73,18 @@ class AccessRepository(Repository):
             query = query.where(Room.allow_guests.is_(True))
         async with self._sessions() as session:
             rows = [(row[0], row[1]) for row in await session.execute(query)]
-            personas = await load_personas(session, [room.id for room, _ in rows])
-        return [(room_record(room, personas.get(room.id, ())), role) for room, role in rows]
+            ids = [room.id for room, _ in rows]
+            personas = await load_personas(session, ids)
+            summaries = await load_summaries(session, ids)
+        return [
+            (
+                room_record(
+                    room, personas.get(room.id, ()), summaries.get(room.id), self.autopilot_defaults
+                ),
+                role,
+            )
+            for room, role in rows
+        ]
 
     async def roles(self, account_id: str, room_ids: Sequence[str]) -> dict[str, str]:
         """The account's role in each of `room_ids` where it is a member."""

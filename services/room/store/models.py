@@ -1,4 +1,4 @@
-"""SQLAlchemy tables of the room service: rooms, personas, messages, accounts and access."""
+"""SQLAlchemy tables of the room service: rooms, personas, messages, summaries, accounts, access."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -82,6 +83,20 @@ class Room(Base):
         String(8), default="invite", server_default=text("'invite'")
     )
     allow_guests: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Autopilot: settings (NULL = the room service's default) and the state of its run.
+    autopilot_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    autopilot_strategy: Mapped[str] = mapped_column(
+        String(16), default="natural", server_default=text("'natural'")
+    )
+    autopilot_max_turns: Mapped[int | None] = mapped_column(Integer)
+    autopilot_token_budget: Mapped[int | None] = mapped_column(BigInteger)
+    autopilot_idle_timeout_s: Mapped[int | None] = mapped_column(Integer)
+    autopilot_summary_model: Mapped[str | None] = mapped_column(String(128))
+    autopilot_turns: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    autopilot_tokens_used: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default=text("0")
+    )
+    autopilot_stopped_reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class Persona(Base):
@@ -101,6 +116,8 @@ class Persona(Base):
     max_tokens: Mapped[int] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    talkativeness: Mapped[float] = mapped_column(Float, default=0.5, server_default=text("0.5"))
+    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Message(Base):
@@ -136,6 +153,19 @@ class Message(Base):
     ttft_ms: Mapped[int | None] = mapped_column(BigInteger)
     total_ms: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class RoomSummary(Base):
+    """A room's rolling summary: every message with seq <= `upto_seq`, folded into `text`."""
+
+    __tablename__ = "room_summaries"
+
+    room_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    upto_seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Account(Base):

@@ -36,6 +36,8 @@ def add_personas(
             system_prompt=persona.system_prompt,
             temperature=persona.temperature,
             max_tokens=persona.max_tokens,
+            talkativeness=persona.talkativeness,
+            muted=persona.muted,
             position=position,
             created_at=now,
         )
@@ -75,4 +77,6 @@ def _persona_record(persona: Persona) -> PersonaRecord:
         system_prompt=persona.system_prompt,
         temperature=persona.temperature,
         max_tokens=persona.max_tokens,
+        talkativeness=persona.talkativeness,
+        muted=persona.muted,
     )

@@ -16,11 +16,41 @@ class PersonaRecord:
     system_prompt: str
     temperature: float
     max_tokens: int
+    talkativeness: float = 0.5  # weight in autopilot's natural draw, 0..1
+    muted: bool = False  # takes no autopilot turns
+
+
+@dataclass(frozen=True, slots=True)
+class AutopilotRecord:
+    """A room's autopilot: its settings (service defaults filled in) and the state of its run.
+
+    `stopped_reason` is why it last stopped ("max_turns", "token_budget", "idle",
+    "switched_off", "error"), "" while it runs or if it never ran.
+    """
+
+    enabled: bool = False
+    strategy: str = "natural"
+    max_turns: int = 10
+    token_budget: int = 200_000  # 0 = no limit
+    idle_timeout_s: int = 300
+    summary_model: str = ""  # "" = the room service's default
+    turns: int = 0
+    tokens_used: int = 0
+    stopped_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRecord:
+    """A room's rolling summary: every message with seq <= `upto_seq`, folded into `text`."""
+
+    text: str
+    upto_seq: int
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class RoomRecord:
-    """A room as stored, with its personas in their order."""
+    """A room as stored, with its personas in their order, its autopilot and its summary."""
 
     id: str
     name: str
@@ -31,6 +61,8 @@ class RoomRecord:
     personas: tuple[PersonaRecord, ...] = ()
     access: str = "invite"  # "invite" | "open"
     allow_guests: bool = False
+    autopilot: AutopilotRecord = AutopilotRecord()
+    summary: SummaryRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common.errors import InvalidArgument, NotFound
+from services.room.store.autopilot import autopilot_record, load_summaries
 from services.room.store.base import Repository
 from services.room.store.models import Message, Room, RoomMember, utcnow
 from services.room.store.personas import (
@@ -19,7 +21,14 @@ from services.room.store.personas import (
     load_personas,
     replace_personas,
 )
-from services.room.store.records import AuthorRecord, MessageRecord, PersonaRecord, RoomRecord
+from services.room.store.records import (
+    AuthorRecord,
+    AutopilotRecord,
+    MessageRecord,
+    PersonaRecord,
+    RoomRecord,
+    SummaryRecord,
+)
 
 ROOM_NOT_FOUND = "Room not found."
 MESSAGE_NOT_FOUND = "Message not found."
@@ -28,6 +37,21 @@ FINAL_STATUSES = frozenset({"complete", "interrupted", "error"})
 
 class RoomRepository(Repository):
     """Rooms, their personas and their densely numbered messages, stored through SQLAlchemy."""
+
+    def __init__(
+        self, engine: AsyncEngine, autopilot_defaults: AutopilotRecord | None = None
+    ) -> None:
+        super().__init__(engine)
+        # What a room's autopilot settings are until someone sets them.
+        self.autopilot_defaults = autopilot_defaults or AutopilotRecord()
+
+    def write_session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A begun write transaction, queued with this engine's writers (for sibling stores)."""
+        return self._write()
+
+    def read_session(self) -> AsyncSession:
+        """A session for reads (for sibling stores)."""
+        return self._sessions()
 
     # --- rooms ----------------------------------------------------------------------------------
 
@@ -62,7 +86,7 @@ class RoomRepository(Repository):
                 session.add(
                     RoomMember(room_id=room.id, account_id=owner_id, role="owner", created_at=now)
                 )
-        return room_record(room, tuple(personas))
+        return self._room_record(room, tuple(personas))
 
     async def get_room(self, room_id: str) -> RoomRecord:
         """The room `room_id`; NotFound if there is none."""
@@ -71,7 +95,8 @@ class RoomRepository(Repository):
             if room is None:
                 raise NotFound(ROOM_NOT_FOUND)
             personas = await load_personas(session, [room_id])
-            return room_record(room, personas.get(room_id, ()))
+            summaries = await load_summaries(session, [room_id])
+            return self._room_record(room, personas.get(room_id, ()), summaries.get(room_id))
 
     async def list_rooms(self, limit: int) -> list[RoomRecord]:
         """Up to `limit` rooms, newest first (all of them: for administrators)."""
@@ -79,7 +104,11 @@ class RoomRepository(Repository):
         async with self._sessions() as session:
             rooms = list(await session.scalars(query))
             personas = await load_personas(session, [room.id for room in rooms])
-        return [room_record(room, personas.get(room.id, ())) for room in rooms]
+            summaries = await load_summaries(session, [room.id for room in rooms])
+        return [
+            self._room_record(room, personas.get(room.id, ()), summaries.get(room.id))
+            for room in rooms
+        ]
 
     async def update_room(
         self,
@@ -115,7 +144,8 @@ class RoomRepository(Repository):
             else:
                 await replace_personas(session, room_id, personas, now)
                 stored = tuple(personas)
-            return room_record(room, stored)
+            summaries = await load_summaries(session, [room_id])
+            return self._room_record(room, stored, summaries.get(room_id))
 
     # --- messages -------------------------------------------------------------------------------
 
@@ -293,6 +323,14 @@ class RoomRepository(Repository):
             messages = [_message_record(message) for message in result]
         return sorted(messages, key=lambda message: (message.room_id, message.seq))
 
+    def _room_record(
+        self,
+        room: Room,
+        personas: tuple[PersonaRecord, ...],
+        summary: SummaryRecord | None = None,
+    ) -> RoomRecord:
+        return room_record(room, personas, summary, self.autopilot_defaults)
+
 
 def _page_query(room_id: str, before: int | None, after: int | None) -> Select[Message]:
     # Keyset on the (room_id, seq) unique index: cost does not grow with the room's size.
@@ -362,8 +400,14 @@ def _new_message(
     )
 
 
-def room_record(room: Room, personas: tuple[PersonaRecord, ...]) -> RoomRecord:
-    """A room row and its personas as a record."""
+def room_record(
+    room: Room,
+    personas: tuple[PersonaRecord, ...],
+    summary: SummaryRecord | None = None,
+    autopilot_defaults: AutopilotRecord | None = None,
+) -> RoomRecord:
+    """A room row, its personas and its summary as a record (`autopilot_defaults` fill in the
+    autopilot settings never set)."""
     return RoomRecord(
         id=room.id,
         name=room.name,
@@ -374,6 +418,8 @@ def room_record(room: Room, personas: tuple[PersonaRecord, ...]) -> RoomRecord:
         personas=personas,
         access=room.access,
         allow_guests=room.allow_guests,
+        autopilot=autopilot_record(room, autopilot_defaults or AutopilotRecord()),
+        summary=summary,
     )
 
 

@@ -175,3 +175,62 @@ async def test_replies_are_refused_once_the_quota_would_pass(
         pb.MESSAGE_STATUS_COMPLETE
     )
     await orchestrator.close()
+
+
+async def test_autopilot_turns_count_against_the_room_only(
+    world: World, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    llm = FakeLlm()
+    quotas = Quotas(
+        UsageRepository(engine), user_daily_tokens=500, room_daily_tokens=1000, clock=clock
+    )
+    orchestrator = Orchestrator(
+        world.rooms.repo, world.hub, cast(LlmServiceStub, llm), TurnLimits(), quotas
+    )
+    alice = await world.user("alice")
+    bot = pb.Persona(handle="bot", model="m", max_tokens=500)
+    room = await world.rooms.create(alice, "Room", [bot])
+    message, _ = await world.rooms.post(room.id, alice, "Debate tabs versus spaces.", "", "")
+
+    # Nobody asked for an autopilot turn: alice's quota (500) is not touched, the room's is.
+    for _ in range(3):
+        last = (await world.rooms.repo.get_room(room.id)).last_seq
+        turn = await orchestrator.take_turn(room.id, "bot", message.id, if_last_seq=last)
+        assert turn is not None and turn.status == pb.MESSAGE_STATUS_COMPLETE
+    assert await quotas.used("room", room.id) == 600
+    assert await quotas.used("user", alice.id) == 0
+    assert await quotas.used("user", "") == 0
+
+    # 600 used; the next turn may need its prompt + max_tokens (500): over the room's 1000.
+    last = (await world.rooms.repo.get_room(room.id)).last_seq
+    refused = await orchestrator.take_turn(room.id, "bot", message.id, if_last_seq=last)
+    assert refused is not None
+    assert (refused.status, refused.error) == (pb.MESSAGE_STATUS_ERROR, ROOM_REFUSAL)
+    await orchestrator.close()
+
+
+async def test_summaries_count_against_the_asker_and_the_room(
+    world: World, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    llm = FakeLlm()
+    quotas = Quotas(
+        UsageRepository(engine), user_daily_tokens=0, room_daily_tokens=1000, clock=clock
+    )
+    orchestrator = Orchestrator(
+        world.rooms.repo, world.hub, cast(LlmServiceStub, llm), TurnLimits(), quotas
+    )
+    alice = await world.user("alice")
+    room = await world.rooms.create(alice, "Room", [pb.Persona(handle="bot", model="m")])
+    await world.rooms.post(room.id, alice, "We ship on Friday.", "", "")
+
+    posted = await orchestrator.summarizer.post(room.id, asker_id=alice.id)
+
+    assert (posted.author.kind, posted.content) == (pb.AUTHOR_KIND_SYSTEM, "Hello there")
+    assert await quotas.used("user", alice.id) == 200
+    assert await quotas.used("room", room.id) == 200
+
+    # 200 used; a summary may need its prompt + 800 (report_max_tokens): over 1000.
+    refused = await orchestrator.summarizer.post(room.id, asker_id=alice.id)
+    assert refused.content == f"No summary: {ROOM_REFUSAL}"
+    assert len(llm.generated) == 1
+    await orchestrator.close()

@@ -154,6 +154,7 @@ async def test_room_session_joins_are_checked(room: RoomGrpc) -> None:
     events = aiter(call)
     async with asyncio.timeout(TIMEOUT_S):
         assert (await anext(events)).HasField("opened")
+        assert (await anext(events)).autopilot_status.state == "off"
         await requests.put(pb.SessionRequest(join=pb.MemberJoin(conn_id="b", user=bob)))
         denied = await anext(events)
         assert (denied.error.conn_id, denied.error.code) == ("b", "permission_denied")

@@ -9,6 +9,7 @@ import pytest
 from services.common.pb import room_pb2 as pb
 from services.room.access import VIEWERS_CANNOT_SEND, VIEWERS_CANNOT_STOP
 from services.room.hub import GatewayStream
+from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
 from services.room.orchestrator.turns import Orchestrator
 from services.room.servicer import JOIN_DENIED, RoomServicer
 from services.room.tests.conftest import World, attach, drain
@@ -37,12 +38,14 @@ def orchestrator() -> FakeOrchestrator:
 
 @pytest.fixture
 def servicer(world: World, orchestrator: FakeOrchestrator) -> RoomServicer:
+    fake = cast(Orchestrator, orchestrator)
     return RoomServicer(
         world.rooms,
         world.members,
         world.hub,
-        cast(Orchestrator, orchestrator),
+        fake,
         session_queue_size=1000,
+        autopilot=Autopilot(world.rooms.repo, world.hub, fake, AutopilotConfig()),
     )
 
 
