@@ -16,7 +16,9 @@ from services.gateway.ws.protocol import CLOSE_TRY_AGAIN
 
 logger = logging.getLogger(__name__)
 
-CLOSE_TIMEOUT_S = 2.0
+# How long a socket closed for falling behind may take to read its backlog and the close frame
+# (then it is cut, and sees 1006). uvicorn's own closing-handshake timeout is the same.
+CLOSE_TIMEOUT_S = 10.0
 
 
 class Connection:
