@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 
@@ -24,6 +23,7 @@ from tests.support.client import (
     session_cookie,
     set_cookies,
 )
+from tests.support.fixtures import api_fixture, error
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -55,19 +55,7 @@ async def strict(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stac
         yield stack
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def api(shared: Stack) -> AsyncIterator[Api]:
-    client = Api(shared.base_url())
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
-def error(reply: httpx.Response, status: int) -> dict[str, Any]:
-    assert reply.status_code == status, reply.text
-    body: dict[str, Any] = reply.json()["error"]
-    return body
+api = api_fixture()
 
 
 # --- register, login, me -------------------------------------------------------------------

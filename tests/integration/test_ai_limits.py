@@ -14,7 +14,6 @@ import pytest_asyncio
 
 from services.common.grpc_security import SECRET_FILE
 from tests.support.client import (
-    DATABASES,
     NO_LIMITS,
     Api,
     Member,
@@ -28,6 +27,7 @@ from tests.support.client import (
     shown_text,
     wait_reply,
 )
+from tests.support.fixtures import closing_members, connected, database_fixture
 from tests.support.providers import FakeProvider, openai_server, split_tokens
 from tests.support.stack import Stack
 
@@ -70,9 +70,7 @@ async def providers() -> AsyncIterator[Providers]:
         )
 
 
-@pytest.fixture(scope="module", params=DATABASES)
-def database(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+database = database_fixture()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -110,12 +108,11 @@ async def members(providers: Providers) -> AsyncIterator[list[Member]]:
         provider.release.set()  # nothing an earlier test held stays held
         provider.holding, provider.release = asyncio.Event(), asyncio.Event()
         provider.max_open_streams = provider.open_streams
-    opened: list[Member] = []
-    try:
-        yield opened
-    finally:
-        providers.held.release.set()
-        await asyncio.gather(*(m.close() for m in opened), return_exceptions=True)
+    async with closing_members() as opened:
+        try:
+            yield opened
+        finally:
+            providers.held.release.set()
 
 
 async def joined(stack: Stack, opened: list[Member], *personas: dict[str, Any]) -> Member:
@@ -126,10 +123,7 @@ async def joined(stack: Stack, opened: list[Member], *personas: dict[str, Any]) 
         room = await create_persona_room(api, token, *personas)
     finally:
         await api.close()
-    member = Member(stack.ws_url(room["id"]), token)
-    opened.append(member)
-    await member.connect()
-    return member
+    return await connected(stack, room["id"], token, opened)
 
 
 def index_of(member: Member, message_id: str, status: str) -> int:

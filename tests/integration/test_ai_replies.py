@@ -17,7 +17,6 @@ import pytest_asyncio
 
 from services.common.supervisor import http_ok
 from tests.support.client import (
-    DATABASES,
     NO_LIMITS,
     WAIT_S,
     Api,
@@ -33,6 +32,13 @@ from tests.support.client import (
     say,
     shown_text,
     wait_reply,
+)
+from tests.support.fixtures import (
+    api_fixture,
+    closing_members,
+    connected,
+    database_fixture,
+    fresh_hold,
 )
 from tests.support.providers import FakeProvider, openai_server, split_tokens
 from tests.support.providers._script import count_words
@@ -94,9 +100,7 @@ async def providers() -> AsyncIterator[Providers]:
         )
 
 
-@pytest.fixture(scope="module", params=DATABASES)
-def database(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+database = database_fixture()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -111,40 +115,15 @@ async def shared(
         yield stack
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def api(shared: Stack) -> AsyncIterator[Api]:
-    client = Api(shared.base_url())
-    try:
-        yield client
-    finally:
-        await client.close()
+api = api_fixture()
 
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def members(providers: Providers) -> AsyncIterator[list[Member]]:
     """Members a test opens, all closed at its end; the held provider's events start afresh."""
-    held = providers.held
-    held.release.set()  # nothing an earlier test held stays held
-    held.holding, held.release, held.stream_closed = (
-        asyncio.Event(),
-        asyncio.Event(),
-        asyncio.Event(),
-    )
-    opened: list[Member] = []
-    try:
-        yield opened
-    finally:
-        held.release.set()
-        await asyncio.gather(*(m.close() for m in opened), return_exceptions=True)
-
-
-async def join(
-    stack: Stack, room_id: str, token: str, opened: list[Member], gateway: int = 0
-) -> Member:
-    member = Member(stack.ws_url(room_id, gateway), token)
-    opened.append(member)
-    await member.connect()
-    return member
+    async with closing_members() as opened:
+        with fresh_hold(providers.held):
+            yield opened
 
 
 async def post(api: Api, token: str, room_id: str, content: str) -> dict[str, Any]:
@@ -213,7 +192,7 @@ async def test_rooms_take_personas_with_defaults_and_patch_replaces_them(
     }
     assert (beta["handle"], beta["temperature"], beta["max_tokens"]) == ("beta", 0.2, 64)
 
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     reply = await api.http.patch(
         f"/api/rooms/{room['id']}",
         json={"personas": [persona("gamma", "fast", system_prompt="New.")]},
@@ -315,8 +294,8 @@ async def test_a_mention_streams_the_reply_to_every_member_on_every_gateway(
     room = await create_persona_room(
         api, token_a, persona("alpha", "fast"), persona("beta", "fast")
     )
-    ana = await join(shared, room["id"], token_a, members, gateway=0)
-    ben = await join(shared, room["id"], token_b, members, gateway=1)
+    ana = await connected(shared, room["id"], token_a, members, gateway=0)
+    ben = await connected(shared, room["id"], token_b, members, gateway=1)
     before = len(providers.fast.requests)
 
     trigger = await say(ana, "@alpha what is the answer?")
@@ -350,7 +329,7 @@ async def test_a_mention_posted_over_rest_is_answered(
 ) -> None:
     _, token = await api.session("Ana")
     room = await create_persona_room(api, token, persona("alpha", "fast"))
-    ana = await join(shared, room["id"], token, members, gateway=1)
+    ana = await connected(shared, room["id"], token, members, gateway=1)
     posted = await post(api, token, room["id"], "Over REST: @alpha?")
     reply = await wait_reply(ana, posted["id"])
     assert (reply["status"], reply["content"], reply["author"]["handle"]) == (
@@ -366,7 +345,7 @@ async def test_mentions_next_to_punctuation_are_answered(
 ) -> None:
     _, token = await api.session("Ana")
     room = await create_persona_room(api, token, persona("alpha", "fast"), persona("beta", "fast"))
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     triggers = [
         await say(ana, content)
         for content in ("Ask her (@alpha)", "@beta, thoughts?", "What now, @ALPHA?")
@@ -382,7 +361,7 @@ async def test_all_makes_every_persona_answer(
     room = await create_persona_room(
         api, token, persona("alpha", "fast"), persona("beta", "fast"), persona("gamma", "fast")
     )
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     trigger = await say(ana, "Status please, @all.")
     replies = [await wait_reply(ana, trigger, handle) for handle in ("alpha", "beta", "gamma")]
     assert all(r["status"] == "complete" and r["content"] == TEXT for r in replies)
@@ -394,7 +373,7 @@ async def test_unknown_handles_and_addresses_do_nothing(
 ) -> None:
     _, token = await api.session("Ana")
     room = await create_persona_room(api, token, persona("alpha", "fast"))
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     ignored = [
         await say(ana, content)
         for content in ("@nobody are you there?", "mail ana@alpha.example", "@alphabet soup")
@@ -412,7 +391,7 @@ async def test_a_personas_own_reply_never_triggers_it(
     assert "@alpha" in TEXT
     _, token = await api.session("Ana")
     room = await create_persona_room(api, token, persona("alpha", "fast"))
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     before = len(providers.fast.requests)
     first = await say(ana, "@alpha go")
     await wait_reply(ana, first)
@@ -434,7 +413,7 @@ async def test_two_personas_on_one_model_answer_with_their_own_prompts(
         persona("pirate", "fast", system_prompt="You are a pirate. Say arr."),
         persona("poet", "fast", system_prompt="You are a poet. Rhyme."),
     )
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     before = len(providers.fast.requests)
     trigger = await say(ana, "@pirate @poet introduce yourselves")
     for handle in ("pirate", "poet"):
@@ -458,8 +437,8 @@ async def test_a_persona_sees_the_room_with_speakers_named(
     room = await create_persona_room(
         api, token_a, persona("alpha", "fast"), persona("beta", "fast")
     )
-    ana = await join(shared, room["id"], token_a, members)
-    ben = await join(shared, room["id"], token_b, members, gateway=1)
+    ana = await connected(shared, room["id"], token_a, members)
+    ben = await connected(shared, room["id"], token_b, members, gateway=1)
     await say(ana, "The launch is on Friday.")
     ask = await say(ben, "@alpha when is the launch?")
     await wait_reply(ana, ask)
@@ -502,8 +481,8 @@ async def test_any_member_can_stop_a_reply_and_the_provider_stream_closes(
     _, token_a = await api.session("Ana")
     _, token_b = await api.session("Ben")
     room = await create_persona_room(api, token_a, persona("slow", "held"))
-    ana = await join(shared, room["id"], token_a, members, gateway=0)
-    ben = await join(shared, room["id"], token_b, members, gateway=1)
+    ana = await connected(shared, room["id"], token_a, members, gateway=0)
+    ben = await connected(shared, room["id"], token_b, members, gateway=1)
     completed = held.streams_completed
 
     trigger = await say(ana, "@slow tell me a long story")
@@ -552,7 +531,7 @@ async def test_a_provider_failure_ends_the_reply_with_a_readable_reason(
 ) -> None:
     _, token = await api.session("Ana")
     room = await create_persona_room(api, token, persona("flaky", model))
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     trigger = await say(ana, "@flaky try")
     final = await wait_reply(ana, trigger)
     assert final["status"] == "error"
@@ -570,7 +549,7 @@ async def test_a_persona_on_an_unavailable_model_answers_with_the_missing_key(
     room = await create_persona_room(
         api, token, persona("ghost", "keyless"), persona("alpha", "fast")
     )
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     trigger = await say(ana, "@ghost @alpha hello")
     ghost = await wait_reply(ana, trigger, "ghost")
     assert ghost["status"] == "error" and ghost["content"] == ""
@@ -587,8 +566,8 @@ async def test_members_joining_mid_stream_get_the_text_so_far_then_the_rest(
 ) -> None:
     tokens = [(await api.session(name))[1] for name in ("Ana", "Ben", "Cora", "Dan")]
     room = await create_persona_room(api, tokens[0], persona("slow", "held"))
-    ana = await join(shared, room["id"], tokens[0], members)
-    dan = await join(shared, room["id"], tokens[3], members, gateway=0)
+    ana = await connected(shared, room["id"], tokens[0], members)
+    dan = await connected(shared, room["id"], tokens[3], members, gateway=0)
     trigger = await say(ana, "@slow go on")
     started = await wait_reply(ana, trigger, final=False)
     await wait_text(ana, started["id"], HELD_PREFIX)
@@ -596,8 +575,8 @@ async def test_members_joining_mid_stream_get_the_text_so_far_then_the_rest(
 
     # Ben joins on the other gateway, which has no stream for the room yet (the room service
     # tells it the text so far); Cora on the same one (it knows already); Dan drops and resumes.
-    ben = await join(shared, room["id"], tokens[1], members, gateway=1)
-    cora = await join(shared, room["id"], tokens[2], members, gateway=0)
+    ben = await connected(shared, room["id"], tokens[1], members, gateway=1)
+    cora = await connected(shared, room["id"], tokens[2], members, gateway=0)
     await dan.drop()
     dropped_at = len(dan.frames)
     welcome = await resume(dan, last_seq=dan.last_seq())
@@ -628,8 +607,8 @@ async def test_a_reply_that_ends_while_a_member_is_away_is_shown_ended_on_resume
 ) -> None:
     tokens = [(await api.session(name))[1] for name in ("Ana", "Ben")]
     room = await create_persona_room(api, tokens[0], persona("slow", "held"))
-    ana = await join(shared, room["id"], tokens[0], members)
-    ben = await join(shared, room["id"], tokens[1], members)
+    ana = await connected(shared, room["id"], tokens[0], members)
+    ben = await connected(shared, room["id"], tokens[1], members)
     trigger = await say(ana, "@slow go on")
     started = await wait_reply(ben, trigger, final=False)
     await wait_text(ben, started["id"], HELD_PREFIX)
@@ -667,8 +646,8 @@ async def test_a_reply_streaming_when_the_room_service_dies_ends_interrupted(
         room = await create_persona_room(
             api, tokens[0], persona("slow", "held"), persona("alpha", "fast")
         )
-        ana = await join(stack, room["id"], tokens[0], members)
-        ben = await join(stack, room["id"], tokens[1], members)
+        ana = await connected(stack, room["id"], tokens[0], members)
+        ben = await connected(stack, room["id"], tokens[1], members)
         before = [await say(ana, f"before {i}") for i in range(3)]
         trigger = await say(ana, "@slow start")
         started = await wait_reply(ben, trigger, final=False)

@@ -18,7 +18,6 @@ import pytest_asyncio
 
 from services.common.supervisor import http_ok
 from tests.support.client import (
-    DATABASES,
     NO_LIMITS,
     WAIT_S,
     Api,
@@ -30,6 +29,13 @@ from tests.support.client import (
     running_ai_stack,
     say,
     wait_reply,
+)
+from tests.support.fixtures import (
+    api_fixture,
+    closing_members,
+    connected,
+    database_fixture,
+    fresh_hold,
 )
 from tests.support.providers import FakeProvider, openai_server, split_tokens
 from tests.support.stack import Stack
@@ -86,9 +92,7 @@ async def providers() -> AsyncIterator[Providers]:
         )
 
 
-@pytest.fixture(scope="module", params=DATABASES)
-def database(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+database = database_fixture()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -100,38 +104,15 @@ async def shared(
         yield stack
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def api(shared: Stack) -> AsyncIterator[Api]:
-    client = Api(shared.base_url())
-    try:
-        yield client
-    finally:
-        await client.close()
+api = api_fixture()
 
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def members(providers: Providers) -> AsyncIterator[list[Member]]:
     """Members a test opens, closed at its end; the held provider starts afresh."""
-    held = providers.held
-    held.release.set()
-    held.holding, held.release, held.stream_closed = (
-        asyncio.Event(),
-        asyncio.Event(),
-        asyncio.Event(),
-    )
-    opened: list[Member] = []
-    try:
-        yield opened
-    finally:
-        held.release.set()
-        await asyncio.gather(*(m.close() for m in opened), return_exceptions=True)
-
-
-async def join(stack: Stack, room_id: str, token: str, opened: list[Member]) -> Member:
-    member = Member(stack.ws_url(room_id), token)
-    opened.append(member)
-    await member.connect()
-    return member
+    async with closing_members() as opened:
+        with fresh_hold(providers.held):
+            yield opened
 
 
 # --- what members see ----------------------------------------------------------------------
@@ -230,7 +211,7 @@ async def test_the_room_carries_autopilot_settings_and_bad_ones_are_refused(
         (0.9, False),
         (0.5, True),
     ]
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     assert ana.welcome is not None
     assert ana.welcome["room"]["autopilot"]["enabled"] is False
     assert ana.welcome["autopilot_status"] == {"state": "off", "handle": None, "reason": None}
@@ -304,8 +285,8 @@ async def test_members_switch_it_viewers_watch_and_only_owners_change_personas(
         refused = await api.http.post(f"{url}/summary", headers=auth(token))
         assert refused.status_code == expected, refused.text
 
-    watcher = await join(shared, room["id"], viewer, members)
-    switcher = await join(shared, room["id"], member, members)
+    watcher = await connected(shared, room["id"], viewer, members)
+    switcher = await connected(shared, room["id"], member, members)
     start = len(watcher.frames)
     await autopilot(watcher, enabled=True)
     error = await watcher.wait_for(lambda f: f["type"] == "error", start=start)
@@ -333,8 +314,8 @@ async def test_personas_take_turns_and_it_stops_after_max_turns_saying_why(
         persona("gamma", "chat"),
         persona("hush", "chat", muted=True, talkativeness=1.0),
     )
-    ana = await join(shared, room["id"], token_a, members)
-    ben = await join(shared, room["id"], token_b, members)
+    ana = await connected(shared, room["id"], token_a, members)
+    ben = await connected(shared, room["id"], token_b, members)
     topic = await say(ana, "Debate: tabs or spaces?")
 
     await autopilot(ana, enabled=True, max_turns=4)
@@ -371,7 +352,7 @@ async def test_the_token_budget_stops_it(
 ) -> None:
     _, token = await api.session("Ana")
     room = await create_persona_room(api, token, persona("alpha", "chat"), persona("beta", "chat"))
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     await say(ana, "Go on, the two of you.")
     await patch(api, token, room["id"], {"autopilot": {"enabled": True, "token_budget": 5}})
     stop = await ana.wait_for(lambda f: is_system(f, "budget"))
@@ -391,7 +372,7 @@ async def test_it_stops_when_nobody_has_been_online_for_a_while(
 ) -> None:
     _, token = await api.session("Ana")
     room = await create_persona_room(api, token, persona("alpha", "chat"))
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     await say(ana, "Only mentions, please.")
     await autopilot(ana, enabled=True, strategy="manual", idle_timeout_s=1)
     await ana.wait_for(lambda f: is_status(f, "waiting", "no_speaker"))
@@ -415,7 +396,7 @@ async def test_a_persona_that_cannot_answer_stops_it(
 ) -> None:
     _, token = await api.session("Ana")
     room = await create_persona_room(api, token, persona("alpha", "refusing"))
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     await say(ana, "Say something.")
     await autopilot(ana, enabled=True)
     stop = await ana.wait_for(lambda f: is_system(f, "could not answer"))
@@ -435,8 +416,8 @@ async def test_a_running_turn_can_be_stopped_and_a_member_can_switch_it_off(
     room = await create_persona_room(
         api, token_a, persona("alpha", "held"), persona("beta", "held")
     )
-    ana = await join(shared, room["id"], token_a, members)
-    ben = await join(shared, room["id"], token_b, members)
+    ana = await connected(shared, room["id"], token_a, members)
+    ben = await connected(shared, room["id"], token_b, members)
     await say(ana, "Brainstorm names for the cat.")
     await autopilot(ana, enabled=True)
 
@@ -470,8 +451,8 @@ async def test_a_typing_human_holds_the_next_turn_until_they_stop_or_it_expires(
     room = await create_persona_room(
         api, token_a, persona("alpha", "chat"), persona("beta", "chat")
     )
-    ana = await join(shared, room["id"], token_a, members)
-    ben = await join(shared, room["id"], token_b, members)
+    ana = await connected(shared, room["id"], token_a, members)
+    ben = await connected(shared, room["id"], token_b, members)
     await say(ana, "What should we cook tonight?")
 
     def ana_typing(active: bool) -> Callable[[dict[str, Any]], bool]:
@@ -512,7 +493,7 @@ async def test_a_human_message_is_answered_before_autopilot_goes_on(
         persona("beta", "chat"),
         persona("gamma", "held", muted=True),  # muted: no autopilot turns, but it answers Ana
     )
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     await say(ana, "Plan the launch party.")
     await autopilot(ana, enabled=True, max_turns=40)
     await ana.wait_for(lambda f: is_ai(f, "complete"))
@@ -568,7 +549,7 @@ async def test_dropped_messages_fold_into_a_summary_that_grows_and_summary_posts
         api, token, persona("sage", "small", max_tokens=40), name="Long talk"
     )
     await patch(api, token, room["id"], {"autopilot": {"summary_model": "summarizer"}})
-    ana = await join(shared, room["id"], token, members)
+    ana = await connected(shared, room["id"], token, members)
     for n in range(1, 31):
         await post(api, token, room["id"], f"line{n:02d} {FILLER}")
     folds, asks = len(summarizer.requests), len(small.requests)
@@ -652,7 +633,7 @@ async def test_a_restart_resumes_the_one_loop(
         room = await create_persona_room(
             api, token, persona("alpha", "held"), persona("beta", "held")
         )
-        ana = await join(stack, room["id"], token, members)
+        ana = await connected(stack, room["id"], token, members)
         topic = await say(ana, "Tell a story, one line each.")
         await autopilot(ana, enabled=True, max_turns=3)
         first = (await ana.wait_for(lambda f: is_ai(f, "streaming")))["message"]

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
-import websockets
 
 from tests.support.client import (
     NO_LIMITS,
@@ -18,6 +14,13 @@ from tests.support.client import (
     auth,
     expire,
     running_stack,
+)
+from tests.support.fixtures import (
+    api_fixture,
+    connected,
+    error,
+    hello_close_code,
+    members_fixture,
 )
 from tests.support.stack import Stack
 
@@ -33,47 +36,8 @@ async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stac
         yield stack
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def api(shared: Stack) -> AsyncIterator[Api]:
-    client = Api(shared.base_url())
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def members() -> AsyncIterator[list[Member]]:
-    opened: list[Member] = []
-    try:
-        yield opened
-    finally:
-        for member in opened:
-            await member.close()
-
-
-async def connected(stack: Stack, room_id: str, token: str, opened: list[Member]) -> Member:
-    member = Member(stack.ws_url(room_id), token)
-    opened.append(member)
-    await member.connect()
-    return member
-
-
-async def hello_close_code(stack: Stack, room_id: str, token: str) -> int:
-    """Say hello on a fresh socket; the code the gateway closes it with."""
-    async with websockets.connect(stack.ws_url(room_id)) as ws:
-        await ws.send(json.dumps({"type": "hello", "token": token}))
-        with pytest.raises(websockets.ConnectionClosed):
-            while True:
-                await ws.recv()
-    assert ws.close_code is not None
-    return ws.close_code
-
-
-def error(reply: httpx.Response, status: int) -> dict[str, Any]:
-    assert reply.status_code == status, reply.text
-    body: dict[str, Any] = reply.json()["error"]
-    return body
+api = api_fixture()
+members = members_fixture()
 
 
 async def cannot_see(api: Api, stack: Stack, room_id: str, token: str) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-import websockets
 
 from tests.support.client import (
     NO_LIMITS,
@@ -26,6 +25,12 @@ from tests.support.client import (
     make_admin,
     running_stack,
     session_cookie,
+)
+from tests.support.fixtures import (
+    api_fixture,
+    connected,
+    hello_close_code,
+    members_fixture,
 )
 from tests.support.stack import Stack
 
@@ -41,33 +46,8 @@ async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stac
         yield stack
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def api(shared: Stack) -> AsyncIterator[Api]:
-    client = Api(shared.base_url())
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def members() -> AsyncIterator[list[Member]]:
-    """Members a test opens; all closed at its end."""
-    opened: list[Member] = []
-    try:
-        yield opened
-    finally:
-        for member in opened:
-            await member.close()
-
-
-async def connected(
-    stack: Stack, room_id: str, token: str | None, opened: list[Member], gateway: int = 0, **kw: Any
-) -> Member:
-    member = Member(stack.ws_url(room_id, gateway), token, **kw)
-    opened.append(member)
-    await member.connect()
-    return member
+api = api_fixture()
+members = members_fixture()
 
 
 async def rejected(api: Api, token: str) -> None:
@@ -78,17 +58,6 @@ async def rejected(api: Api, token: str) -> None:
     ):
         assert reply.status_code == 401, reply.text
         assert reply.json() == {"error": INVALID}
-
-
-async def hello_close_code(stack: Stack, room_id: str, token: str) -> int:
-    """Say hello with `token` on a fresh socket; the code the gateway closes it with."""
-    async with websockets.connect(stack.ws_url(room_id)) as ws:
-        await ws.send(json.dumps({"type": "hello", "token": token}))
-        with pytest.raises(websockets.ConnectionClosed):
-            while True:
-                await ws.recv()
-    assert ws.close_code is not None
-    return ws.close_code
 
 
 # --- API tokens ----------------------------------------------------------------------------

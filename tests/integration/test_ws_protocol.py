@@ -18,7 +18,6 @@ import pytest_asyncio
 import websockets
 
 from tests.support.client import (
-    DATABASES,
     NO_LIMITS,
     WAIT_S,
     Api,
@@ -26,6 +25,7 @@ from tests.support.client import (
     auth,
     running_stack,
 )
+from tests.support.fixtures import api_fixture, connected, database_fixture, members_fixture
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -34,9 +34,7 @@ RESUME_WINDOW = 5
 SOCKET_QUEUE_SIZE = 8
 
 
-@pytest.fixture(scope="module", params=DATABASES)
-def database(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+database = database_fixture()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -67,33 +65,8 @@ async def tight(database: str, tmp_path_factory: pytest.TempPathFactory) -> Asyn
         yield stack
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def api(shared: Stack) -> AsyncIterator[Api]:
-    client = Api(shared.base_url())
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def members() -> AsyncIterator[list[Member]]:
-    """Members a test opens; all closed at its end."""
-    opened: list[Member] = []
-    try:
-        yield opened
-    finally:
-        await asyncio.gather(*(m.close() for m in opened), return_exceptions=True)
-
-
-async def join(
-    stack: Stack, room_id: str, token: str, opened: list[Member], **options: Any
-) -> Member:
-    """Connect a member (closed by the `members` fixture)."""
-    member = Member(stack.ws_url(room_id), token)
-    opened.append(member)
-    await member.connect(**options)
-    return member
+api = api_fixture()
+members = members_fixture()
 
 
 def is_type(kind: str) -> Callable[[dict[str, Any]], bool]:
@@ -182,8 +155,8 @@ async def test_welcome_names_the_room_the_user_and_who_is_online(
     room_id, [(ana, ana_token), (ben, ben_token)] = await room_and_users(api, "Ana", "Ben")
     await post(api, ana_token, room_id, "one")
     await post(api, ana_token, room_id, "two")
-    ben_socket = await join(shared, room_id, ben_token, members)
-    ana_socket = await join(shared, room_id, ana_token, members)
+    ben_socket = await connected(shared, room_id, ben_token, members)
+    ana_socket = await connected(shared, room_id, ana_token, members)
 
     welcome = ana_socket.frames[0]
     assert welcome["type"] == "welcome"
@@ -270,8 +243,8 @@ async def test_bad_frames_get_an_error_and_the_connection_stays_usable(
     shared: Stack, api: Api, members: list[Member]
 ) -> None:
     room_id, [(_, ana_token), (_, ben_token)] = await room_and_users(api, "Ana", "Ben")
-    ana = await join(shared, room_id, ana_token, members)
-    ben = await join(shared, room_id, ben_token, members)
+    ana = await connected(shared, room_id, ana_token, members)
+    ben = await connected(shared, room_id, ben_token, members)
     for frame, code in BAD_FRAMES:
         assert ana.ws is not None
         await ana.ws.send(frame)
@@ -293,8 +266,8 @@ async def test_refused_content_gets_an_error_and_stores_nothing(
     shared: Stack, api: Api, members: list[Member], content: str
 ) -> None:
     room_id, [(_, ana_token), (_, ben_token)] = await room_and_users(api, "Ana", "Ben")
-    ana = await join(shared, room_id, ana_token, members)
-    ben = await join(shared, room_id, ben_token, members)
+    ana = await connected(shared, room_id, ana_token, members)
+    ben = await connected(shared, room_id, ben_token, members)
     await ana.send({"type": "send", "content": content, "client_msg_id": "bad"})
     error = await ana.wait_for(is_type("error"))
     assert error["code"] == "invalid_argument"
@@ -315,8 +288,8 @@ async def test_a_frame_over_64_kib_closes_1009_and_others_carry_on(
     shared: Stack, api: Api, members: list[Member]
 ) -> None:
     room_id, [(_, ana_token), (_, ben_token)] = await room_and_users(api, "Ana", "Ben")
-    ana = await join(shared, room_id, ana_token, members)
-    ben = await join(shared, room_id, ben_token, members)
+    ana = await connected(shared, room_id, ana_token, members)
+    ben = await connected(shared, room_id, ben_token, members)
     await ana.send({"type": "send", "content": "x" * (64 * 1024), "client_msg_id": "big"})
     assert await ana.wait_closed() == 1009
 
@@ -333,7 +306,7 @@ async def test_a_send_without_client_msg_id_is_acked_with_one(
     shared: Stack, api: Api, members: list[Member]
 ) -> None:
     room_id, [(_, token)] = await room_and_users(api, "Ana")
-    ana = await join(shared, room_id, token, members)
+    ana = await connected(shared, room_id, token, members)
     await ana.send({"type": "send", "content": "no key"})
     ack = await ana.wait_for(is_type("ack"))
     message = await ana.wait_for(is_type("message"))
@@ -347,8 +320,8 @@ async def test_a_repeated_client_msg_id_acks_the_original_and_broadcasts_nothing
     shared: Stack, api: Api, members: list[Member]
 ) -> None:
     room_id, [(_, ana_token), (_, ben_token)] = await room_and_users(api, "Ana", "Ben")
-    ana = await join(shared, room_id, ana_token, members)
-    ben = await join(shared, room_id, ben_token, members)
+    ana = await connected(shared, room_id, ana_token, members)
+    ben = await connected(shared, room_id, ben_token, members)
     await ana.send({"type": "send", "content": "first", "client_msg_id": "dup"})
     first = await ana.wait_for(lambda f: f["type"] == "ack" and f["client_msg_id"] == "dup")
     assert first["duplicate"] is False
@@ -377,7 +350,7 @@ async def test_replies_must_name_a_message_of_the_same_room(
     other_room = await api.create_room(token, "Elsewhere")
     foreign = await post(api, token, other_room["id"], "over there")
     parent = await post(api, token, room_id, "question")
-    ana = await join(shared, room_id, token, members)
+    ana = await connected(shared, room_id, token, members)
 
     for n, target in enumerate([foreign["id"], str(uuid.uuid4())]):
         start = len(ana.frames)
@@ -433,7 +406,7 @@ async def test_hello_with_last_seq_replays_what_was_missed(
     replayed: list[int],
 ) -> None:
     room_id, token = seven
-    member = await join(shared, room_id, token, members, last_seq=last_seq)
+    member = await connected(shared, room_id, token, members, last_seq=last_seq)
     assert member.frames[0]["type"] == "welcome"
     assert member.frames[0]["resumed"] is resumed
     assert member.frames[0]["last_seq"] == 7
@@ -448,8 +421,8 @@ async def test_a_dropped_member_resumes_with_exactly_what_it_missed(
     shared: Stack, api: Api, members: list[Member]
 ) -> None:
     room_id, [(_, ana_token), (_, ben_token)] = await room_and_users(api, "Ana", "Ben")
-    ana = await join(shared, room_id, ana_token, members)
-    ben = await join(shared, room_id, ben_token, members)
+    ana = await connected(shared, room_id, ana_token, members)
+    ben = await connected(shared, room_id, ben_token, members)
 
     async def say(text: str) -> None:
         start = len(ana.frames)
@@ -463,7 +436,7 @@ async def test_a_dropped_member_resumes_with_exactly_what_it_missed(
     for text in ("c", "d", "e"):
         await say(text)
 
-    back = await join(shared, room_id, ben_token, members, last_seq=ben.last_seq())
+    back = await connected(shared, room_id, ben_token, members, last_seq=ben.last_seq())
     assert back.frames[0]["resumed"] is True
     frames = await until_pong(back)
     assert messages_in(frames[1:4]) == [3, 4, 5]  # right after welcome
@@ -482,10 +455,10 @@ async def test_a_user_with_two_tabs_goes_offline_only_when_the_last_closes(
 ) -> None:
     room_id, users = await room_and_users(api, "Ana", "Ben", "Dan")
     [(ana, ana_token), (_, ben_token), (dan, dan_token)] = users
-    ben = await join(shared, room_id, ben_token, members)
-    tab1 = await join(shared, room_id, ana_token, members)
-    tab2 = await join(shared, room_id, ana_token, members)
-    dan_socket = await join(shared, room_id, dan_token, members)
+    ben = await connected(shared, room_id, ben_token, members)
+    tab1 = await connected(shared, room_id, ana_token, members)
+    tab2 = await connected(shared, room_id, ana_token, members)
+    dan_socket = await connected(shared, room_id, dan_token, members)
     await ben.wait_for(is_presence(dan))
     ana_presence = [f for f in ben.frames if is_presence(ana)(f)]
     assert [f["online"] for f in ana_presence] == [True]  # the second tab announced nothing
@@ -505,9 +478,9 @@ async def test_typing_reaches_the_others_but_not_the_typers_own_tabs(
     shared: Stack, api: Api, members: list[Member]
 ) -> None:
     room_id, [(ana, ana_token), (_, ben_token)] = await room_and_users(api, "Ana", "Ben")
-    ben = await join(shared, room_id, ben_token, members)
-    tab1 = await join(shared, room_id, ana_token, members)
-    tab2 = await join(shared, room_id, ana_token, members)
+    ben = await connected(shared, room_id, ben_token, members)
+    tab1 = await connected(shared, room_id, ana_token, members)
+    tab2 = await connected(shared, room_id, ana_token, members)
 
     await tab1.send({"type": "typing", "active": True})
     started = await ben.wait_for(is_type("typing"))
@@ -528,8 +501,8 @@ async def test_typing_that_is_never_stopped_expires(tight: Stack, members: list[
         room_id, [(ana, ana_token), (_, ben_token)] = await room_and_users(client, "Ana", "Ben")
     finally:
         await client.close()
-    ben = await join(tight, room_id, ben_token, members)
-    ana_socket = await join(tight, room_id, ana_token, members)
+    ben = await connected(tight, room_id, ben_token, members)
+    ana_socket = await connected(tight, room_id, ana_token, members)
     await ana_socket.send({"type": "typing", "active": True})
     started = await ben.wait_for(is_type("typing"))
     assert started["active"] is True
@@ -576,7 +549,7 @@ async def test_a_socket_that_stops_reading_is_closed_1013_and_others_get_everyth
     try:
         users = await room_and_users(client, "Slow", "Ana", "Ben")
         room_id, [(slow_user, slow_token), (_, ana_token), (_, ben_token)] = users
-        ben = await join(tight, room_id, ben_token, members)
+        ben = await connected(tight, room_id, ben_token, members)
         slow = await open_unread_socket(tight.ws_url(room_id), slow_token)
         try:
             await ben.wait_for(is_presence(slow_user))
@@ -601,7 +574,9 @@ async def test_a_socket_that_stops_reading_is_closed_1013_and_others_get_everyth
         assert len(seqs) < count
         await ben.wait_for(is_presence(slow_user, online=False))
 
-        back = await join(tight, room_id, slow_token, members, last_seq=seqs[-1] if seqs else 0)
+        back = await connected(
+            tight, room_id, slow_token, members, last_seq=seqs[-1] if seqs else 0
+        )
         assert back.welcome is not None and back.welcome["resumed"] is True
         await back.wait_until(lambda: len(back.messages()) == count - len(seqs))
         assert back.seqs() == list(range(len(seqs) + 1, count + 1))
