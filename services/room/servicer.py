@@ -66,6 +66,12 @@ def _metadata(exc: ChimeraError) -> tuple[tuple[str, str], ...]:
     return () if retry_after is None else (("retry-after", str(math.ceil(retry_after))),)
 
 
+def _refuse(stream: GatewayStream, conn_id: str, code: str, message: str) -> None:
+    """Tell one connection of `stream` that its request was refused."""
+    error = pb.RequestError(conn_id=conn_id, code=code, message=message)
+    stream.send(pb.SessionEvent(error=error))
+
+
 class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     """Serves rooms, history and live RoomSession streams."""
 
@@ -315,10 +321,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
             try:
                 view = await self.rooms.require_member(join.user, stream.room_id)
             except ChimeraError:
-                error = pb.RequestError(
-                    conn_id=join.conn_id, code="permission_denied", message=JOIN_DENIED
-                )
-                stream.send(pb.SessionEvent(error=error))
+                _refuse(stream, join.conn_id, "permission_denied", JOIN_DENIED)
                 return
             assert view.role is not None
             conn = Conn(user=join.user, role=view.role, guest=view.actor.kind == "guest")
@@ -332,8 +335,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
             return
         else:
             code, message = "not_found", "That reply is not streaming."
-        error = pb.RequestError(conn_id=interrupt.conn_id, code=code, message=message)
-        stream.send(pb.SessionEvent(error=error))
+        _refuse(stream, interrupt.conn_id, code, message)
 
     async def _autopilot(self, stream: GatewayStream, request: pb.AutopilotRequest) -> None:
         """A member switched the autopilot or changed it; everyone sees the room change."""
@@ -343,10 +345,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
                 raise PermissionDenied(VIEWERS_CANNOT_PILOT)
             await self.autopilot.update(stream.room_id, conn.user, request.patch)
         except ChimeraError as exc:
-            error = pb.RequestError(
-                conn_id=request.conn_id, code=error_code(exc.code), message=exc.message
-            )
-            stream.send(pb.SessionEvent(error=error))
+            _refuse(stream, request.conn_id, error_code(exc.code), exc.message)
 
     async def _send(self, stream: GatewayStream, send: pb.SendMessage) -> pb.SendResult:
         result = pb.SendResult(conn_id=send.conn_id, client_msg_id=send.client_msg_id)
