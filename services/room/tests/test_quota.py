@@ -120,6 +120,23 @@ class FakeLlm:
         return FakeCall(llm_pb2.GenerateFinal(prompt_tokens=150, completion_tokens=50, model="m"))
 
 
+def metered(
+    world: World, engine: AsyncEngine, clock: FakeClock, user_daily_tokens: int
+) -> tuple[FakeLlm, Quotas, Orchestrator]:
+    """An orchestrator on a FakeLlm whose replies count against a room quota of 1,000 tokens."""
+    llm = FakeLlm()
+    quotas = Quotas(
+        UsageRepository(engine),
+        user_daily_tokens=user_daily_tokens,
+        room_daily_tokens=1000,
+        clock=clock,
+    )
+    orchestrator = Orchestrator(
+        world.rooms.repo, world.hub, cast(LlmServiceStub, llm), TurnLimits(), quotas
+    )
+    return llm, quotas, orchestrator
+
+
 async def reply_to(
     world: World, orchestrator: Orchestrator, room_id: str, user: pb.User
 ) -> pb.Message:
@@ -143,13 +160,7 @@ async def reply_to(
 async def test_replies_are_refused_once_the_quota_would_pass(
     world: World, engine: AsyncEngine, clock: FakeClock
 ) -> None:
-    llm = FakeLlm()
-    quotas = Quotas(
-        UsageRepository(engine), user_daily_tokens=0, room_daily_tokens=1000, clock=clock
-    )
-    orchestrator = Orchestrator(
-        world.rooms.repo, world.hub, cast(LlmServiceStub, llm), TurnLimits(), quotas
-    )
+    llm, quotas, orchestrator = metered(world, engine, clock, user_daily_tokens=0)
     alice = await world.user("alice")
     bot = pb.Persona(handle="bot", model="m", max_tokens=800)
     room = await world.rooms.create(alice, "Room", [bot])
@@ -180,13 +191,7 @@ async def test_replies_are_refused_once_the_quota_would_pass(
 async def test_autopilot_turns_count_against_the_room_only(
     world: World, engine: AsyncEngine, clock: FakeClock
 ) -> None:
-    llm = FakeLlm()
-    quotas = Quotas(
-        UsageRepository(engine), user_daily_tokens=500, room_daily_tokens=1000, clock=clock
-    )
-    orchestrator = Orchestrator(
-        world.rooms.repo, world.hub, cast(LlmServiceStub, llm), TurnLimits(), quotas
-    )
+    _, quotas, orchestrator = metered(world, engine, clock, user_daily_tokens=500)
     alice = await world.user("alice")
     bot = pb.Persona(handle="bot", model="m", max_tokens=500)
     room = await world.rooms.create(alice, "Room", [bot])
@@ -212,13 +217,7 @@ async def test_autopilot_turns_count_against_the_room_only(
 async def test_summaries_count_against_the_asker_and_the_room(
     world: World, engine: AsyncEngine, clock: FakeClock
 ) -> None:
-    llm = FakeLlm()
-    quotas = Quotas(
-        UsageRepository(engine), user_daily_tokens=0, room_daily_tokens=1000, clock=clock
-    )
-    orchestrator = Orchestrator(
-        world.rooms.repo, world.hub, cast(LlmServiceStub, llm), TurnLimits(), quotas
-    )
+    llm, quotas, orchestrator = metered(world, engine, clock, user_daily_tokens=0)
     alice = await world.user("alice")
     room = await world.rooms.create(alice, "Room", [pb.Persona(handle="bot", model="m")])
     await world.rooms.post(room.id, alice, "We ship on Friday.", "", "")
