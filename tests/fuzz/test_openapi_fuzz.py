@@ -21,7 +21,7 @@ from schemathesis.checks import (
 from services.common.supervisor import free_port
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
-from tests.support.authz import PASSWORD, cookieless_client
+from tests.support.authz_world import PASSWORD, cookieless_client
 from tests.support.client import auth, running_ai_stack
 from tests.support.stack import Stack
 

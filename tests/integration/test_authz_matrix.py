@@ -18,19 +18,15 @@ from services.gateway.ws.protocol import CLIENT_TYPES
 from tests.support.authz import (
     PRINCIPALS,
     REST_TABLE,
-    STACK_ENV,
     STATUS_CODES,
     WS_ROUTE,
     WS_TABLE,
     RestRow,
-    World,
     WsRow,
-    build_world,
-    cookieless_client,
     rest_cells,
     ws_cells,
-    ws_outcome,
 )
+from tests.support.authz_world import STACK_ENV, World, build_world, cookieless_client, ws_outcome
 from tests.support.client import DATABASES, auth, running_ai_stack
 from tests.support.providers import openai_server
 

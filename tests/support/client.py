@@ -209,8 +209,8 @@ def cookie_value(reply: httpx.Response, name: str) -> str:
     return set_cookies(reply)[name].split("=", 1)[1].split(";", 1)[0]
 
 
-async def make_admin(stack: Stack, username: str) -> None:
-    """`chimera admin create-admin` on the stack's database: the account becomes an administrator."""
+async def make_admin(stack: Stack, username: str, password: str = PASSWORD) -> None:
+    """`chimera admin create-admin` on the stack's database: `username` becomes an admin."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -229,8 +229,8 @@ async def make_admin(stack: Stack, username: str) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await process.communicate(f"{PASSWORD}\n".encode())
-    assert process.returncode == 0, output.decode()
+    output, _ = await process.communicate(f"{password}\n".encode())
+    assert process.returncode == 0, output.decode(errors="replace")
 
 
 async def expire(stack: Stack, table: str, row_id: str) -> None:
