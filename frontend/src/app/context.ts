@@ -1,5 +1,5 @@
-import { createContext, useContext } from "react";
-import type { Api } from "../api";
+import { createContext, useCallback, useContext, useState } from "react";
+import { ApiError, type Api } from "../api";
 import type { Me } from "../types";
 
 /** Why the app is back at the sign-in screen. */
@@ -20,4 +20,23 @@ export function useSession(): SessionContextValue {
   const value = useContext(SessionContext);
   if (!value) throw new Error("useSession outside SessionContext");
   return value;
+}
+
+/** An error to show, and the handler for a failed call: a 401 signs out (the session expired);
+ * anything else becomes the error. */
+export function useFailure(): {
+  error: string | null;
+  setError: (error: string | null) => void;
+  failed: (e: unknown) => void;
+} {
+  const { signOut } = useSession();
+  const [error, setError] = useState<string | null>(null);
+  const failed = useCallback(
+    (e: unknown) => {
+      if (e instanceof ApiError && e.status === 401) signOut("expired");
+      else setError(e instanceof Error ? e.message : String(e));
+    },
+    [signOut],
+  );
+  return { error, setError, failed };
 }

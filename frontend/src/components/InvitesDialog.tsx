@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { ApiError, type InviteOptions } from "../api";
-import { useSession } from "../app/context";
+import type { InviteOptions } from "../api";
+import { useFailure, useSession } from "../app/context";
 import { inviteHref } from "../app/route";
 import type { Invite, InviteRole, NewInvite } from "../types";
 import { CopyField } from "./CopyField";
@@ -32,22 +32,14 @@ function describe(invite: Invite): string {
 
 /** The owner's invite links: create one (its link shown once), see and revoke the others. */
 export function InvitesDialog({ roomId, roomName, onClose }: { roomId: string; roomName: string; onClose: () => void }) {
-  const { api, signOut } = useSession();
+  const { api } = useSession();
   const [invites, setInvites] = useState<Invite[] | null>(null);
   const [created, setCreated] = useState<NewInvite | null>(null);
   const [role, setRole] = useState<InviteRole>("member");
   const [maxUses, setMaxUses] = useState("");
   const [expiry, setExpiry] = useState(String(24 * 7));
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const failed = useCallback(
-    (e: unknown) => {
-      if (e instanceof ApiError && e.status === 401) signOut("expired");
-      else setError(e instanceof Error ? e.message : String(e));
-    },
-    [signOut],
-  );
+  const { error, setError, failed } = useFailure();
 
   const load = useCallback(() => {
     api.invites(roomId).then(setInvites, failed);

@@ -1,6 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { ApiError } from "../api";
-import { useSession } from "../app/context";
+import { useFailure, useSession } from "../app/context";
 import { navigate } from "../app/route";
 import type { Member, RoomRole } from "../types";
 import { Dialog } from "./Dialog";
@@ -19,19 +18,11 @@ interface Props {
 
 /** Who belongs to the room and with what role; the owner manages them, anyone can leave. */
 export function MembersDialog({ roomId, roomName, myRole, onClose }: Props) {
-  const { api, user, signOut, refreshRooms } = useSession();
+  const { api, user, refreshRooms } = useSession();
   const [members, setMembers] = useState<Member[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { error, setError, failed } = useFailure();
   const [busy, setBusy] = useState<string | null>(null);
   const owner = myRole === "owner";
-
-  const failed = useCallback(
-    (e: unknown) => {
-      if (e instanceof ApiError && e.status === 401) signOut("expired");
-      else setError(e instanceof Error ? e.message : String(e));
-    },
-    [signOut],
-  );
 
   const load = useCallback(() => {
     api.members(roomId).then(setMembers, failed);

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { ApiError } from "../api";
-import { useSession } from "../app/context";
+import { useFailure, useSession } from "../app/context";
 import type { ApiToken, NewApiToken } from "../types";
 import { CopyField } from "./CopyField";
 import { longTime } from "./format";
@@ -19,22 +19,14 @@ export const TOKEN_WARNING =
 
 /** Personal API tokens for scripts and the CLI: list, create (shown once), revoke. */
 export function TokensPage() {
-  const { user, api, signOut } = useSession();
+  const { user, api } = useSession();
   const [tokens, setTokens] = useState<ApiToken[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { error, setError, failed } = useFailure();
   const [name, setName] = useState("");
   const [expiry, setExpiry] = useState("30");
   const [showErrors, setShowErrors] = useState(false);
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<NewApiToken | null>(null);
-
-  const failed = useCallback(
-    (e: unknown) => {
-      if (e instanceof ApiError && e.status === 401) signOut("expired");
-      else setError(e instanceof Error ? e.message : String(e));
-    },
-    [signOut],
-  );
 
   const load = useCallback(() => {
     api.tokens().then(setTokens, failed);
