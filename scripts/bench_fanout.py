@@ -50,6 +50,7 @@ import websockets  # noqa: E402
 from websockets.asyncio.client import ClientConnection  # noqa: E402
 
 from services.common.supervisor import free_port, grpc_serving, http_ok  # noqa: E402
+from tests.support.client import NO_LIMITS  # noqa: E402
 from tests.support.stack import ROOM_SERVICE, ServiceProcess, Stack  # noqa: E402
 
 MARK = '"content":"bench '  # how a message frame's send id is found without parsing the JSON
@@ -358,7 +359,7 @@ async def chimera(args: argparse.Namespace, workdir: Path) -> AsyncIterator[Targ
         url, drop = await create_postgres_database(), drop_postgres_database
     else:
         url = f"sqlite+aiosqlite:///{workdir / 'data' / 'chimera.db'}"
-    stack = CountingStack(workdir, url)
+    stack = CountingStack(workdir, url, env_extra=dict(NO_LIMITS))  # 1000 sign-ins from one IP
     try:
         await stack.start(gateways=args.gateways)
         async with httpx.AsyncClient(base_url=stack.base_url(0), timeout=30) as http:

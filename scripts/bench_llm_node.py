@@ -55,7 +55,6 @@ import websockets  # noqa: E402
 from openai import AsyncOpenAI  # noqa: E402
 from websockets.asyncio.client import ClientConnection  # noqa: E402
 
-from services.common.grpc_server import channel_options  # noqa: E402
 from services.common.pb import llm_pb2  # noqa: E402
 from services.common.pb.llm_pb2_grpc import LlmServiceStub  # noqa: E402
 from tests.support.databases import sqlite_url  # noqa: E402
@@ -163,8 +162,8 @@ class Direct:
 class Node:
     """LlmService.Generate through the generated stub, as the room service calls it."""
 
-    def __init__(self, address: str, expected: str, tokens: int) -> None:
-        self.channel = grpc.aio.insecure_channel(address, options=channel_options())
+    def __init__(self, channel: grpc.aio.Channel, expected: str, tokens: int) -> None:
+        self.channel = channel
         self.stub = LlmServiceStub(self.channel)
         self.expected = expected
         self.tokens = tokens
@@ -299,7 +298,9 @@ async def run(args: argparse.Namespace) -> None:
                 await stack.start(gateways=1)
                 await stack.start_llm(workdir / "models.toml")
                 clients["direct"] = Direct(base_url, args.tokens)
-                clients["node"] = Node(f"127.0.0.1:{stack.llm_port}", expected, args.tokens)
+                clients["node"] = Node(
+                    stack.channel(f"127.0.0.1:{stack.llm_port}"), expected, args.tokens
+                )
                 await benchlib.wait_available(clients["node"].stub, MODEL_ID, READY_TIMEOUT_S)
                 members = await room_members(
                     stack.base_url(0), stack.ws_url, args.rooms, args.tokens, args.deflate

@@ -50,13 +50,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `tests.support` is not an installed package
 
 import benchlib  # noqa: E402
-import grpc  # noqa: E402
 import httpx  # noqa: E402
 import websockets  # noqa: E402
 from websockets.asyncio.client import ClientConnection  # noqa: E402
 
-from services.common.grpc_server import channel_options  # noqa: E402
 from services.common.pb.llm_pb2_grpc import LlmServiceStub  # noqa: E402
+from tests.support.client import NO_LIMITS  # noqa: E402
 from tests.support.databases import sqlite_url  # noqa: E402
 from tests.support.providers._script import FakeProvider  # noqa: E402
 from tests.support.providers._serve import serve  # noqa: E402
@@ -279,6 +278,8 @@ async def run_round(name: str, rooms: int, members: int, args: argparse.Namespac
         (workdir / "data").mkdir()
         provider = ProviderProcess(workdir / "emits.json", workdir / "provider.log")
         env = {"CHIMERA_AI_GLOBAL_CONCURRENCY": str(max(8, rooms))}  # every room streams at once
+        env |= NO_LIMITS  # hundreds of sign-ins from one IP
+        env |= {"CHIMERA_AI_USER_DAILY_TOKENS": "0", "CHIMERA_AI_ROOM_DAILY_TOKENS": "0"}
         if args.delta_interval_ms is not None:
             env["CHIMERA_DELTA_INTERVAL_MS"] = str(args.delta_interval_ms)
         stack = Stack(workdir, sqlite_url(workdir / "data"), env_extra=env)
@@ -294,7 +295,7 @@ async def run_round(name: str, rooms: int, members: int, args: argparse.Namespac
             await stack.start(gateways=1)
             await stack.start_llm(workdir / "models.toml")
             address = f"127.0.0.1:{stack.llm_port}"
-            async with grpc.aio.insecure_channel(address, options=channel_options()) as channel:
+            async with stack.channel(address) as channel:
                 await benchlib.wait_available(LlmServiceStub(channel), MODEL_ID, READY_TIMEOUT_S)
             async with httpx.AsyncClient(base_url=stack.base_url(0), timeout=60) as http:
                 owner = await benchlib.sign_in(http, "bench-owner")
