@@ -89,8 +89,8 @@ def _add_admin(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "admin",
         help="manage accounts on the database directly (works before the services run)",
         description="Works on the room service's database (CHIMERA_DATABASE_URL or the data "
-        "dir's SQLite file), migrating it first. Sessions it ends fail on their next use; "
-        "WebSockets already open stay until they reconnect.",
+        "dir's SQLite file), migrating it first. What it disables or ends fails at once; a "
+        "running room service closes the open WebSockets too.",
     )
     admin.add_argument("--data-dir", help="where data lives (default: CHIMERA_DATA_DIR or ./data)")
     commands = admin.add_subparsers(dest="admin_command", required=True)

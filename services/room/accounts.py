@@ -249,13 +249,17 @@ class Accounts:
         if disabled:
             # Sessions end for good; API tokens only fail while the account stays disabled.
             await self.repo.delete_credentials(account_id, "session")
-            self.revocations.account(account_id)
-            if self.on_disabled is not None:
-                self.on_disabled(account_id)
+            self.publish_disabled(account_id)
         logger.info(
             "account disabled" if disabled else "account enabled", extra={"account_id": account_id}
         )
         return account
+
+    def publish_disabled(self, account_id: str) -> None:
+        """Tell the gateways, and this service's open sessions, that an account is disabled."""
+        self.revocations.account(account_id)
+        if self.on_disabled is not None:
+            self.on_disabled(account_id)
 
     # --- API tokens -----------------------------------------------------------------------------
 

@@ -1,11 +1,10 @@
 """`chimera admin`: create the first administrator, reset passwords, list and disable accounts.
 
 It works on the room service's database directly (CHIMERA_DATABASE_URL, or the SQLite file in
-the data dir), migrating it first, so it works before the services have ever run. It is a
-separate process: sessions it ends are deleted at once and fail on their next use (every REST
-request and WebSocket hello authenticates), but it cannot push a revocation to the gateways,
-so WebSockets that are already open stay until they reconnect. To cut them at once, disable
-the account from the running server (PATCH /api/admin/users/{id}) instead.
+the data dir), migrating it first, so it works before the services have ever run. What it
+revokes fails on its next use at once (every request authenticates), and is written to
+revocation_outbox in the same transaction: a running room service publishes it from there to
+the gateways, which close the open WebSockets (1008) within CHIMERA_REVOCATION_POLL_S.
 """
 
 from __future__ import annotations
@@ -41,7 +40,8 @@ async def _run(args: argparse.Namespace, settings: RoomSettings) -> int:
     engine = create_engine(settings.database_url or default_url(settings.data_dir))
     try:
         await migrate(engine)
-        accounts = Accounts(AccountRepository(engine), policy=AccountPolicy.from_settings(settings))
+        repo = AccountRepository(engine, outbox=True)
+        accounts = Accounts(repo, policy=AccountPolicy.from_settings(settings))
         await COMMANDS[args.admin_command](accounts, args)
         return 0
     finally:
@@ -95,10 +95,7 @@ async def _list_users(accounts: Accounts, args: argparse.Namespace) -> None:
 
 async def _disable(accounts: Accounts, args: argparse.Namespace) -> None:
     account = await accounts.disable_by_username(args.username, True)
-    print(
-        f"disabled {account.username}: its credentials fail from now on; WebSockets already "
-        "open stay until they reconnect (disable from the running server to close them at once)"
-    )
+    print(f"disabled {account.username}: its credentials and open WebSockets end")
 
 
 async def _enable(accounts: Accounts, args: argparse.Namespace) -> None:

@@ -31,6 +31,7 @@ class RoomSettings(CommonSettings):
     session_ttl_days: float = 30.0  # sign-in sessions (cookie / login token) expire after this
     login_max_failures: int = 10  # failed sign-ins per username within the window; 0 = no limit
     login_failure_window_s: float = 900.0
+    revocation_poll_s: float = 1.0  # how often revocations made by `chimera admin` are picked up
     # Autopilot: defaults of a room's limits, and pacing
     autopilot_max_turns: int = 10  # autopilot turns without a human message, then it stops
     autopilot_token_budget: int = 200_000  # tokens one run may use; 0 = no limit

@@ -19,6 +19,7 @@ from services.room.members import Members
 from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
 from services.room.orchestrator.summary import SummaryConfig
 from services.room.orchestrator.turns import Orchestrator, TurnLimits
+from services.room.outbox import OutboxRelay
 from services.room.quota import Quotas
 from services.room.revocations import Revocations
 from services.room.rooms import Rooms
@@ -27,6 +28,7 @@ from services.room.store.access import AccessRepository
 from services.room.store.accounts import AccountRepository
 from services.room.store.database import create_engine, default_url, migrate
 from services.room.store.models import utcnow
+from services.room.store.outbox import OutboxRepository
 from services.room.store.records import AutopilotRecord
 from services.room.store.repository import RoomRepository
 from services.room.store.usage import UsageRepository
@@ -129,11 +131,14 @@ async def serve(settings: RoomSettings) -> None:
     port = await server.start()
     logger.info("room service serving", extra={"address": f"{settings.room_host}:{port}"})
     await autopilot.resume()
+    outbox = OutboxRelay(OutboxRepository(engine), accounts, settings.revocation_poll_s)
+    await outbox.start()
     try:
         await wait_for_signal()
         logger.info("room service stopping")
 
         async def before_stop() -> None:
+            await outbox.close()
             revocations.close()  # gateways' watches end now rather than at the grace deadline
             await autopilot.close()  # still on in the database: it resumes at the next start
             await orchestrator.close()  # replies in progress end as interrupted, seen by all
@@ -141,6 +146,7 @@ async def serve(settings: RoomSettings) -> None:
 
         await server.stop(settings.shutdown_grace_s, before_stop=before_stop)
     finally:
+        await outbox.close()
         await llm_channel.close()
         await engine.dispose()
     logger.info("room service stopped")

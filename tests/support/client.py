@@ -209,17 +209,14 @@ def cookie_value(reply: httpx.Response, name: str) -> str:
     return set_cookies(reply)[name].split("=", 1)[1].split(";", 1)[0]
 
 
-async def make_admin(stack: Stack, username: str, password: str = PASSWORD) -> None:
-    """`chimera admin create-admin` on the stack's database: `username` becomes an admin."""
+async def chimera_admin(stack: Stack, *argv: str, stdin: str = "") -> str:
+    """Run `chimera admin ARGV...` as its own process on the stack's database; its output."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         "from services.common.cli import main; main()",
         "admin",
-        "create-admin",
-        "--username",
-        username,
-        "--password-stdin",
+        *argv,
         env={
             **os.environ,
             "CHIMERA_DATA_DIR": str(stack.workdir / "data"),
@@ -229,8 +226,16 @@ async def make_admin(stack: Stack, username: str, password: str = PASSWORD) -> N
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await process.communicate(f"{password}\n".encode())
+    output, _ = await process.communicate(stdin.encode())
     assert process.returncode == 0, output.decode(errors="replace")
+    return output.decode()
+
+
+async def make_admin(stack: Stack, username: str, password: str = PASSWORD) -> None:
+    """`chimera admin create-admin` on the stack's database: `username` becomes an admin."""
+    await chimera_admin(
+        stack, "create-admin", "--username", username, "--password-stdin", stdin=f"{password}\n"
+    )
 
 
 async def expire(stack: Stack, table: str, row_id: str) -> None:

@@ -8,10 +8,12 @@ from uuid import uuid4
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import Conflict
 from services.room.store.base import Repository
 from services.room.store.models import Account, Credential, utcnow
+from services.room.store.outbox import add_revocations
 from services.room.store.records import AccountRecord, CredentialRecord
 
 USERNAME_TAKEN = "That username is taken."
@@ -19,6 +21,13 @@ USERNAME_TAKEN = "That username is taken."
 
 class AccountRepository(Repository):
     """Rows of `accounts` and `credentials`."""
+
+    def __init__(self, engine: AsyncEngine, *, outbox: bool = False) -> None:
+        super().__init__(engine)
+        # A process other than the room service (`chimera admin`) cannot tell the gateways what
+        # it revokes: with `outbox`, every revocation is written to revocation_outbox in the
+        # same transaction, and the room service publishes it from there.
+        self.outbox = outbox
 
     # --- accounts -------------------------------------------------------------------------------
 
@@ -92,7 +101,11 @@ class AccountRepository(Repository):
             account = await session.scalar(
                 statement, execution_options={"synchronize_session": False}
             )
-            return None if account is None else account_record(account)
+            if account is None:
+                return None
+            if self.outbox and disabled:
+                add_revocations(session, account_id=account_id)
+            return account_record(account)
 
     # --- credentials ----------------------------------------------------------------------------
 
@@ -184,7 +197,11 @@ class AccountRepository(Repository):
             row = await session.scalar(
                 statement.returning(Credential), execution_options={"synchronize_session": False}
             )
-            return None if row is None else credential_record(row)
+            if row is None:
+                return None
+            if self.outbox:
+                add_revocations(session, credential_ids=[row.id])
+            return credential_record(row)
 
     async def delete_credentials(self, account_id: str, kind: str) -> list[str]:
         """Delete every credential of one kind of an account; return their ids."""
@@ -194,9 +211,12 @@ class AccountRepository(Repository):
             .returning(Credential.id)
         )
         async with self._write() as session:
-            return list(
+            ids = list(
                 await session.scalars(statement, execution_options={"synchronize_session": False})
             )
+            if self.outbox:
+                add_revocations(session, credential_ids=ids)
+            return ids
 
     async def delete_expired(self, now: datetime) -> int:
         """Delete every credential that expired before `now`; return how many."""

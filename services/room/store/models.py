@@ -1,4 +1,5 @@
-"""SQLAlchemy tables of the room service: rooms, personas, messages, summaries, accounts, access."""
+"""SQLAlchemy tables of the room service: rooms, personas, messages, summaries, accounts, access,
+usage and the revocation outbox."""
 
 from __future__ import annotations
 
@@ -249,3 +250,17 @@ class AiUsage(Base):
     scope_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
     tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+
+
+class RevocationOutbox(Base):
+    """A revocation made by another process (`chimera admin`), for the room service to publish."""
+
+    __tablename__ = "revocation_outbox"
+
+    # A rowid alias on SQLite, so ids autoincrement there as well.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    credential_id: Mapped[str | None] = mapped_column(String(36))  # one credential, or ...
+    account_id: Mapped[str | None] = mapped_column(String(36))  # ... every one of an account
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
