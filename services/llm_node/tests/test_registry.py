@@ -199,7 +199,7 @@ def test_chimera_up_with_a_missing_registry_says_so(tmp_path: Path) -> None:
     result = chimera("up", "--models", str(missing), "--data-dir", str(tmp_path / "data"))
     assert result.returncode == 2
     assert f"model registry {missing} does not exist" in result.stderr
-    assert not (tmp_path / "data" / "secret.key").exists()  # nothing was started
+    assert not (tmp_path / "data" / "internal.key").exists()  # no service was started
 
 
 def test_the_llm_node_refuses_a_malformed_registry_with_its_reason(tmp_path: Path) -> None:
