@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.common.errors import ResourceExhausted
 
-# Each hash holds ~64 MiB for ~50 ms of CPU (argon2-cffi's RFC 9106 defaults); a burst of
+# Each hash holds 64 MiB for ~175 ms on a 2-core VM (argon2-cffi's RFC 9106 defaults); a burst of
 # sign-ins queues here instead of taking the process's memory and every core.
 MAX_CONCURRENT_HASHES = 4
 
