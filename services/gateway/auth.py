@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,7 +18,8 @@ SESSION_COOKIE = "chimera_session"
 CSRF_COOKIE = "chimera_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Long enough for a browser to keep; the session itself expires (and is revoked) server-side.
+# The CSRF cookie's age, and the session cookie's when the session names no expiry; the session
+# itself expires (and is revoked) server-side.
 COOKIE_MAX_AGE_S = 30 * 24 * 3600
 
 Via = Literal["cookie", "bearer"]
@@ -94,13 +96,21 @@ def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def set_session_cookies(response: Response, token: str, *, secure: bool) -> str:
-    """Set the httpOnly session cookie and a fresh, script-readable CSRF cookie; return the latter."""
+def set_session_cookies(
+    response: Response, token: str, *, secure: bool, expires_at_ms: int = 0
+) -> str:
+    """Set the httpOnly session cookie and a fresh, script-readable CSRF cookie; return the latter.
+
+    The session cookie lives as long as the session (`expires_at_ms`; 0 = the default age).
+    """
     csrf = new_csrf_token()
+    max_age = COOKIE_MAX_AGE_S
+    if expires_at_ms:
+        max_age = max(0, int(expires_at_ms / 1000 - time.time()))
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=COOKIE_MAX_AGE_S,
+        max_age=max_age,
         path="/",
         secure=secure,
         httponly=True,

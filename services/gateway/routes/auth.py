@@ -37,7 +37,9 @@ def start_session(
 ) -> dict:
     """The body of a new session, with its cookies set on `response`."""
     secure = is_secure(request, gateway.settings.cookie_secure)
-    set_session_cookies(response, grant.token, secure=secure)
+    set_session_cookies(
+        response, grant.token, secure=secure, expires_at_ms=grant.principal.expires_at_ms
+    )
     return {"user": account_json(grant.principal.account), "token": grant.token}
 
 

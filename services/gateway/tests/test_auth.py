@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from http.cookies import SimpleCookie
 
 import pytest
@@ -88,6 +89,14 @@ def test_session_cookies_are_httponly_lax_and_secure_when_asked(secure: bool) ->
     for cookie in (session, csrf_cookie):
         assert cookie["samesite"] == "lax" and cookie["path"] == "/"
         assert bool(cookie["secure"]) is secure
+
+
+def test_the_session_cookie_lives_as_long_as_the_session() -> None:
+    response = Response()
+    in_a_day = int((time.time() + 86_400) * 1000)
+    set_session_cookies(response, "secret-token", secure=False, expires_at_ms=in_a_day)
+    age = int(cookies(response)[SESSION_COOKIE]["max-age"])
+    assert 86_000 < age <= 86_400  # a day, not the 30-day default
 
 
 def test_clearing_expires_both_cookies() -> None:
