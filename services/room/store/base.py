@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.room.store.database import sqlite_writer
+
+T = TypeVar("T")
 
 # One lock per engine, shared by every repository on it: SQLite has one writer at a time.
 _WRITE_LOCKS: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
@@ -19,6 +24,7 @@ class Repository:
     """Base of the store's repositories; every public method is one transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.dialect = engine.dialect.name
         # SQLite has one writer at a time. Writers wait for it here, in order, rather than in
@@ -35,3 +41,20 @@ class Repository:
                 await stack.enter_async_context(self._write_lock)
             maker = self._sessions.begin() if begin else self._sessions()
             yield await stack.enter_async_context(maker)
+
+    async def _write_core(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` as one write transaction of Core statements.
+
+        For the hot paths: on a SQLite file the whole transaction is one hop to the writer
+        thread; elsewhere it runs on a pooled async connection.
+        """
+        writer = sqlite_writer(self._engine)
+        async with self._write_lock or contextlib.nullcontext():
+            if writer is not None:
+                return await writer.run(fn, *args)
+            async with self._engine.begin() as connection:
+                return await connection.run_sync(_call, fn, args)
+
+
+def _call(connection: Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    return fn(connection, *args)

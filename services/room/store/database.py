@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, make_url, text
+from sqlalchemy import Connection, Engine, event, make_url, text
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -26,6 +30,8 @@ _SQLITE_PRAGMAS = (
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
 )
+
+T = TypeVar("T")
 
 # A URL without a driver gets the async one this package is written against.
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -76,9 +82,14 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)
-    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
-    event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+    _configure_sqlite(engine.sync_engine)
+    event.listen(engine.sync_engine, "engine_disposed", _close_sqlite_writer)
     return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    event.listen(engine, "connect", _on_sqlite_connect)
+    event.listen(engine, "begin", _on_sqlite_begin)
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -94,6 +105,60 @@ def _on_sqlite_begin(conn: Connection) -> None:
     # Deferred BEGIN: readers never block. Writing transactions start with their write, so
     # they wait on busy_timeout for the lock instead of failing on a stale read snapshot.
     conn.exec_driver_sql("BEGIN")
+
+
+class SqliteWriter:
+    """One thread with its own connection to a SQLite file, running whole write transactions.
+
+    Through aiosqlite every statement, fetch and commit is a hop to its thread and back (16 for
+    one posted message); here a transaction is one hop. Callers serialize their writes with the
+    engine's write lock, as SQLite has one writer at a time.
+    """
+
+    def __init__(self, url: URL) -> None:
+        self._engine = create_sync_engine(
+            url.set(drivername="sqlite+pysqlite"),
+            # Only ever used by the one thread below; closed there too.
+            connect_args={"check_same_thread": False},
+        )
+        _configure_sqlite(self._engine)
+        self._thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="chimera-sqlite-writer"
+        )
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` in one transaction, committed unless it raises."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._transaction, fn, args)
+
+    def _transaction(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self._engine.begin() as connection:
+            return fn(connection, *args)
+
+    def close(self) -> None:
+        """Close the connection once queued transactions are done; do not wait for that."""
+        self._thread.submit(self._engine.dispose)
+        self._thread.shutdown(wait=False)
+
+
+_SQLITE_WRITERS: WeakKeyDictionary[Engine, SqliteWriter] = WeakKeyDictionary()
+
+
+def sqlite_writer(engine: AsyncEngine) -> SqliteWriter | None:
+    """The writer thread of a file-backed SQLite engine (None for other databases)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    writer = _SQLITE_WRITERS.get(engine.sync_engine)
+    if writer is None:
+        writer = _SQLITE_WRITERS[engine.sync_engine] = SqliteWriter(url)
+    return writer
+
+
+def _close_sqlite_writer(engine: Engine) -> None:
+    writer = _SQLITE_WRITERS.pop(engine, None)
+    if writer is not None:
+        writer.close()
 
 
 def _postgres_engine(url: URL) -> AsyncEngine:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Select, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Row, Select, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 from services.common.errors import InvalidArgument, NotFound
 from services.room.store.autopilot import autopilot_record, load_summaries
@@ -162,40 +164,22 @@ class RoomRepository(Repository):
 
         A repeated (room, author, client_msg_id) returns the stored message and stores nothing.
         """
-        async with self._write(begin=False) as session:
-            # The write comes first: on PostgreSQL the room row lock orders concurrent posters
-            # (so the duplicate check below sees their commits); on SQLite a transaction that
-            # starts by writing waits for the lock instead of failing on a stale read snapshot.
-            seq = await _allocate_seq(session, room_id)
-            if client_msg_id is not None:
-                existing = await _find_by_client_msg_id(session, room_id, author.id, client_msg_id)
-                if existing is not None:
-                    await session.rollback()  # hands the seq back
-                    return existing, True
-            if reply_to is not None:
-                await _check_reply_to(session, room_id, reply_to)
-            message = _new_message(
-                room_id,
-                seq,
-                author,
-                content,
-                reply_to=reply_to,
-                status="complete",
-                client_msg_id=client_msg_id,
-            )
-            session.add(message)
-            try:
-                await session.commit()
-            except IntegrityError:
-                # A concurrent duplicate (another room-service instance) committed first.
-                await session.rollback()
-                if client_msg_id is None:
-                    raise
-                existing = await _find_by_client_msg_id(session, room_id, author.id, client_msg_id)
-                if existing is None:
-                    raise
-                return existing, True
-            return _message_record(message), False
+        message = MessageRecord(
+            id=str(uuid4()),
+            room_id=room_id,
+            seq=0,  # the room's next, given in the transaction
+            author=author,
+            content=content,
+            reply_to=reply_to,
+            status="complete",
+            client_msg_id=client_msg_id,
+            created_at=utcnow(),
+        )
+        try:
+            seq = await self._write_core(_insert_message, message)
+        except _Duplicate as duplicate:
+            return duplicate.original, True
+        return dataclasses.replace(message, seq=seq), False
 
     async def get_message(self, room_id: str, message_id: str) -> MessageRecord:
         """The message `message_id` of room `room_id`; NotFound if the room has no such message."""
@@ -342,6 +326,82 @@ def _page_query(room_id: str, before: int | None, after: int | None) -> Select[M
     return query.order_by(Message.seq.desc())
 
 
+class _Duplicate(Exception):
+    """Rolls back a post whose (room, author, client_msg_id) is already stored."""
+
+    def __init__(self, original: MessageRecord) -> None:
+        super().__init__(original.id)
+        self.original = original
+
+
+_MESSAGES = Message.__table__
+# What makes a repeated send a duplicate (a unique constraint of the messages table).
+_IDEMPOTENCY_KEY = ("room_id", "author_id", "client_msg_id")
+
+
+def _insert_message(connection: Connection, message: MessageRecord) -> int:
+    """Store `message` under its room's next seq and return the seq (the hot path of a send).
+
+    Core statements, one round trip each: the seq (the room row's write lock, which orders
+    concurrent posters), the reply's parent, the insert. A (room, author, client_msg_id) that is
+    already stored raises _Duplicate with the stored message, which rolls the seq back.
+    """
+    seq = connection.scalar(
+        update(Room)
+        .where(Room.id == message.room_id)
+        .values(last_seq=Room.last_seq + 1)
+        .returning(Room.last_seq)
+    )
+    if seq is None:
+        raise NotFound(ROOM_NOT_FOUND)
+    if message.reply_to is not None:
+        parent_room = connection.scalar(
+            select(Message.room_id).where(Message.id == message.reply_to)
+        )
+        if parent_room != message.room_id:
+            raise InvalidArgument("reply_to must name a message in this room.")
+    author = message.author
+    values = {
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": seq,
+        "author_id": author.id,
+        "author_name": author.name,
+        "author_kind": author.kind,
+        "author_handle": author.handle,
+        "content": message.content,
+        "reply_to": message.reply_to,
+        "status": message.status,
+        "client_msg_id": message.client_msg_id,
+        "created_at": message.created_at,
+    }
+    if connection.dialect.name == "postgresql":
+        insert: Executable = (
+            postgresql.insert(Message)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=_IDEMPOTENCY_KEY)
+            .returning(Message.id)
+        )
+    else:
+        insert = (
+            sqlite.insert(Message)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=_IDEMPOTENCY_KEY)
+            .returning(Message.id)
+        )
+    if connection.scalar(insert) is None:
+        # Visible here even when a concurrent poster committed it after this transaction began.
+        original = connection.execute(
+            select(_MESSAGES).where(
+                _MESSAGES.c.room_id == message.room_id,
+                _MESSAGES.c.author_id == author.id,
+                _MESSAGES.c.client_msg_id == message.client_msg_id,
+            )
+        ).one()
+        raise _Duplicate(_message_record(original))
+    return int(seq)
+
+
 async def _allocate_seq(session: AsyncSession, room_id: str) -> int:
     statement = (
         update(Room)
@@ -353,19 +413,6 @@ async def _allocate_seq(session: AsyncSession, room_id: str) -> int:
     if seq is None:
         raise NotFound(ROOM_NOT_FOUND)
     return seq
-
-
-async def _find_by_client_msg_id(
-    session: AsyncSession, room_id: str, author_id: str, client_msg_id: str
-) -> MessageRecord | None:
-    message = await session.scalar(
-        select(Message).where(
-            Message.room_id == room_id,
-            Message.author_id == author_id,
-            Message.client_msg_id == client_msg_id,
-        )
-    )
-    return None if message is None else _message_record(message)
 
 
 async def _check_reply_to(session: AsyncSession, room_id: str, reply_to: str) -> None:
@@ -423,7 +470,8 @@ def room_record(
     )
 
 
-def _message_record(message: Message) -> MessageRecord:
+def _message_record(message: Message | Row[Any]) -> MessageRecord:
+    """A message row (ORM object or Core row: the same attribute names) as a record."""
     return MessageRecord(
         id=message.id,
         room_id=message.room_id,

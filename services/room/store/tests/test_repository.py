@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,6 @@ from sqlalchemy import Connection, column, func, insert, inspect, select, table,
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import InvalidArgument, NotFound
-from services.room.store import repository as repository_module
 from services.room.store.database import alembic_config, create_engine, default_url, migrate
 from services.room.store.models import Base, Message, UTCDateTime
 from services.room.store.records import AuthorRecord, MessageRecord, PersonaRecord, RoomRecord
@@ -83,6 +83,37 @@ async def test_sqlite_engine_is_durable_and_waits_for_locks(tmp_path: Path) -> N
         await engine.dispose()
     assert settings == ["wal", 2, 5000, 1]  # synchronous 2 is FULL
     assert (tmp_path / "data" / "chimera.db").is_file()
+
+
+async def test_sqlite_posts_commit_on_one_writer_thread_that_dispose_ends(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(default_url(tmp_path))
+    before = set(threading.enumerate())
+    try:
+        await migrate(engine)
+        repo = RoomRepository(engine)
+        room = await repo.create_room("General", "user-alice")
+        posted = [(await post(repo, room.id, f"m{i}"))[0] for i in range(5)]
+        writers = [
+            thread
+            for thread in set(threading.enumerate()) - before
+            if thread.name.startswith("chimera-sqlite-writer")
+        ]
+        assert len(writers) == 1
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(writers[0].join, 10)
+    assert not writers[0].is_alive()
+    # What it committed is in the file, for a new engine (a restarted service) to read.
+    reopened = create_engine(default_url(tmp_path))
+    try:
+        history, _ = await RoomRepository(reopened).load_history(
+            room.id, before=None, after=None, limit=10
+        )
+    finally:
+        await reopened.dispose()
+    assert history == posted
 
 
 def test_urls_get_async_drivers_and_unknown_databases_are_refused() -> None:
@@ -378,26 +409,29 @@ async def test_messages_without_client_msg_id_never_collide(repo: RoomRepository
     assert (first.seq, second.seq) == (1, 2)
 
 
-async def test_duplicate_that_wins_the_race_is_returned(
-    engine: AsyncEngine, repo: RoomRepository, monkeypatch: pytest.MonkeyPatch
+async def test_duplicates_racing_from_two_instances_store_one_message(
+    engine: AsyncEngine, database_url: str
 ) -> None:
-    room = await repo.create_room("General", "user-alice")
-    original, _ = await post(repo, room.id, client_msg_id="c-1")
-    lookup = repository_module._find_by_client_msg_id
-    calls = 0
-
-    async def miss_first_lookup(*args: object) -> MessageRecord | None:
-        # Simulates another instance committing between our check and our INSERT.
-        nonlocal calls
-        calls += 1
-        return None if calls == 1 else await lookup(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(repository_module, "_find_by_client_msg_id", miss_first_lookup)
-    again, duplicate = await post(repo, room.id, "retry", client_msg_id="c-1")
-
-    assert duplicate and again == original
-    assert await message_count(engine) == 1
-    assert (await repo.get_room(room.id)).last_seq == 1
+    # Two room-service instances (two engines, two write queues) get the same retried send at
+    # once: the database's unique key decides, and both answer with the one stored message.
+    other = create_engine(database_url)
+    try:
+        repos = [RoomRepository(engine), RoomRepository(other)]
+        room = await repos[0].create_room("General", "user-alice")
+        for attempt in range(10):
+            results = await asyncio.gather(
+                *(
+                    post(repo, room.id, f"try {i}", client_msg_id=f"c-{attempt}")
+                    for i, repo in enumerate(repos)
+                )
+            )
+            (first, first_duplicate), (second, second_duplicate) = results
+            assert first == second
+            assert sorted([first_duplicate, second_duplicate]) == [False, True]
+        assert await message_count(engine) == 10
+        assert (await repos[1].get_room(room.id)).last_seq == 10
+    finally:
+        await other.dispose()
 
 
 async def test_reply_to_a_message_in_the_same_room(repo: RoomRepository) -> None:
