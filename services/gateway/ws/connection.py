@@ -1,4 +1,8 @@
-"""One member's WebSocket: a bounded outbound queue drained by a single writer."""
+"""One member's WebSocket: a bounded outbound queue drained by a single writer.
+
+A frame pushed while the writer is idle (queue empty, socket writable) is written at once,
+without the queue and the wake-up of the writer task: the common case of fan-out.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from services.common.pb import room_pb2 as pb
 from services.gateway.auth import Identity
 from services.gateway.limits import FrameLimiter
 from services.gateway.ws.protocol import CLOSE_TRY_AGAIN
+from services.gateway.ws.transport import SEND_TEXT_NOW
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +50,9 @@ class Connection:
         self.role: int = pb.ROOM_ROLE_MEMBER  # the caller's role in the room; set on join
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        # Set while the writer waits on an empty queue: only then may a frame skip the queue.
+        self._idle = False
+        self._send_now = websocket.scope.get("extensions", {}).get(SEND_TEXT_NOW)
         self._closer: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
         self.close_code: int | None = None
@@ -53,6 +61,10 @@ class Connection:
         """Queue a frame for this socket only."""
         if self.close_code is not None:
             return
+        # The queue is empty too: a frame put but not yet taken by the woken writer goes first.
+        if self._idle and self._send_now is not None and self._queue.empty():
+            if self._send_now(frame.encode()):
+                return
         if self._queue.qsize() >= self.max_queue:
             logger.info(
                 "socket fell behind; closing", extra={"conn_id": self.id, "room_id": self.room_id}
@@ -72,12 +84,17 @@ class Connection:
             for frame in prelude:
                 await self.websocket.send_text(frame)
             while True:
-                await self.websocket.send_text(await self._queue.get())
+                self._idle = True
+                frame = await self._queue.get()
+                self._idle = False
+                await self.websocket.send_text(frame)
         except asyncio.CancelledError:
             raise
         except Exception:
             # The peer went away; the reader sees the disconnect and cleans up.
             self.closed.set()
+        finally:
+            self._idle = False
 
     @property
     def viewer(self) -> bool:

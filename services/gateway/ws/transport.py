@@ -1,4 +1,5 @@
-"""uvicorn's sans-I/O WebSocket protocol, with a clean close when it refuses a frame.
+"""uvicorn's sans-I/O WebSocket protocol, with a clean close when it refuses a frame and a
+synchronous send for fan-out.
 
 Stock uvicorn answers an oversized frame (or invalid UTF-8) with its close frame and then
 closes the socket at once. The client is usually still sending that frame; the kernel turns
@@ -6,19 +7,53 @@ the unread bytes into a TCP reset, which can destroy the close frame before the 
 it, so the client sees 1006 instead of 1009/1007. Here the server sends its close frame,
 half-closes, and keeps reading (and discarding) until the client closes its side or the close
 timeout passes — the closing handshake RFC 6455 asks for.
+
+Fan-out writes one frame to many sockets. Through ASGI each write is an awaited `send` (and,
+behind a per-socket queue, a task wake-up); `send_text_now`, offered to the app in the scope's
+extensions as `chimera.send_text_now`, writes the frame at once when the socket is open and its
+transport is not pushing back, and otherwise says no, so the caller queues it instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+
+SEND_TEXT_NOW = "chimera.send_text_now"
 
 
 class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
     """Refused frames end with close frame + half-close + drain, never a reset."""
 
     _failing = False
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # none when the handshake was refused
+        if scope is not None:
+            scope["extensions"][SEND_TEXT_NOW] = self.send_text_now
+
+    def send_text_now(self, data: bytes) -> bool:
+        """Write a text frame now; False (nothing written) unless the socket is open and
+        writable, so a slow reader's frames wait in its own queue instead."""
+        if (
+            not self.handshake_complete
+            or self.close_sent
+            or self.disconnected
+            or self.initial_response is not None
+            or not self.writable.is_set()
+            or self.transport.is_closing()
+        ):
+            return False
+        try:
+            self.conn.send_text(data)
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
 
     def data_received(self, data: bytes) -> None:
         if self._failing:
