@@ -214,6 +214,7 @@ class RoomProbe:
 
 def serve_counting_room(stats_path: Path) -> None:
     """The real room service (services.room.server.serve) with a RoomProbe inside."""
+    from services.common.grpc_server import run as run_service
     from services.common.log import setup_logging
     from services.room import rooms, server, servicer
     from services.room.config import RoomSettings
@@ -227,7 +228,7 @@ def serve_counting_room(stats_path: Path) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, counter.dump)
         await server.serve(settings)
 
-    asyncio.run(run())
+    run_service(run())  # on the event loop services.room.server.main() uses
 
 
 # --- child processes -----------------------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -17,9 +17,23 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # A history page holds up to 200 messages of up to 16,000 characters, i.e. up to 64 KB each in
 # UTF-8: about 13 MB. gRPC's 4 MB default refused such pages (REST 429, resume closed 1013).
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run a service's main coroutine on uvloop (as uvicorn runs the gateway), else asyncio.
+
+    Measured on the fan-out path: scripts/bench_fanout.py, docs/benchmarks.md.
+    """
+    try:
+        import uvloop
+    except ImportError:  # uvicorn[standard] brings it where it builds
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def channel_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:

@@ -7,7 +7,7 @@ import logging
 import sys
 
 from services.common.grpc_security import GrpcSecurity
-from services.common.grpc_server import GrpcServer, wait_for_signal
+from services.common.grpc_server import GrpcServer, run, wait_for_signal
 from services.common.log import setup_logging
 from services.common.pb import llm_pb2, llm_pb2_grpc
 from services.common.threads import DaemonThreadExecutor
@@ -57,7 +57,7 @@ def main() -> None:
     settings = LlmSettings()
     setup_logging("llm", settings.log_level, settings.log_format)
     try:
-        asyncio.run(serve(settings))
+        run(serve(settings))
     except RegistryError as exc:
         logger.error("%s", exc)
         sys.exit(2)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from services.common.grpc_security import GrpcSecurity, open_channel
-from services.common.grpc_server import GrpcServer, wait_for_signal
+from services.common.grpc_server import GrpcServer, run, wait_for_signal
 from services.common.log import setup_logging
 from services.common.pb import account_pb2, account_pb2_grpc, room_pb2, room_pb2_grpc
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
@@ -156,7 +155,7 @@ def main() -> None:
     """Entry point for `chimera room`."""
     settings = RoomSettings()
     setup_logging("room", settings.log_level, settings.log_format)
-    asyncio.run(serve(settings))
+    run(serve(settings))
 
 
 if __name__ == "__main__":
