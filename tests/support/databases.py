@@ -58,6 +58,21 @@ async def drop_postgres_database(url: str) -> None:
         await connection.close()
 
 
+async def disconnect_sessions(url: str) -> int:
+    """End every session on the database `url` names, as a server restart would; how many."""
+    connection = await _connect_admin()
+    try:
+        return len(
+            await connection.fetch(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = $1 AND pid <> pg_backend_pid()",
+                make_url(url).database,
+            )
+        )
+    finally:
+        await connection.close()
+
+
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """Sync form for tests without an event loop: yields a fresh database's URL, then drops it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, event, make_url, text
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 DATABASE_FILE = "chimera.db"
@@ -162,14 +164,38 @@ def _close_sqlite_writer(engine: Engine) -> None:
 
 
 def _postgres_engine(url: URL) -> AsyncEngine:
-    return create_async_engine(
-        url,
-        pool_size=10,
-        max_overflow=10,
-        pool_timeout=30,
-        pool_recycle=1800,
-        pool_pre_ping=True,
+    engine = create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_timeout=30, pool_recycle=1800
     )
+    event.listen(engine.sync_engine, "connect", _mark_idle)
+    event.listen(engine.sync_engine, "checkin", _mark_idle)
+    event.listen(engine.sync_engine, "checkout", _check_alive)
+    return engine
+
+
+# A pooled PostgreSQL connection is checked before use, but cheaply: one the server closed
+# (a restart) is replaced at once, and only one idle for longer than this answers a ping first
+# (HikariCP's "alive bypass window" does the same). SQLAlchemy's pool_pre_ping costs three
+# round trips on every checkout with asyncpg (BEGIN, ping, ROLLBACK): a fifth of a posted
+# message's time in the room service (docs/benchmarks.md, fan-out).
+PING_AFTER_IDLE_S = 1.0
+
+
+def _mark_idle(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info["idle_since"] = time.monotonic()
+
+
+def _check_alive(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed the connection")
+    if time.monotonic() - record.info.get("idle_since", 0.0) <= PING_AFTER_IDLE_S:
+        return
+    try:
+        # A simple query (no prepared statement), outside any transaction.
+        dbapi_connection.run_async(lambda connection: connection.execute("SELECT 1"))
+    except Exception as exc:
+        raise DisconnectionError("the connection failed its ping") from exc
 
 
 _ENGINE_FACTORIES: dict[str, Callable[[URL], AsyncEngine]] = {

@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
-from sqlalchemy import Connection, Row, Select, select, update
+from sqlalchemy import Connection, Row, Select, Table, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.sql.expression import Executable
 
 from services.common.errors import InvalidArgument, NotFound
 from services.room.store.autopilot import autopilot_record, load_summaries
@@ -334,7 +333,9 @@ class _Duplicate(Exception):
         self.original = original
 
 
-_MESSAGES = Message.__table__
+# Core statements on the tables skip the ORM's bookkeeping.
+_MESSAGES = cast(Table, Message.__table__)
+_ROOMS = cast(Table, Room.__table__)
 # What makes a repeated send a duplicate (a unique constraint of the messages table).
 _IDEMPOTENCY_KEY = ("room_id", "author_id", "client_msg_id")
 
@@ -342,64 +343,78 @@ _IDEMPOTENCY_KEY = ("room_id", "author_id", "client_msg_id")
 def _insert_message(connection: Connection, message: MessageRecord) -> int:
     """Store `message` under its room's next seq and return the seq (the hot path of a send).
 
-    Core statements, one round trip each: the seq (the room row's write lock, which orders
-    concurrent posters), the reply's parent, the insert. A (room, author, client_msg_id) that is
-    already stored raises _Duplicate with the stored message, which rolls the seq back.
+    Taking the seq updates the room row first, and its write lock orders concurrent posters of
+    the room. A (room, author, client_msg_id) that is already stored raises _Duplicate with the
+    stored message, and a reply to a message of another room raises InvalidArgument: either
+    rolls the transaction back, seq included.
     """
-    seq = connection.scalar(
-        update(Room)
-        .where(Room.id == message.room_id)
-        .values(last_seq=Room.last_seq + 1)
-        .returning(Room.last_seq)
+    next_seq = (
+        update(_ROOMS)
+        .where(_ROOMS.c.id == message.room_id)
+        .values(last_seq=_ROOMS.c.last_seq + 1)
+        .returning(_ROOMS.c.last_seq)
     )
-    if seq is None:
-        raise NotFound(ROOM_NOT_FOUND)
+    values = _message_values(message)
+    seq: int | None
+    if connection.dialect.name == "postgresql":
+        # One round trip: the seq and the insert in one statement.
+        allocated = next_seq.cte("next_seq")
+        from_seq = select(
+            *(literal(value, _MESSAGES.c[name].type) for name, value in values.items()),
+            allocated.c.last_seq,
+        )
+        seq = connection.scalar(
+            postgresql.insert(_MESSAGES)
+            .from_select([*values, "seq"], from_seq)
+            .on_conflict_do_nothing(index_elements=_IDEMPOTENCY_KEY)
+            .returning(_MESSAGES.c.seq)
+        )
+    else:
+        seq = connection.scalar(next_seq)
+        if seq is not None:
+            stored = connection.scalar(
+                sqlite.insert(_MESSAGES)
+                .values({**values, "seq": seq})
+                .on_conflict_do_nothing(index_elements=_IDEMPOTENCY_KEY)
+                .returning(_MESSAGES.c.id)
+            )
+            seq = None if stored is None else seq
+    if seq is None:  # no such room, or a duplicate
+        # Visible here even when a concurrent poster committed it after this transaction began.
+        original = connection.execute(
+            select(_MESSAGES).where(
+                _MESSAGES.c.room_id == message.room_id,
+                _MESSAGES.c.author_id == message.author.id,
+                _MESSAGES.c.client_msg_id == message.client_msg_id,
+            )
+        ).one_or_none()
+        if original is None:
+            raise NotFound(ROOM_NOT_FOUND)
+        raise _Duplicate(_message_record(original))
     if message.reply_to is not None:
         parent_room = connection.scalar(
-            select(Message.room_id).where(Message.id == message.reply_to)
+            select(_MESSAGES.c.room_id).where(_MESSAGES.c.id == message.reply_to)
         )
         if parent_room != message.room_id:
             raise InvalidArgument("reply_to must name a message in this room.")
-    author = message.author
-    values = {
+    return int(seq)
+
+
+def _message_values(message: MessageRecord) -> dict[str, Any]:
+    """The columns of a new message row, but its seq."""
+    return {
         "id": message.id,
         "room_id": message.room_id,
-        "seq": seq,
-        "author_id": author.id,
-        "author_name": author.name,
-        "author_kind": author.kind,
-        "author_handle": author.handle,
+        "author_id": message.author.id,
+        "author_name": message.author.name,
+        "author_kind": message.author.kind,
+        "author_handle": message.author.handle,
         "content": message.content,
         "reply_to": message.reply_to,
         "status": message.status,
         "client_msg_id": message.client_msg_id,
         "created_at": message.created_at,
     }
-    if connection.dialect.name == "postgresql":
-        insert: Executable = (
-            postgresql.insert(Message)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=_IDEMPOTENCY_KEY)
-            .returning(Message.id)
-        )
-    else:
-        insert = (
-            sqlite.insert(Message)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=_IDEMPOTENCY_KEY)
-            .returning(Message.id)
-        )
-    if connection.scalar(insert) is None:
-        # Visible here even when a concurrent poster committed it after this transaction began.
-        original = connection.execute(
-            select(_MESSAGES).where(
-                _MESSAGES.c.room_id == message.room_id,
-                _MESSAGES.c.author_id == author.id,
-                _MESSAGES.c.client_msg_id == message.client_msg_id,
-            )
-        ).one()
-        raise _Duplicate(_message_record(original))
-    return int(seq)
 
 
 async def _allocate_seq(session: AsyncSession, room_id: str) -> int:

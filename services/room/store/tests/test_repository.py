@@ -18,10 +18,18 @@ from sqlalchemy import Connection, column, func, insert, inspect, select, table,
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import InvalidArgument, NotFound
+from services.room.store import database as database_module
 from services.room.store.database import alembic_config, create_engine, default_url, migrate
 from services.room.store.models import Base, Message, UTCDateTime
 from services.room.store.records import AuthorRecord, MessageRecord, PersonaRecord, RoomRecord
 from services.room.store.repository import RoomRepository
+from tests.support.databases import (
+    PostgresUnavailable,
+    create_postgres_database,
+    disconnect_sessions,
+    drop_postgres_database,
+    skip_or_fail,
+)
 
 ALICE = AuthorRecord(id="user-alice", name="Alice", kind="human")
 BOB = AuthorRecord(id="user-bob", name="Bob", kind="human")
@@ -114,6 +122,31 @@ async def test_sqlite_posts_commit_on_one_writer_thread_that_dispose_ends(
     finally:
         await reopened.dispose()
     assert history == posted
+
+
+@pytest.mark.postgres
+async def test_postgres_connections_the_server_ended_are_replaced_unseen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    try:
+        url = await create_postgres_database()
+    except PostgresUnavailable as error:
+        skip_or_fail(error)
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+        repo = RoomRepository(engine)
+        room = await repo.create_room("General", "user-alice")
+        await post(repo, room.id, "before")
+        assert await disconnect_sessions(url) >= 1  # the pool's idle connection
+        # Every checkout pings now; the ended connection fails it and a new one takes its place
+        # (left to the default, it is replaced once the client has seen the server close it).
+        monkeypatch.setattr(database_module, "PING_AFTER_IDLE_S", -1.0)
+        after, _ = await post(repo, room.id, "after")
+        assert after.seq == 2
+    finally:
+        await engine.dispose()
+        await drop_postgres_database(url)
 
 
 def test_urls_get_async_drivers_and_unknown_databases_are_refused() -> None:
