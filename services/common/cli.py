@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from services.common.log import setup_logging
-from services.common.supervisor import Child, base_env, free_port, grpc_serving, http_ok, supervise
+from services.common.supervisor import Child, base_env, free_ports, grpc_serving, http_ok, supervise
 
 ROOM_SERVICE = "chimera.v1.RoomService"
 LLM_SERVICE = "chimera.v1.LlmService"
@@ -21,9 +21,12 @@ def _up(args: argparse.Namespace) -> int:
     setup_logging("up", os.environ.get("CHIMERA_LOG_LEVEL", "INFO"))
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    room_port = args.room_port or free_port("127.0.0.1")
+    # Internal ports left to us are free ones, never the gateway's nor each other's.
+    chosen = [args.room_port, args.llm_port]
+    free = iter(free_ports("127.0.0.1", chosen.count(0), avoid={args.port, *chosen}))
+    room_port = args.room_port or next(free)
     room_addr = f"127.0.0.1:{room_port}"
-    llm_port = args.llm_port or free_port("127.0.0.1")
+    llm_port = args.llm_port or next(free)
     llm_addr = f"127.0.0.1:{llm_port}"
     overrides = {}
     if args.models:

@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
 import grpc
@@ -28,9 +28,24 @@ RESTART_WINDOW_S = 60.0
 
 def free_port(host: str) -> int:
     """A TCP port that is free on `host` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    return free_ports(host, 1)[0]
+
+
+def free_ports(host: str, count: int, avoid: Collection[int] = ()) -> list[int]:
+    """`count` different TCP ports free on `host` right now, none of them in `avoid`.
+
+    Each is held while the next is picked, so they differ; `avoid` keeps out ports that are
+    promised elsewhere but not bound yet (the gateway's, when the user chose an ephemeral one).
+    """
+    ports: list[int] = []
+    with contextlib.ExitStack() as held:
+        while len(ports) < count:
+            s = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+            if port not in avoid:
+                ports.append(port)
+    return ports
 
 
 def _die_with_parent() -> None:

@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
 from uuid import uuid4
 
-from sqlalchemy import Connection, Row, Select, Table, literal, select, update
+from sqlalchemy import Connection, Row, Select, Table, Update, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -163,16 +163,13 @@ class RoomRepository(Repository):
 
         A repeated (room, author, client_msg_id) returns the stored message and stores nothing.
         """
-        message = MessageRecord(
-            id=str(uuid4()),
-            room_id=room_id,
-            seq=0,  # the room's next, given in the transaction
-            author=author,
-            content=content,
+        message = _new_message(
+            room_id,
+            author,
+            content,
             reply_to=reply_to,
             status="complete",
             client_msg_id=client_msg_id,
-            created_at=utcnow(),
         )
         try:
             seq = await self._write_core(_insert_message, message)
@@ -229,23 +226,18 @@ class RoomRepository(Repository):
         """Store an empty, "streaming" AI reply under the room's next seq."""
         if author.kind != "ai":
             raise ValueError(f"AI replies need an author of kind 'ai', not {author.kind!r}")
-        async with self._write() as session:
-            seq = await _allocate_seq(session, room_id)  # first, as in post_message
-            if reply_to is not None:
-                await _check_reply_to(session, room_id, reply_to)
-            message = _new_message(room_id, seq, author, "", reply_to=reply_to, status="streaming")
-            session.add(message)
-        return _message_record(message)
+        message = _new_message(room_id, author, "", reply_to=reply_to, status="streaming")
+        seq = await self._write_core(_insert_message, message)
+        return dataclasses.replace(message, seq=seq)
 
     async def checkpoint_message(self, message_id: str, content: str) -> None:
         """Store the partial text of a reply that is still streaming; otherwise do nothing."""
         statement = (
-            update(Message)
-            .where(Message.id == message_id, Message.status == "streaming")
+            update(_MESSAGES)
+            .where(_MESSAGES.c.id == message_id, _MESSAGES.c.status == "streaming")
             .values(content=content)
         )
-        async with self._write() as session:
-            await session.execute(statement, execution_options={"synchronize_session": False})
+        await self._write_core(_updated_message, statement)
 
     async def finish_message(
         self,
@@ -266,8 +258,8 @@ class RoomRepository(Repository):
                 f"final status must be one of {sorted(FINAL_STATUSES)}, not {status!r}"
             )
         statement = (
-            update(Message)
-            .where(Message.id == message_id)
+            update(_MESSAGES)
+            .where(_MESSAGES.c.id == message_id)
             .values(
                 content=content,
                 status=status,
@@ -278,15 +270,12 @@ class RoomRepository(Repository):
                 total_ms=total_ms,
                 error=error,
             )
-            .returning(Message)
+            .returning(_MESSAGES)
         )
-        async with self._write() as session:
-            message = await session.scalar(
-                statement, execution_options={"synchronize_session": False}
-            )
-            if message is None:
-                raise NotFound(MESSAGE_NOT_FOUND)
-            return _message_record(message)
+        message = await self._write_core(_updated_message, statement)
+        if message is None:
+            raise NotFound(MESSAGE_NOT_FOUND)
+        return message
 
     async def interrupt_streaming(self) -> list[MessageRecord]:
         """Mark every reply still "streaming" as "interrupted" and return them, by room and seq.
@@ -400,6 +389,38 @@ def _insert_message(connection: Connection, message: MessageRecord) -> int:
     return int(seq)
 
 
+def _updated_message(connection: Connection, statement: Update) -> MessageRecord | None:
+    """Run an UPDATE of one message; the row it returns, if it has a RETURNING and a match."""
+    result = connection.execute(statement)
+    if not result.returns_rows:
+        return None
+    row = result.one_or_none()
+    return None if row is None else _message_record(row)
+
+
+def _new_message(
+    room_id: str,
+    author: AuthorRecord,
+    content: str,
+    *,
+    reply_to: str | None,
+    status: str,
+    client_msg_id: str | None = None,
+) -> MessageRecord:
+    """A message to store; its seq (0 here) is the room's next, given in the transaction."""
+    return MessageRecord(
+        id=str(uuid4()),
+        room_id=room_id,
+        seq=0,
+        author=author,
+        content=content,
+        reply_to=reply_to,
+        status=status,
+        client_msg_id=client_msg_id,
+        created_at=utcnow(),
+    )
+
+
 def _message_values(message: MessageRecord) -> dict[str, Any]:
     """The columns of a new message row, but its seq."""
     return {
@@ -415,51 +436,6 @@ def _message_values(message: MessageRecord) -> dict[str, Any]:
         "client_msg_id": message.client_msg_id,
         "created_at": message.created_at,
     }
-
-
-async def _allocate_seq(session: AsyncSession, room_id: str) -> int:
-    statement = (
-        update(Room)
-        .where(Room.id == room_id)
-        .values(last_seq=Room.last_seq + 1)
-        .returning(Room.last_seq)
-    )
-    seq = await session.scalar(statement, execution_options={"synchronize_session": False})
-    if seq is None:
-        raise NotFound(ROOM_NOT_FOUND)
-    return seq
-
-
-async def _check_reply_to(session: AsyncSession, room_id: str, reply_to: str) -> None:
-    parent_room = await session.scalar(select(Message.room_id).where(Message.id == reply_to))
-    if parent_room != room_id:
-        raise InvalidArgument("reply_to must name a message in this room.")
-
-
-def _new_message(
-    room_id: str,
-    seq: int,
-    author: AuthorRecord,
-    content: str,
-    *,
-    reply_to: str | None,
-    status: str,
-    client_msg_id: str | None = None,
-) -> Message:
-    return Message(
-        id=str(uuid4()),
-        room_id=room_id,
-        seq=seq,
-        author_id=author.id,
-        author_name=author.name,
-        author_kind=author.kind,
-        author_handle=author.handle,
-        content=content,
-        reply_to=reply_to,
-        status=status,
-        client_msg_id=client_msg_id,
-        created_at=utcnow(),
-    )
 
 
 def room_record(
