@@ -57,13 +57,14 @@ class Connection:
         self.closed = asyncio.Event()
         self.close_code: int | None = None
 
-    def push(self, frame: str) -> None:
-        """Queue a frame for this socket only."""
+    def push(self, frame: str, data: bytes | None = None) -> None:
+        """Queue a frame for this socket only (`data`: the frame in UTF-8, when a caller
+        writing it to many sockets encoded it once)."""
         if self.close_code is not None:
             return
         # The queue is empty too: a frame put but not yet taken by the woken writer goes first.
         if self._idle and self._send_now is not None and self._queue.empty():
-            if self._send_now(frame.encode()):
+            if self._send_now(frame.encode() if data is None else data):
                 return
         if self._queue.qsize() >= self.max_queue:
             logger.info(

@@ -382,8 +382,9 @@ class RoomLink:
         self._broadcast(encode("presence", user=user_json(presence.user), online=presence.online))
 
     def _broadcast(self, frame: str) -> None:
+        data = frame.encode()  # once for every socket written to at once
         for conn in list(self.conns.values()):
-            conn.push(frame)
+            conn.push(frame, data)
 
     def _room_gone(self) -> None:
         for conn in list(self.conns.values()):

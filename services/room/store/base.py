@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.room.store.database import sqlite_writer
@@ -34,13 +34,10 @@ class Repository:
             self._write_lock = _WRITE_LOCKS.setdefault(engine.sync_engine, asyncio.Lock())
 
     @asynccontextmanager
-    async def _write(self, *, begin: bool = True) -> AsyncIterator[AsyncSession]:
-        """A session for a transaction that writes (begun unless `begin` is false)."""
-        async with contextlib.AsyncExitStack() as stack:
-            if self._write_lock is not None:
-                await stack.enter_async_context(self._write_lock)
-            maker = self._sessions.begin() if begin else self._sessions()
-            yield await stack.enter_async_context(maker)
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """A session in a begun transaction that writes."""
+        async with self._write_lock or contextlib.nullcontext(), self._sessions.begin() as session:
+            yield session
 
     async def _write_core(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` as one write transaction of Core statements.
@@ -53,8 +50,4 @@ class Repository:
             if writer is not None:
                 return await writer.run(fn, *args)
             async with self._engine.begin() as connection:
-                return await connection.run_sync(_call, fn, args)
-
-
-def _call(connection: Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-    return fn(connection, *args)
+                return await connection.run_sync(fn, *args)
