@@ -82,8 +82,14 @@ class RoomLink:
             self._task.cancel()
 
     def participants_with(self, user: pb.User) -> list[pb.User]:
-        """Who is online, as this gateway knows it, including `user`."""
+        """Who is online, as this gateway knows it, including `user`.
+
+        The room service's presence events, and every local socket at once: a member who joined
+        here a moment ago is online before the room service's announcement comes back.
+        """
         people = dict(self.participants)
+        for conn in self.conns.values():
+            people.setdefault(conn.user.id, conn.pb_user)
         people.setdefault(user.id, user)
         return list(people.values())
 
