@@ -135,7 +135,7 @@ export interface Summary {
 }
 
 export type AuthorKind = "human" | "ai" | "system";
-export type MessageStatus = "complete" | "streaming" | "interrupted" | "error";
+export type MessageStatus = "queued" | "streaming" | "complete" | "interrupted" | "error";
 
 export interface Author {
   id: string;
@@ -158,6 +158,8 @@ export interface Message {
   usage?: { prompt_tokens: number; completion_tokens: number } | null;
   timing?: { time_to_first_token_ms: number; total_ms: number } | null;
   error?: string | null;
+  /** While queued: its place in the room's line of replies (1 = next). */
+  queue_position?: number | null;
 }
 
 export interface MessagePage {

@@ -14,6 +14,8 @@ class ChimeraError(Exception):
 
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
     retryable: bool = False
+    # The code string of error frames, where it says more than the status's (e.g. "rate_limited").
+    client_code: str | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -121,3 +123,8 @@ async def abort(
 def error_code(code: grpc.StatusCode) -> str:
     """The string form of a gRPC status used in error frames and bodies."""
     return HTTP_STATUS.get(code, INTERNAL)[1]
+
+
+def error_name(error: ChimeraError) -> str:
+    """The code string of a typed error in error frames: its own, else its status's."""
+    return error.client_code or error_code(error.code)

@@ -25,6 +25,9 @@ from services.common.settings import CommonSettings
 logger = logging.getLogger(__name__)
 
 METADATA_KEY = "x-chimera-internal-secret"
+# The end client's address as the gateway saw it, on sign-in calls; believed because only
+# callers holding the internal secret get through.
+CLIENT_ADDR_KEY = "x-chimera-client-addr"
 SECRET_FILE = "internal.key"
 _EXEMPT_PREFIXES = ("/grpc.health.v1.Health/",)
 _DENIED = "Missing or wrong internal secret."

@@ -83,6 +83,10 @@ class _HealthServicer(health.aio.HealthServicer):
                 del self._watcher_count_by_service[request.service]
 
 
+class PortInUse(RuntimeError):
+    """The server's address cannot be bound (another process listens there)."""
+
+
 class GrpcServer:
     """A grpc.aio server with the standard health and reflection services."""
 
@@ -100,7 +104,9 @@ class GrpcServer:
         self.service_names = list(service_names)
         self.security = security
         self.server = grpc.aio.server(
-            options=channel_options(max_message_bytes),
+            # SO_REUSEPORT would let a second server bind a port already in use and share its
+            # calls with the first; a port in use must be a start-up error instead.
+            options=[*channel_options(max_message_bytes), ("grpc.so_reuseport", 0)],
             interceptors=security.server_interceptors() if security is not None else None,
         )
         self.health = _HealthServicer()
@@ -113,12 +119,15 @@ class GrpcServer:
     async def start(self) -> int:
         """Bind, start serving and mark every service SERVING; return the bound port."""
         credentials = self.security.server_credentials() if self.security is not None else None
-        if credentials is not None:
-            self.port = self.server.add_secure_port(self.address, credentials)
-        else:
-            self.port = self.server.add_insecure_port(self.address)
+        try:
+            if credentials is not None:
+                self.port = self.server.add_secure_port(self.address, credentials)
+            else:
+                self.port = self.server.add_insecure_port(self.address)
+        except RuntimeError:
+            self.port = 0
         if self.port == 0:
-            raise RuntimeError(f"could not bind gRPC server to {self.address}")
+            raise PortInUse(f"cannot listen on {self.address}: the address is in use or invalid")
         await self.server.start()
         for name in ["", *self.service_names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

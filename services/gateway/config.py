@@ -30,6 +30,12 @@ class GatewaySettings(CommonSettings):
     allowed_origins: str = ""  # comma-separated extra WebSocket origins; same origin always
     cookie_secure: bool = False  # always mark cookies Secure (else only on https requests)
     max_body_bytes: int = 1024 * 1024  # larger request bodies are refused with 413
+    # HTTP connections, before any authentication (0 = off).
+    max_header_bytes: int = 32 * 1024  # request line + headers; larger heads get 431
+    max_headers: int = 100  # more header fields get 431
+    header_timeout_s: float = 10.0  # a request head must arrive within this; else closed
+    keep_alive_timeout_s: int = 5  # an idle kept-alive connection is closed after this
+    max_connections: int = 4096  # open HTTP + WebSocket connections; requests past it get 503
     # WebSocket abuse limits.
     ws_rate: float = 10.0  # frames per second per socket, sustained
     ws_burst: int = 30  # frames a socket may send at once

@@ -18,6 +18,7 @@ STATUSES = {
     pb.MESSAGE_STATUS_STREAMING: "streaming",
     pb.MESSAGE_STATUS_INTERRUPTED: "interrupted",
     pb.MESSAGE_STATUS_ERROR: "error",
+    pb.MESSAGE_STATUS_QUEUED: "queued",
 }
 ROLES: dict[pb.RoomRole, str] = {
     pb.ROOM_ROLE_VIEWER: "viewer",
@@ -140,6 +141,7 @@ def message_json(message: pb.Message) -> dict[str, Any]:
         if message.HasField("timing")
         else None,
         "error": message.error or None,
+        "queue_position": message.queue_position or None,
     }
 
 

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from services.common.errors import PermissionDenied, Unauthenticated
+from services.common.errors import PermissionDenied, Unauthenticated, is_safe
 from services.common.pb import account_pb2 as apb
 from services.common.pb import room_pb2 as pb
 from services.common.pb.account_pb2_grpc import AccountServiceStub
@@ -80,7 +80,9 @@ async def authenticate(gateway: Gateway, token: str | None, via: Via) -> Identit
         )
     except grpc.aio.AioRpcError as exc:
         if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INVALID_ARGUMENT):
-            raise Unauthenticated(INVALID_CREDENTIALS) from None
+            # The room service's own words (e.g. guests switched off), never the transport's.
+            message = exc.details() if is_safe(exc) and exc.details() else INVALID_CREDENTIALS
+            raise Unauthenticated(message) from None
         raise
     return identity(principal, via)
 

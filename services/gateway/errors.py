@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import grpc
 from fastapi import FastAPI, Request
@@ -16,6 +17,9 @@ from services.gateway.limits import RateLimited
 from services.gateway.redact import redact
 
 logger = logging.getLogger(__name__)
+
+# When a RESOURCE_EXHAUSTED answer names no wait of its own.
+DEFAULT_RETRY_AFTER_S = 60.0
 
 _HTTP_CODES = {
     400: "invalid_argument",
@@ -39,6 +43,23 @@ def error_response(
     )
 
 
+def retry_after_s(exc: grpc.aio.AioRpcError) -> float:
+    """The wait a RESOURCE_EXHAUSTED answer names in its `retry-after` trailing metadata."""
+    for key, value in exc.trailing_metadata() or ():
+        if key == "retry-after":
+            try:
+                return max(1.0, float(value))
+            except (TypeError, ValueError):
+                break
+    return DEFAULT_RETRY_AFTER_S
+
+
+def rate_limited(exc: grpc.aio.AioRpcError, default_message: str) -> RateLimited:
+    """A RESOURCE_EXHAUSTED limit of the room service as the gateway's own 429 `rate_limited`."""
+    message = exc.details() if is_safe(exc) and exc.details() else default_message
+    return RateLimited(retry_after_s(exc), message)
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
@@ -59,7 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 extra={"grpc_code": exc.code().name, "path": redact(request.url.path)},
             )
         # RESOURCE_EXHAUSTED: a quota or limit of the room service; clients may retry later.
-        headers = {"Retry-After": "60"} if status == 429 else None
+        headers = {"Retry-After": str(math.ceil(retry_after_s(exc)))} if status == 429 else None
         return error_response(status, code, message, headers)
 
     @app.exception_handler(RateLimited)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.common.errors import ResourceExhausted
+from services.common.rate import TokenBucket
 
 Clock = Callable[[], float]
 
@@ -17,6 +18,8 @@ MAX_KEYS = 100_000
 
 class RateLimited(ResourceExhausted):
     """Too many requests: answered 429 `rate_limited` with `Retry-After`."""
+
+    client_code = "rate_limited"
 
     def __init__(
         self, retry_after_s: float, message: str = "Too many requests; slow down."
@@ -28,39 +31,6 @@ class RateLimited(ResourceExhausted):
     def retry_after(self) -> str:
         """The `Retry-After` header value: whole seconds, at least 1."""
         return str(max(1, math.ceil(self.retry_after_s)))
-
-
-@dataclass
-class TokenBucket:
-    """`capacity` tokens, refilled at `rate` per second; each event takes one."""
-
-    rate: float
-    capacity: float
-    tokens: float
-    updated: float
-
-    @classmethod
-    def full(cls, rate: float, capacity: float, now: float) -> TokenBucket:
-        """A bucket that allows a burst of `capacity` at once."""
-        return cls(rate=rate, capacity=capacity, tokens=capacity, updated=now)
-
-    def _refill(self, now: float) -> None:
-        if now > self.updated:
-            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-
-    def take(self, now: float) -> float:
-        """Take a token: 0 when allowed, else the seconds until one is available."""
-        self._refill(now)
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate if self.rate > 0 else math.inf
-
-    def is_full(self, now: float) -> bool:
-        """Whether the bucket has refilled completely (its key can be forgotten)."""
-        self._refill(now)
-        return self.tokens >= self.capacity
 
 
 class KeyedLimiter:

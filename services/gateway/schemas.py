@@ -1,4 +1,8 @@
-"""Request and response bodies of the REST API (they make the OpenAPI page)."""
+"""Request and response bodies of the REST API (they make the OpenAPI page).
+
+Request bodies are strict: a field's JSON type must be its own ("yes" is not a boolean, "1" and
+1.5 are not integers; an integer is a number), and every string must be text the stores can hold.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.common.validation import Text
+from services.common.validation import Content, Name, Text
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 Role = Literal["owner", "member", "viewer"]
@@ -18,7 +22,7 @@ Access = Literal["invite", "open"]
 
 
 class SessionIn(_In):
-    name: Text = Field(description="Display name, 1-64 characters.", examples=["Ana"])
+    name: Name = Field(description="Display name, 1-64 characters.", examples=["Ana"])
 
 
 class RegisterIn(_In):
@@ -26,7 +30,7 @@ class RegisterIn(_In):
         max_length=64, description="3-32 of a-z, 0-9, _ . - (case-insensitive).", examples=["ana"]
     )
     password: Text = Field(max_length=1024, description="8-256 characters.")
-    name: Text | None = Field(None, max_length=256, description="Display name (default: username).")
+    name: Name | None = Field(None, max_length=256, description="Display name (default: username).")
 
 
 class LoginIn(_In):
@@ -55,7 +59,7 @@ class SessionOut(BaseModel):
 
 
 class TokenIn(_In):
-    name: Text = Field(max_length=64, description="What the token is for, 1-64 characters.")
+    name: Name = Field(max_length=64, description="What the token is for, 1-64 characters.")
     expires_in_days: int | None = Field(None, ge=1, le=3650, description="Default: never.")
 
 
@@ -83,7 +87,7 @@ class PersonaIn(_In):
     handle: Text = Field(
         description="Unique in the room: 1-32 of a-z, 0-9, _ and -.", examples=["alpha"]
     )
-    name: Text = Field("", description="Display name (default: the handle).", examples=["Alpha"])
+    name: Name = Field("", description="Display name (default: the handle).", examples=["Alpha"])
     model: Text = Field(description="A model id from GET /api/models.", examples=["gpt-4o-mini"])
     system_prompt: Text = ""
     temperature: float | None = Field(None, ge=0, le=2, description="Default 0.7.")
@@ -106,7 +110,7 @@ class PersonaOut(BaseModel):
 
 
 class RoomIn(_In):
-    name: Text = Field(description="Room name, 1-200 characters.", examples=["Design review"])
+    name: Name = Field(description="Room name, 1-200 characters.", examples=["Design review"])
     personas: list[PersonaIn] = Field(default_factory=list, max_length=20)
     access: Access = Field("invite", description="invite: members only; open: any account.")
     allow_guests: bool = Field(False, description="Guests may join (open) or accept invites.")
@@ -139,7 +143,7 @@ class AutopilotIn(_In):
 
 
 class RoomPatch(_In):
-    name: Text | None = None
+    name: Name | None = None
     personas: list[PersonaIn] | None = Field(
         None, max_length=20, description="Replaces all personas."
     )
@@ -213,17 +217,20 @@ class MessageOut(BaseModel):
     author: AuthorOut
     content: str
     reply_to: str | None
-    status: Literal["complete", "streaming", "interrupted", "error"]
+    status: Literal["queued", "streaming", "complete", "interrupted", "error"]
     created_at: str
     client_msg_id: str | None
     model: str | None = None
     usage: UsageOut | None = None
     timing: TimingOut | None = None
     error: str | None = Field(None, description="Why, when status is error.")
+    queue_position: int | None = Field(
+        None, description="While queued: its place in the room's line of replies (1 = next)."
+    )
 
 
 class MessageIn(_In):
-    content: Text
+    content: Content = Field(description="1-16,000 characters, not only invisible ones.")
     client_msg_id: Text | None = Field(
         None, min_length=1, max_length=128, description="Idempotency key."
     )

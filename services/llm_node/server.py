@@ -7,7 +7,7 @@ import logging
 import sys
 
 from services.common.grpc_security import GrpcSecurity
-from services.common.grpc_server import GrpcServer, run, wait_for_signal
+from services.common.grpc_server import GrpcServer, PortInUse, run, wait_for_signal
 from services.common.log import setup_logging
 from services.common.pb import llm_pb2, llm_pb2_grpc
 from services.common.threads import DaemonThreadExecutor
@@ -58,7 +58,7 @@ def main() -> None:
     setup_logging("llm", settings.log_level, settings.log_format)
     try:
         run(serve(settings))
-    except RegistryError as exc:
+    except (RegistryError, PortInUse) as exc:
         logger.error("%s", exc)
         sys.exit(2)
 

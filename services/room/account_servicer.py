@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
+from services.common.grpc_security import CLIENT_ADDR_KEY
 from services.common.pb import account_pb2 as pb
 from services.common.pb import account_pb2_grpc
 from services.room.accounts import Accounts, Grant
@@ -22,6 +23,14 @@ def _grant(grant: Grant) -> pb.SessionGrant:
     )
 
 
+def client_addr(context: grpc.aio.ServicerContext) -> str:
+    """The end client's address the gateway names in the call's metadata ("" for none)."""
+    for key, value in context.invocation_metadata() or ():
+        if key == CLIENT_ADDR_KEY and isinstance(value, str):
+            return value
+    return ""
+
+
 class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     """Accounts, sessions, API tokens and the revocation feed for gateways."""
 
@@ -32,15 +41,19 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def Register(
         self, request: pb.RegisterRequest, context: grpc.aio.ServicerContext
     ) -> pb.SessionGrant:
-        return _grant(
-            await self.accounts.register(request.username, request.password, request.name)
+        grant = await self.accounts.register(
+            request.username, request.password, request.name, source=client_addr(context)
         )
+        return _grant(grant)
 
     @unary
     async def Login(
         self, request: pb.LoginRequest, context: grpc.aio.ServicerContext
     ) -> pb.SessionGrant:
-        return _grant(await self.accounts.login(request.username, request.password))
+        grant = await self.accounts.login(
+            request.username, request.password, source=client_addr(context)
+        )
+        return _grant(grant)
 
     @unary
     async def CreateGuest(

@@ -23,7 +23,7 @@ from services.common.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-from services.common.validation import clean_name
+from services.common.validation import clean_name, storable
 from services.room.config import RoomSettings
 from services.room.passwords import LoginLimiter, Passwords, TooManySignIns
 from services.room.revocations import Revocations
@@ -40,6 +40,7 @@ MAX_TOKEN_NAME = 64
 MAX_TOKEN_DAYS = 3650
 MAX_TOKENS = 100  # API tokens per account
 MAX_SECRET_CHARS = 512  # longer "credentials" are refused before hashing
+MAX_SOURCE_CHARS = 64  # a client address as the gateway names it (IPv6 fits)
 TOKEN_PREFIX = "chm_"
 TOUCH_INTERVAL = timedelta(minutes=1)  # API tokens' last_used_at is written at most this often
 DEFAULT_ACCOUNTS, MAX_ACCOUNTS = 500, 1000
@@ -58,6 +59,7 @@ class AccountPolicy:
     session_ttl: timedelta = timedelta(days=30)
     login_max_failures: int = 10
     login_failure_window_s: float = 900.0
+    login_account_max_failures: int = 30
 
     @classmethod
     def from_settings(cls, settings: RoomSettings) -> AccountPolicy:
@@ -67,6 +69,7 @@ class AccountPolicy:
             session_ttl=timedelta(days=settings.session_ttl_days),
             login_max_failures=settings.login_max_failures,
             login_failure_window_s=settings.login_failure_window_s,
+            login_account_max_failures=settings.login_account_max_failures,
         )
 
 
@@ -117,12 +120,18 @@ class Accounts:
             self.policy.login_max_failures,
             self.policy.login_failure_window_s,
             clock=lambda: self.clock().timestamp(),
+            account_max_failures=self.policy.login_account_max_failures,
         )
 
     # --- signing in -----------------------------------------------------------------------------
 
-    async def register(self, username: str, password: str, name: str = "") -> Grant:
-        """A new account with a password, signed in; Conflict if the username is taken."""
+    async def register(
+        self, username: str, password: str, name: str = "", source: str = ""
+    ) -> Grant:
+        """A new account with a password, signed in; Conflict if the username is taken.
+
+        `source`: the client's address; signing up from it counts as signing in from it.
+        """
         username = check_username(username)
         check_password(password)
         display = clean_name(name or username, "Display name", MAX_DISPLAY_NAME)
@@ -135,22 +144,29 @@ class Accounts:
             password_hash=await self.passwords.hash(password),
         )
         logger.info("account registered", extra={"account_id": account.id})
+        self.limiter.succeeded(username, source)
         return await self._session(account)
 
-    async def login(self, username: str, password: str) -> Grant:
-        """A new session for a correct username and password; one generic failure otherwise."""
+    async def login(self, username: str, password: str, source: str = "") -> Grant:
+        """A new session for a correct username and password; one generic failure otherwise.
+
+        `source` (the client's address) is what failures are counted against: a stranger's
+        guesses hold back the stranger, not the owner (see `LoginLimiter`). Unknown usernames
+        are counted, limited and hashed exactly as known ones, so no answer tells them apart.
+        """
         key = normalize_username(username)[:64]
-        retry_after = self.limiter.retry_after(key)
+        source = source[:MAX_SOURCE_CHARS]
+        retry_after = self.limiter.retry_after(key, source)
         if retry_after > 0:
             raise TooManySignIns(retry_after)
         # Counted as failed until proven right, so a burst of guesses cannot outrun the count.
-        self.limiter.failed(key)
+        self.limiter.failed(key, source)
         found = await self.repo.get_by_username(key) if USERNAME.fullmatch(key) else None
         account, stored = found if found is not None else (None, None)
         ok, rehash = await self.passwords.verify(stored, password[:MAX_PASSWORD])
         if account is None or not ok or len(password) > MAX_PASSWORD or account.disabled:
             raise Unauthenticated(INVALID_LOGIN)
-        self.limiter.succeeded(key)
+        self.limiter.succeeded(key, source)
         if rehash:
             await self.repo.update_account(
                 account.id, password_hash=await self.passwords.hash(password)
@@ -187,6 +203,9 @@ class Accounts:
             raise Unauthenticated(INVALID_CREDENTIALS)
         if account.disabled:
             raise Unauthenticated(INVALID_CREDENTIALS)
+        if account.kind == "guest" and not self.policy.allow_guests:
+            # Switched off after this guest signed in: its session ends with the setting.
+            raise Unauthenticated(GUESTS_NOT_ALLOWED)
         if credential.kind == "api_token" and (
             credential.last_used_at is None or now - credential.last_used_at >= TOUCH_INTERVAL
         ):
@@ -339,7 +358,7 @@ class Accounts:
         )
         for credential_id in await self.repo.delete_credentials(account.id, "session"):
             self.revocations.credential(credential_id)
-        self.limiter.succeeded(account.username or "")
+        self.limiter.forget(account.username or "")
         return account
 
     async def disable_by_username(self, username: str, disabled: bool) -> AccountRecord:
@@ -356,7 +375,8 @@ def check_username(username: str) -> str:
 
 
 def check_password(password: str) -> None:
-    """InvalidArgument unless the password is 8-256 characters."""
+    """InvalidArgument unless the password is 8-256 characters of storable text."""
+    storable(password, "Password")
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidArgument(
             f"Password must be between {MIN_PASSWORD} and {MAX_PASSWORD} characters."

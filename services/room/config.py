@@ -12,6 +12,9 @@ class RoomSettings(CommonSettings):
     room_port: int = 50051
     database_url: str | None = None  # default: SQLite file in data_dir
     max_message_chars: int = 16_000
+    # Posts per second per account per room (every way of posting), sustained; 0 = no limit.
+    post_rate: float = 10.0
+    post_burst: int = 30  # posts one account may make in one room at once
     typing_ttl_s: float = 6.0
     shutdown_grace_s: float = 10.0
     session_queue_size: int = 10_000  # events buffered per gateway stream before it is cut
@@ -20,6 +23,8 @@ class RoomSettings(CommonSettings):
     llm_addr: str = "127.0.0.1:50052"  # the LLM node
     ai_room_concurrency: int = 2  # replies generating at once in one room; the rest queue
     ai_global_concurrency: int = 8  # replies generating at once in this room service
+    ai_account_concurrency: int = 4  # ... of them for one account (its mentions, its autopilots)
+    ai_account_queue: int = 20  # replies one account may have unfinished (mentions); 0 = no bound
     delta_interval_ms: int = 50  # tokens are coalesced into at most one delta per interval
     checkpoint_interval_s: float = 3.0  # partial text is saved this often while streaming
     context_messages: int = 500  # newest messages considered when fitting a persona's context
@@ -29,8 +34,11 @@ class RoomSettings(CommonSettings):
     # Accounts
     allow_guests: bool = True  # POST /api/session creates guest accounts
     session_ttl_days: float = 30.0  # sign-in sessions (cookie / login token) expire after this
-    login_max_failures: int = 10  # failed sign-ins per username within the window; 0 = no limit
+    login_max_failures: int = 10  # failed sign-ins per username and client address; 0 = no limit
     login_failure_window_s: float = 900.0
+    # Failed sign-ins per username from every address together; past it, only addresses that
+    # signed in to the account before may try (0 = no such ceiling).
+    login_account_max_failures: int = 30
     revocation_poll_s: float = 1.0  # how often revocations made by `chimera admin` are picked up
     # Autopilot: defaults of a room's limits, and pacing
     autopilot_max_turns: int = 10  # autopilot turns without a human message, then it stops

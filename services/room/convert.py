@@ -29,6 +29,7 @@ STATUSES = {
     "streaming": pb.MESSAGE_STATUS_STREAMING,
     "interrupted": pb.MESSAGE_STATUS_INTERRUPTED,
     "error": pb.MESSAGE_STATUS_ERROR,
+    "queued": pb.MESSAGE_STATUS_QUEUED,
 }
 
 ROLES = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from services.common.pb import room_pb2 as pb
@@ -47,6 +47,7 @@ class GatewayStream:
     members: dict[str, Conn] = field(default_factory=dict)
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
     closed: bool = False
+    detached: bool = False  # taken out of the room: it carries nobody any more
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue()
@@ -74,7 +75,6 @@ class _RoomState:
     # user id -> (user, open connections across every gateway)
     online: dict[str, tuple[pb.User, int]] = field(default_factory=dict)
     typing: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class RoomHub:
@@ -93,12 +93,8 @@ class RoomHub:
 
     def _discard_if_idle(self, room_id: str) -> None:
         state = self._rooms.get(room_id)
-        if state and not state.streams and not state.online and not state.lock.locked():
+        if state and not state.streams and not state.online:
             del self._rooms[room_id]
-
-    def lock(self, room_id: str) -> asyncio.Lock:
-        """The per-room lock that keeps commit order and broadcast order the same."""
-        return self._state(room_id).lock
 
     def broadcast(self, room_id: str, event: pb.SessionEvent) -> None:
         """Queue `event` once on every stream of the room."""
@@ -107,34 +103,45 @@ class RoomHub:
             for stream in state.streams:
                 stream.send(event)
 
-    async def attach(
+    def open(
         self,
         stream: GatewayStream,
-        load_room: Callable[[], Awaitable[pb.Room]],
+        room: pb.Room,
         streaming: Callable[[], list[pb.Message]] = list,
     ) -> None:
-        """Add a stream; its first event is the room, who is online and replies in progress."""
-        state = self._state(stream.room_id)
-        async with state.lock:  # no message can be broadcast between the read and the attach
-            room = await load_room()
-            participants = [user for user, _ in state.online.values()]
-            # No await from here to the add: no delta can fall between the snapshot and the stream.
-            opened = pb.SessionOpened(room=room, participants=participants, streaming=streaming())
-            stream.send(pb.SessionEvent(opened=opened))
-            state.streams.add(stream)
+        """Add a stream; its first event is the room, who is online and replies in progress.
 
-    def detach(self, stream: GatewayStream) -> None:
-        """Remove a stream and every member it carried."""
+        Called by `Timeline.attach` with the room held, so nothing is broadcast between the
+        read of `room` and the stream joining the fan-out.
+        """
+        state = self._state(stream.room_id)
+        participants = [user for user, _ in state.online.values()]
+        opened = pb.SessionOpened(room=room, participants=participants, streaming=streaming())
+        stream.send(pb.SessionEvent(opened=opened))
+        state.streams.add(stream)
+
+    def detach(self, stream: GatewayStream) -> bool:
+        """Remove a stream and every member it carried; False if it was already detached.
+
+        A detached stream is closed: a join still in flight on it adds nobody.
+        """
+        if stream.detached:
+            return False
+        stream.detached = stream.closed = True
         for conn_id in list(stream.members):
             self.leave(stream, conn_id)
         state = self._rooms.get(stream.room_id)
         if state:
             state.streams.discard(stream)
         self._discard_if_idle(stream.room_id)
+        return True
 
     def join(self, stream: GatewayStream, conn_id: str, conn: Conn) -> None:
-        """A member connected; the first connection of a user makes them online."""
-        if conn_id in stream.members:
+        """A member connected; the first connection of a user makes them online.
+
+        Not on a stream that has ended: its members would be online with nobody to take them off.
+        """
+        if stream.detached or conn_id in stream.members:
             return
         stream.members[conn_id] = conn
         user = conn.user

@@ -43,7 +43,9 @@ class Members:
         name = ROLE_NAMES.get(role)
         if name is None:
             raise InvalidArgument("role must be owner, member or viewer.")
-        async with self.rooms.hub.lock(room_id):  # no join caches a role between write and update
+        async with self.rooms.timeline.hold(
+            room_id
+        ):  # no join caches a role between write and update
             member = await self.repo.set_role(room_id, user_id, name)
             self.rooms.announce_member(member)
         logger.info("member role changed", extra={"room_id": room_id, "role": name})
@@ -57,8 +59,10 @@ class Members:
             raise NotFound(MEMBER_NOT_FOUND)
         if not leaving and not is_owner(view.role):
             raise PermissionDenied(OWNERS_ONLY)
-        async with self.rooms.hub.lock(room_id):
-            await self.repo.remove_member(room_id, user_id)
+        async with self.rooms.timeline.hold(room_id):
+            await self.repo.remove_member(
+                room_id, user_id, removed_by=None if leaving else actor.id
+            )
             reason = "You left the room." if leaving else "You were removed from the room."
             self.rooms.remove_connections(room_id, user_id, reason)
         logger.info("member removed", extra={"room_id": room_id, "left": leaving})
@@ -114,7 +118,7 @@ class Members:
             hash_secret(token), account.id, guest=account.kind == "guest", now=self.clock()
         )
         if changed:
-            async with self.rooms.hub.lock(room_id):
+            async with self.rooms.timeline.hold(room_id):
                 self.rooms.announce_member(member)
         view = await self.access.require_read(actor, room_id)
         return room_pb(view.room, view.role)

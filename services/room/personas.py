@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from services.common.errors import InvalidArgument
 from services.common.pb import room_pb2 as pb
-from services.common.validation import clean_name
+from services.common.validation import clean_name, storable
 from services.room.orchestrator.mentions import ALL, HANDLE
 from services.room.store.records import PersonaRecord
 
@@ -27,6 +27,7 @@ def validate_personas(personas: Sequence[pb.Persona]) -> list[PersonaRecord]:
     records: list[PersonaRecord] = []
     seen: set[str] = set()
     for persona in personas:
+        storable(persona.handle, "Persona handle")
         handle = persona.handle.strip().lstrip("@").lower()
         if not HANDLE.match(handle) or handle == ALL:
             raise InvalidArgument(
@@ -38,11 +39,12 @@ def validate_personas(personas: Sequence[pb.Persona]) -> list[PersonaRecord]:
                 f"Persona handle @{handle} is used twice; handles are unique in a room."
             )
         seen.add(handle)
-        model = persona.model.strip()
+        model = storable(persona.model, f"Persona @{handle} model").strip()
         if not model or len(model) > MAX_MODEL_ID:
             raise InvalidArgument(
                 f"Persona @{handle} needs a model id (1-{MAX_MODEL_ID} characters)."
             )
+        storable(persona.system_prompt, f"Persona @{handle} system prompt")
         if len(persona.system_prompt) > MAX_SYSTEM_PROMPT:
             raise InvalidArgument(
                 f"Persona @{handle}: system prompt is over {MAX_SYSTEM_PROMPT} characters."

@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from services.common.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from services.common.pb import room_pb2 as pb
-from services.common.validation import clean_name
+from services.common.validation import clean_name, storable, visible
 from services.room.access import VIEWERS_CANNOT_SEND, RoomAccess, RoomView, can_send
+from services.room.catalog import ModelCatalog
 from services.room.convert import ACCESS_NAMES, member_pb, message_pb, room_pb
-from services.room.hub import RoomHub
+from services.room.orchestrator.turns import Admission
 from services.room.personas import validate_personas
+from services.room.post_limits import PostLimiter
 from services.room.store.access import AccessRepository
-from services.room.store.records import AuthorRecord, MemberRecord
-from services.room.store.repository import RoomRepository
+from services.room.store.records import AuthorRecord, MemberRecord, PersonaRecord, RoomRecord
+from services.room.timeline import Held, Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -28,23 +31,38 @@ INVALID_ACTOR = "Invalid or expired credentials."
 GUESTS_LEFT = "Guests are no longer allowed in this room."
 
 
+class Replies(Protocol):
+    """Who answers a post's mentions (the orchestrator): places held first, replies queued after."""
+
+    async def admit(self, room_id: str, account_id: str, content: str) -> Admission: ...
+
+    async def answer(self, held: Held, message: pb.Message, admission: Admission) -> None:
+        """Store the replies `message` asks for, in the hold that stored it."""
+
+
 class Rooms:
     """What the servicer exposes, independent of gRPC; every call names its actor."""
 
     def __init__(
         self,
-        repo: RoomRepository,
-        hub: RoomHub,
+        timeline: Timeline,
         access: RoomAccess,
         *,
         max_message_chars: int,
         on_human_message: Callable[[pb.Message], None] | None = None,
+        post_limits: PostLimiter | None = None,
+        models: ModelCatalog | None = None,
+        replies: Replies | None = None,
     ) -> None:
-        self.repo = repo
-        self.hub = hub
+        self.timeline = timeline
+        self.repo = timeline.repo
+        self.hub = timeline.hub
         self.access = access
         self.max_message_chars = max_message_chars
         self.on_human_message = on_human_message
+        self.post_limits = post_limits or PostLimiter(rate=0, burst=0)  # none unless given
+        self.models = models  # None: persona model ids are not checked against the LLM node
+        self.replies = replies  # None: mentions are not answered
 
     @property
     def members(self) -> AccessRepository:
@@ -64,6 +82,7 @@ class Rooms:
             raise Unauthenticated(INVALID_ACTOR)
         name = clean_name(name, "Room name", MAX_ROOM_NAME)
         records = validate_personas(personas)
+        await self._check_models(records)
         room = await self.repo.create_room(
             name,
             account.id,
@@ -74,6 +93,20 @@ class Rooms:
         )
         logger.info("room created", extra={"room_id": room.id})
         return room_pb(room, "owner")
+
+    async def _check_models(
+        self, personas: Sequence[PersonaRecord], in_use: set[str] | frozenset[str] = frozenset()
+    ) -> None:
+        """InvalidArgument for a persona whose model the LLM node does not have.
+
+        Models the room already uses are not asked about again: a model removed from the node
+        later does not stop the owner from editing the room's other personas.
+        """
+        if self.models is None:
+            return
+        for persona in personas:
+            if persona.model not in in_use:
+                await self.models.check(persona.model, f"Persona @{persona.handle}")
 
     async def get(self, actor: pb.User, room_id: str) -> pb.Room:
         """One room with the actor's role; NotFound when it may not read it."""
@@ -117,15 +150,24 @@ class Rooms:
         if name is not None:
             name = clean_name(name, "Room name", MAX_ROOM_NAME)
         records = validate_personas(personas) if personas is not None else None
+        if records is not None:
+            await self._check_models(records, {p.model for p in view.room.personas})
         access_name = None if access is None else ACCESS_NAMES.get(access, "invite")
         if allow_guests is False and view.actor.kind == "guest":
             raise InvalidArgument("A guest's room must admit guests, or its owner is locked out.")
-        async with self.hub.lock(room_id):
-            record = await self.repo.update_room(
-                room_id, name=name, personas=records, access=access_name, allow_guests=allow_guests
-            )
-            room = room_pb(record)
-            self.hub.broadcast(room_id, pb.SessionEvent(room_updated=pb.RoomUpdated(room=room)))
+        async with self.timeline.hold(room_id) as held:
+
+            async def write() -> RoomRecord:
+                return await self.repo.update_room(
+                    room_id,
+                    name=name,
+                    personas=records,
+                    access=access_name,
+                    allow_guests=allow_guests,
+                )
+
+            record = await held.update_room(write)
+            assert record is not None
             if not record.allow_guests:
                 for user_id in self.hub.guests(room_id):
                     self.remove_connections(room_id, user_id, GUESTS_LEFT)
@@ -180,41 +222,63 @@ class Rooms:
             role = (await self.require_member(author, room_id)).role
         if not can_send(role):
             raise PermissionDenied(VIEWERS_CANNOT_SEND)
+        storable(content, "Message content")
+        storable(client_msg_id, "client_msg_id")
+        storable(reply_to, "reply_to")
         if not content.strip():
             raise InvalidArgument("Message content must not be empty.")
+        if not visible(content):
+            raise InvalidArgument(
+                "Message content must have a visible character, not only invisible ones."
+            )
         if len(content) > self.max_message_chars:
             raise InvalidArgument(
                 f"Message content must be at most {self.max_message_chars} characters."
             )
         if len(client_msg_id) > MAX_CLIENT_MSG_ID:
             raise InvalidArgument(f"client_msg_id must be at most {MAX_CLIENT_MSG_ID} characters.")
+        self.post_limits.take(room_id, author.id)  # every way of posting passes here
+        admission = None
+        if self.replies is not None:  # refused here, past the account's waiting replies
+            admission = await self.replies.admit(room_id, author.id, content)
         record_author = AuthorRecord(id=author.id, name=author.name, kind="human")
-        # Shielded: a cancelled caller (a stream that went away) must not leave a
-        # message committed but never broadcast.
-        message, duplicate = await asyncio.shield(
-            self._commit(room_id, record_author, content, client_msg_id, reply_to)
+        # Shielded: a cancelled caller (a stream that went away) must not leave a message
+        # committed but never broadcast, nor its mentions unanswered.
+        return await asyncio.shield(
+            self._store(room_id, record_author, content, client_msg_id, reply_to, admission)
         )
-        if not duplicate:
-            self.hub.set_typing(room_id, author, False)
-            if self.on_human_message is not None:
-                self.on_human_message(message)
-        return message, duplicate
 
-    async def _commit(
-        self, room_id: str, author: AuthorRecord, content: str, client_msg_id: str, reply_to: str
+    async def _store(
+        self,
+        room_id: str,
+        author: AuthorRecord,
+        content: str,
+        client_msg_id: str,
+        reply_to: str,
+        admission: Admission | None,
     ) -> tuple[pb.Message, bool]:
-        async with self.hub.lock(room_id):
-            row, duplicate = await self.repo.post_message(
+        async def answer(held: Held, message: pb.Message) -> None:
+            # In the same hold as the message: whoever reads the room next (an autopilot turn)
+            # finds the mentions' replies already stored, right behind it.
+            if self.replies is not None and admission is not None:
+                await self.replies.answer(held, message, admission)
+
+        try:
+            message, duplicate = await self.timeline.append(
                 room_id,
                 author,
                 content,
                 client_msg_id=client_msg_id or None,
                 reply_to=reply_to or None,
+                then=answer,
             )
-            message = message_pb(row)
             if not duplicate:
-                # Committed above, so nobody is ever told of a message that could be lost.
-                self.hub.broadcast(room_id, pb.SessionEvent(message=message))
+                self.hub.set_typing(room_id, pb.User(id=author.id, name=author.name), False)
+                if self.on_human_message is not None:
+                    self.on_human_message(message)
+        finally:
+            if admission is not None:
+                admission.release()
         return message, duplicate
 
     # --- what every stream of a room is told when membership changes -------------------------
@@ -223,10 +287,10 @@ class Rooms:
         """A member joined or its role changed: live connections get the new role at once."""
         self.hub.set_role(member.room_id, member.account_id, member.role)
         updated = pb.MemberUpdated(member=member_pb(member))
-        self.hub.broadcast(member.room_id, pb.SessionEvent(member_updated=updated))
+        self.timeline.publish(member.room_id, pb.SessionEvent(member_updated=updated))
 
     def remove_connections(self, room_id: str, user_id: str, reason: str) -> None:
         """A user may no longer read the room: gateways close its sockets, presence forgets it."""
         removed = pb.MemberRemoved(user_id=user_id, reason=reason)
-        self.hub.broadcast(room_id, pb.SessionEvent(member_removed=removed))
+        self.timeline.publish(room_id, pb.SessionEvent(member_removed=removed))
         self.hub.remove_user(room_id, user_id)

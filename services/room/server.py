@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from services.common.grpc_security import GrpcSecurity, open_channel
-from services.common.grpc_server import GrpcServer, run, wait_for_signal
+from services.common.grpc_server import GrpcServer, PortInUse, run, wait_for_signal
 from services.common.log import setup_logging
 from services.common.pb import account_pb2, account_pb2_grpc, room_pb2, room_pb2_grpc
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.room.access import RoomAccess
 from services.room.account_servicer import AccountServicer
 from services.room.accounts import AccountPolicy, Accounts
+from services.room.catalog import ModelCatalog
 from services.room.config import RoomSettings
 from services.room.hub import RoomHub
 from services.room.members import Members
 from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
+from services.room.orchestrator.scheduler import SchedulerLimits
 from services.room.orchestrator.summary import SummaryConfig
 from services.room.orchestrator.turns import Orchestrator, TurnLimits
 from services.room.outbox import OutboxRelay
+from services.room.post_limits import PostLimiter
 from services.room.quota import Quotas
 from services.room.revocations import Revocations
 from services.room.rooms import Rooms
@@ -31,6 +35,7 @@ from services.room.store.outbox import OutboxRepository
 from services.room.store.records import AutopilotRecord
 from services.room.store.repository import RoomRepository
 from services.room.store.usage import UsageRepository
+from services.room.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +77,6 @@ async def serve(settings: RoomSettings) -> None:
     security = GrpcSecurity.from_settings(settings)
     llm_channel = open_channel(settings.llm_addr, security)
     limits = TurnLimits(
-        room_concurrency=settings.ai_room_concurrency,
-        global_concurrency=settings.ai_global_concurrency,
         delta_interval_s=settings.delta_interval_ms / 1000,
         checkpoint_interval_s=settings.checkpoint_interval_s,
         context_messages=settings.context_messages,
@@ -86,10 +89,18 @@ async def serve(settings: RoomSettings) -> None:
         timeout_s=settings.summary_timeout_s,
         context_messages=settings.context_messages,
     )
-    orchestrator = Orchestrator(repo, hub, LlmServiceStub(llm_channel), limits, quotas, summary)
+    llm = LlmServiceStub(llm_channel)
+    models = ModelCatalog(llm)
+    slots = SchedulerLimits(
+        global_slots=settings.ai_global_concurrency,
+        room_slots=settings.ai_room_concurrency,
+        account_slots=settings.ai_account_concurrency,
+        account_queue=settings.ai_account_queue,
+    )
+    timeline = Timeline(repo, hub)
+    orchestrator = Orchestrator(timeline, llm, limits, quotas, summary, slots)
     autopilot = Autopilot(
-        repo,
-        hub,
+        timeline,
         orchestrator,
         AutopilotConfig(
             delay_base_s=settings.autopilot_delay_base_s,
@@ -97,18 +108,21 @@ async def serve(settings: RoomSettings) -> None:
             delay_max_s=settings.autopilot_delay_max_s,
             seed=settings.autopilot_seed,
         ),
+        models,
     )
 
     def on_human_message(message: room_pb2.Message) -> None:
-        orchestrator.on_human_message(message)  # first: its replies make the room busy
+        orchestrator.on_human_message(message)  # first: a summary makes the room busy
         autopilot.on_human_message(message)
 
     rooms = Rooms(
-        repo,
-        hub,
+        timeline,
         RoomAccess(account_repo, AccessRepository(engine, autopilot_defaults)),
         max_message_chars=settings.max_message_chars,
         on_human_message=on_human_message,
+        post_limits=PostLimiter(settings.post_rate, settings.post_burst),
+        models=models,
+        replies=orchestrator,
     )
     servicer = RoomServicer(
         rooms,
@@ -130,6 +144,8 @@ async def serve(settings: RoomSettings) -> None:
     port = await server.start()
     logger.info("room service serving", extra={"address": f"{settings.room_host}:{port}"})
     await autopilot.resume()
+    if resumed := await orchestrator.resume():
+        logger.info("replies left queued by the last run queued again", extra={"count": resumed})
     outbox = OutboxRelay(OutboxRepository(engine), accounts, settings.revocation_poll_s)
     await outbox.start()
     try:
@@ -140,7 +156,7 @@ async def serve(settings: RoomSettings) -> None:
             await outbox.close()
             revocations.close()  # gateways' watches end now rather than at the grace deadline
             await autopilot.close()  # still on in the database: it resumes at the next start
-            await orchestrator.close()  # replies in progress end as interrupted, seen by all
+            await orchestrator.close()  # streaming replies end as interrupted; queued ones wait
             await servicer.close_streams(settings.shutdown_grace_s)
 
         await server.stop(settings.shutdown_grace_s, before_stop=before_stop)
@@ -155,7 +171,11 @@ def main() -> None:
     """Entry point for `chimera room`."""
     settings = RoomSettings()
     setup_logging("room", settings.log_level, settings.log_format)
-    run(serve(settings))
+    try:
+        run(serve(settings))
+    except PortInUse as exc:
+        logger.error("%s", exc)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

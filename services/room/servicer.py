@@ -17,6 +17,7 @@ from services.common.errors import (
     PermissionDenied,
     abort,
     error_code,
+    error_name,
 )
 from services.common.pb import room_pb2 as pb
 from services.common.pb import room_pb2_grpc
@@ -30,7 +31,7 @@ from services.room.access import (
 from services.room.convert import ROLES
 from services.room.hub import Conn, GatewayStream, RoomHub, StreamClosed
 from services.room.members import Members
-from services.room.orchestrator.autopilot import Autopilot, validate_patch
+from services.room.orchestrator.autopilot import Autopilot
 from services.room.orchestrator.turns import Orchestrator
 from services.room.rooms import Rooms
 
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 _STATUS = {code.name.lower(): code for code in grpc.StatusCode}
 JOIN_DENIED = "Room not found or access denied."
+INTERNAL_MESSAGE = "Something went wrong on the server; try again."
 
 
 def unary(
@@ -72,6 +74,23 @@ def _refuse(stream: GatewayStream, conn_id: str, code: str, message: str) -> Non
     stream.send(pb.SessionEvent(error=error))
 
 
+def _failed(stream: GatewayStream, request: pb.SessionRequest) -> None:
+    """Tell the connection behind `request` that it failed (an unexpected error, logged)."""
+    kind = request.WhichOneof("kind")
+    if kind == "send":
+        send = request.send
+        result = pb.SendResult(
+            conn_id=send.conn_id,
+            client_msg_id=send.client_msg_id,
+            error_code="internal",
+            error_message=INTERNAL_MESSAGE,
+        )
+        stream.send(pb.SessionEvent(send_result=result))
+    elif kind in ("join", "interrupt", "autopilot"):
+        conn_id = getattr(request, kind).conn_id
+        _refuse(stream, conn_id, "unavailable" if kind == "join" else "internal", INTERNAL_MESSAGE)
+
+
 class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     """Serves rooms, history and live RoomSession streams."""
 
@@ -88,6 +107,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         self.rooms = rooms
         self.members = members
         self.hub = hub
+        self.timeline = rooms.timeline
         self.orchestrator = orchestrator
         self.autopilot = autopilot
         self.session_queue_size = session_queue_size
@@ -134,7 +154,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
             view = await self.rooms.access.require_owner(actor, room_id)
         else:
             view = await self.rooms.require_sender(actor, room_id, VIEWERS_CANNOT_PILOT)
-        validate_patch(request.autopilot)  # before anything changes
+        await self.autopilot.check(request.autopilot)  # before anything changes
         if owner_fields:
             await self.rooms.update(actor, room_id, name, personas, access, allow_guests)
         user = pb.User(id=view.actor.id, name=view.actor.name)
@@ -244,58 +264,82 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
 
     async def RoomSession(
         self, request_iterator: AsyncIterator[pb.SessionRequest], context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.SessionEvent]:
+    ) -> None:
+        """A gateway's stream for one room: its members, their requests, the room's events.
+
+        A coroutine writing with `context.write`, not a generator: however the call ends (the
+        gateway cancels it while an event is being written, or while the room is being read),
+        the cancellation lands in this frame and the stream is detached, so presence converges.
+        """
         first = await anext(aiter(request_iterator), None)
         if first is None or first.WhichOneof("kind") != "open":
             await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "first request must be open")
             return
         room_id = first.open.room_id
         stream = GatewayStream(room_id, first.open.gateway_id, self.session_queue_size)
+        pump: asyncio.Task[None] | None = None
         try:
-            await self.hub.attach(
-                stream,
-                functools.partial(self.rooms.snapshot, room_id),
-                functools.partial(self.orchestrator.streaming, room_id),
-            )
-        except ChimeraError as exc:
-            await abort(context, exc.code, exc.message)
-            return
-        stream.send(pb.SessionEvent(autopilot_status=self.autopilot.status(room_id)))
-        logger.info("session opened", extra={"room_id": room_id, "gateway_id": stream.gateway_id})
-        pump = asyncio.create_task(self._pump(request_iterator, stream))
-        try:
-            while True:
-                event = await stream.queue.get()
-                if isinstance(event, StreamClosed):
-                    if event.code != "ok":
-                        context.set_code(_STATUS[event.code])
-                        context.set_details(event.details)
-                    return
-                yield event
-        finally:
-            pump.cancel()
-            await asyncio.gather(pump, return_exceptions=True)
-            self.hub.detach(stream)
+            try:
+                await self.timeline.attach(
+                    stream,
+                    functools.partial(self.rooms.snapshot, room_id),
+                    functools.partial(self.orchestrator.streaming, room_id),
+                )
+            except ChimeraError as exc:
+                await abort(context, exc.code, exc.message)
+                return
+            stream.send(pb.SessionEvent(autopilot_status=self.autopilot.status(room_id)))
             logger.info(
-                "session closed", extra={"room_id": room_id, "gateway_id": stream.gateway_id}
+                "session opened", extra={"room_id": room_id, "gateway_id": stream.gateway_id}
             )
+            pump = asyncio.create_task(self._pump(request_iterator, stream))
+            while not isinstance(event := await stream.queue.get(), StreamClosed):
+                await context.write(event)
+            if event.code != "ok":
+                context.set_code(_STATUS[event.code])
+                context.set_details(event.details)
+        finally:
+            # Detached before any await: a second cancellation (grpc cancels the call's task
+            # while a failed write is unwinding) must not skip it and leave ghosts online.
+            if pump is not None:
+                pump.cancel()
+            if self.hub.detach(stream) and pump is not None:
+                logger.info(
+                    "session closed", extra={"room_id": room_id, "gateway_id": stream.gateway_id}
+                )
+            if pump is not None:
+                await asyncio.gather(pump, return_exceptions=True)
 
     async def _pump(
         self, requests: AsyncIterator[pb.SessionRequest], stream: GatewayStream
     ) -> None:
-        """Handle a stream's requests in order: one connection's sends keep their order."""
+        """Handle a stream's requests in order: one connection's sends keep their order.
+
+        A request that fails fails alone (its connection is told); the stream carries the
+        whole room and goes on.
+        """
         try:
             async for request in requests:
                 async with stream.busy:
                     if stream.closed:
                         return
-                    await self._handle(stream, request)
-            stream.close("ok", "gateway closed the stream")
+                    try:
+                        await self._handle(stream, request)
+                    except Exception:
+                        logger.exception(
+                            "session request failed",
+                            extra={"room_id": stream.room_id, "kind": request.WhichOneof("kind")},
+                        )
+                        _failed(stream, request)
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception("session request failed", extra={"room_id": stream.room_id})
+            logger.exception("session stream failed", extra={"room_id": stream.room_id})
             stream.close("internal", "internal error")
+        finally:
+            # However the requests end (finished, cancelled, a read that raises), the stream
+            # ends with them, so RoomSession stops waiting on its queue and detaches.
+            stream.close("ok", "gateway closed the stream")
 
     async def _handle(self, stream: GatewayStream, request: pb.SessionRequest) -> None:
         kind = request.WhichOneof("kind")
@@ -317,7 +361,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     async def _join(self, stream: GatewayStream, join: pb.MemberJoin) -> None:
         """Check the user may read the room (a reader of an open room becomes a member)."""
         # Under the room lock: a role change cannot fall between the check and the cache.
-        async with self.hub.lock(stream.room_id):
+        async with self.timeline.hold(stream.room_id):
             try:
                 view = await self.rooms.require_member(join.user, stream.room_id)
             except ChimeraError:
@@ -326,6 +370,9 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
             assert view.role is not None
             conn = Conn(user=join.user, role=view.role, guest=view.actor.kind == "guest")
             self.hub.join(stream, join.conn_id, conn)
+            # Committed (an open room's new member too): the gateway may welcome the socket now.
+            joined = pb.MemberJoined(conn_id=join.conn_id, role=ROLES[view.role])
+            stream.send(pb.SessionEvent(joined=joined))
 
     def _interrupt(self, stream: GatewayStream, interrupt: pb.InterruptReply) -> None:
         conn = stream.members.get(interrupt.conn_id)
@@ -364,7 +411,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
                 role=role,
             )
         except ChimeraError as exc:
-            result.error_code, result.error_message = error_code(exc.code), exc.message
+            result.error_code, result.error_message = error_name(exc), exc.message
             return result
         result.message.CopyFrom(message)
         result.duplicate = duplicate

@@ -244,7 +244,13 @@ async def test_login_is_limited_per_ip_with_retry_after_and_resets(strict: Stack
         # Malformed attempts count too, and cost the server nothing to refuse.
         answers = [await api.http.post("/api/auth/login", json={}) for _ in range(60)]
         assert {r.status_code for r in answers} == {400}
+        # A second may have passed and given a token back: that attempt goes through and spends
+        # it, and the next one is refused.
         refused = await api.login("lena")
+        for _ in range(60):
+            if refused.status_code != 200:
+                break
+            refused = await api.login("lena")
         assert error(refused, 429) == {
             "code": "rate_limited",
             "message": "Too many requests; slow down.",
@@ -261,7 +267,7 @@ async def test_login_is_limited_per_ip_with_retry_after_and_resets(strict: Stack
         await elsewhere.close()
 
 
-async def test_failed_logins_lock_the_username_from_every_address_then_reset(
+async def test_failed_logins_lock_the_username_from_that_address_then_reset(
     strict: Stack,
 ) -> None:
     api = Api(strict.base_url(), headers=from_ip(new_ip()))
@@ -269,16 +275,21 @@ async def test_failed_logins_lock_the_username_from_every_address_then_reset(
         await api.register("milo")
         for _ in range(3):
             assert error(await api.login("milo", "not the password"), 401) == LOGIN_FAILED
-        for headers in ({}, from_ip(new_ip())):
-            locked = await api.http.post(
-                "/api/auth/login",
-                json={"username": "MILO", "password": PASSWORD},  # even the right password
-                headers=headers,
-            )
-            refusal = error(locked, 429)
-            assert refusal["code"] == "rate_limited"
-            assert "Too many failed sign-ins" in refusal["message"]
-            assert int(locked.headers["retry-after"]) >= 1
+        locked = await api.http.post(
+            "/api/auth/login",
+            json={"username": "MILO", "password": PASSWORD},  # even the right password
+        )
+        refusal = error(locked, 429)
+        assert refusal["code"] == "rate_limited"
+        assert "Too many failed sign-ins" in refusal["message"]
+        assert int(locked.headers["retry-after"]) >= 1
+        # Another address is not held back by this one's guesses (the owner is not locked out).
+        elsewhere = await api.http.post(
+            "/api/auth/login",
+            json={"username": "milo", "password": PASSWORD},
+            headers=from_ip(new_ip()),
+        )
+        assert elsewhere.status_code == 200
         assert (await api.login("someone-else-entirely")).status_code == 401  # not locked
 
         async def allowed() -> bool:

@@ -138,10 +138,10 @@ def index_of(member: Member, message_id: str, status: str) -> int:
 
 
 def started_replies(member: Member) -> list[dict[str, Any]]:
-    """AI replies in the order they started, as first announced."""
+    """AI replies in the order they started streaming (a queued one starts later)."""
     first: dict[str, dict[str, Any]] = {}
     for message in member.messages():
-        if message["author"]["kind"] == "ai":
+        if message["author"]["kind"] == "ai" and message["status"] == "streaming":
             first.setdefault(message["id"], message)
     return list(first.values())
 
@@ -170,7 +170,10 @@ async def test_one_persona_answers_one_message_at_a_time(
     assert index_of(ana, replies[first]["id"], "complete") < index_of(
         ana, replies[second]["id"], "streaming"
     )
-    assert replies[second]["seq"] > replies[third]["seq"]  # seq is given when a reply starts
+    # Every reply is stored when asked for, queued if it cannot start: seq follows the asking.
+    assert replies[first]["seq"] < replies[second]["seq"] < replies[third]["seq"]
+    queued = reply_frames(ana, replies[second]["id"])[0]["message"]
+    assert (queued["status"], queued["queue_position"]) == ("queued", 1)
     assert held.max_open_streams == 2
 
 

@@ -44,6 +44,7 @@ NO_LIMITS = {
     "CHIMERA_REGISTER_RATE_PER_MIN": "0",
     "CHIMERA_WS_RATE": "0",
     "CHIMERA_WS_MAX_PER_USER": "0",
+    "CHIMERA_POST_RATE": "0",  # the room service's posts per account per room
 }
 
 
@@ -319,7 +320,9 @@ class Member:
                 self._changed.clear()
                 await self._changed.wait()
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float = WAIT_S) -> None:
+    async def wait_until(
+        self, condition: Callable[[], bool], timeout: float | None = WAIT_S
+    ) -> None:
         """Wait until `condition()` holds, re-checking on every frame."""
         async with asyncio.timeout(timeout):
             while not condition():
@@ -465,6 +468,9 @@ def is_reply(
     )
 
 
+IN_FLIGHT = ("queued", "streaming")  # a reply's states before its final one
+
+
 async def wait_reply(
     member: Member,
     trigger_id: str,
@@ -479,7 +485,7 @@ async def wait_reply(
         lambda f: (
             f["type"] == "message"
             and is_reply(f["message"], trigger_id, handle)
-            and (not final or f["message"]["status"] != "streaming")
+            and (not final or f["message"]["status"] not in IN_FLIGHT)
         ),
         timeout=timeout,
     )

@@ -141,14 +141,14 @@ class Stack:
         await self.llm.start()
         await self.llm.wait_ready(lambda: grpc_serving(f"127.0.0.1:{self.llm_port}", LLM_SERVICE))
 
-    async def add_gateway(self) -> int:
-        """Start one more gateway; return its index."""
+    async def add_gateway(self, **env: str) -> int:
+        """Start one more gateway, with `env` over the stack's settings; return its index."""
         port = free_port("127.0.0.1")
         index = len(self.gateways)
         gateway = ServiceProcess(
             f"gateway{index}",
             "services.gateway",
-            self._env(CHIMERA_PORT=str(port), CHIMERA_HOST="127.0.0.1"),
+            self._env(**env, CHIMERA_PORT=str(port), CHIMERA_HOST="127.0.0.1"),
             self.workdir / f"gateway{index}.log",
         )
         await gateway.start()

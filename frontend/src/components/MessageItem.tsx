@@ -38,6 +38,7 @@ export const MessageItem = memo(function MessageItem(props: Props) {
   const { message: m, quoted, mine, continued, highlighted, onReply, onStop, onJump } = props;
   const ai = m.author.kind === "ai";
   const streaming = m.status === "streaming";
+  const queued = m.status === "queued";
   const thinking = streaming && m.content === "";
   return (
     <article
@@ -46,7 +47,7 @@ export const MessageItem = memo(function MessageItem(props: Props) {
       data-status={m.status}
       data-seq={m.seq}
       data-kind={m.author.kind}
-      aria-busy={streaming}
+      aria-busy={streaming || queued}
       aria-labelledby={`msg-${m.id}-author`}
       tabIndex={-1}
     >
@@ -76,7 +77,11 @@ export const MessageItem = memo(function MessageItem(props: Props) {
           </button>
         </header>
         {m.reply_to && quoted !== undefined && <Quote id={m.reply_to} quoted={quoted} onJump={onJump} />}
-        {thinking ? (
+        {queued ? (
+          <div className="thinking queued">
+            {m.queue_position ? `Queued (#${m.queue_position})` : "Queued"} — waiting for a free model slot
+          </div>
+        ) : thinking ? (
           <div className="thinking">
             <span className="dots" aria-hidden="true">
               <i />
@@ -97,7 +102,7 @@ export const MessageItem = memo(function MessageItem(props: Props) {
         {m.status === "error" && (
           <p className="msg-state msg-state-error">Failed: {m.error || "the model gave no reason."}</p>
         )}
-        {streaming && ai && onStop && (
+        {(streaming || queued) && ai && onStop && (
           <button type="button" className="btn btn-stop" onClick={() => onStop(m.id)}>
             <StopIcon /> Stop
           </button>

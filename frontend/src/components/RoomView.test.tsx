@@ -39,8 +39,14 @@ beforeEach(() => {
 
 afterEach(() => {
   cleanup();
+  vi.useRealTimers();
   vi.unstubAllGlobals();
 });
+
+/** Longer than any reconnect waits: the longest 4429 backoff (300 s) and its jitter (half). */
+const LONGER_THAN_ANY_BACKOFF_MS = 10 * 60_000;
+/** The first wait after a 4429 is 30 s, plus up to half again of jitter. */
+const LIMITED_WAIT_MS = { min: 30_000, max: 45_000 };
 
 const me: Me = { ...ana, username: "ana", kind: "user", admin: false };
 
@@ -95,6 +101,26 @@ describe("RoomView", () => {
     );
     expect(screen.queryByRole("button", { name: "Stop" })).toBeNull();
     expect(within(log).getByText(/Stopped/)).toBeTruthy();
+  });
+
+  it("shows a queued reply with its place as it moves up, and lets anyone stop it", async () => {
+    const socket = renderRoom();
+    await join(socket);
+    const queued = (position: number) =>
+      aiReply(2, { reply_to: "m1", status: "queued", queue_position: position });
+    act(() => socket.receive({ type: "message", message: queued(2) }));
+    const log = screen.getByRole("log");
+    expect(within(log).getByText(/Queued \(#2\)/)).toBeTruthy();
+    expect(within(log).queryByText("Thinking…")).toBeNull();
+
+    act(() => socket.receive({ type: "message", message: queued(1) }));
+    expect(within(log).getByText(/Queued \(#1\)/)).toBeTruthy();
+    await userEvent.click(screen.getByRole("button", { name: "Stop" }));
+    expect(socket.framesOf("interrupt")).toEqual([{ type: "interrupt", message_id: "m2" }]);
+
+    act(() => socket.receive({ type: "message", message: aiReply(2, { reply_to: "m1" }) }));
+    expect(within(log).queryByText(/Queued/)).toBeNull();
+    expect(within(log).getByText("Thinking…")).toBeTruthy();
   });
 
   it("shows a failed reply's reason plainly", async () => {
@@ -153,13 +179,14 @@ describe("RoomView", () => {
   it("leaves the room view when access is lost (4403 after a welcome)", async () => {
     const socket = renderRoom();
     await join(socket);
+    vi.useFakeTimers(); // from here on, time passes only when the test says so
     act(() => socket.drop(4403));
     expect(screen.getByRole("heading", { name: "You no longer have access to this room" })).toBeTruthy();
     expect(screen.queryByRole("log")).toBeNull();
     expect(screen.queryByLabelText("Message")).toBeNull();
     expect(refreshRooms).toHaveBeenCalled();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(FakeSocket.all).toHaveLength(1); // no reconnect
+    act(() => vi.advanceTimersByTime(LONGER_THAN_ANY_BACKOFF_MS));
+    expect(FakeSocket.all).toHaveLength(1); // no reconnect, however long one waits
   });
 
   it("says not found (without revealing more) when refused before any welcome", async () => {
@@ -177,11 +204,14 @@ describe("RoomView", () => {
   it("shows a non-blocking notice on 4429 and waits long before reconnecting", async () => {
     const socket = renderRoom();
     await join(socket);
+    vi.useFakeTimers(); // from here on, time passes only when the test says so
     act(() => socket.drop(4429));
-    expect((await screen.findByText(/Too many connections or messages/)).textContent).toMatch(/Trying again in \d+ s/);
+    expect(screen.getByText(/Too many connections or messages/).textContent).toMatch(/Trying again in \d+ s/);
     expect(screen.getByLabelText("Message")).toBeTruthy();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(FakeSocket.all).toHaveLength(1);
+    act(() => vi.advanceTimersByTime(LIMITED_WAIT_MS.min - 1));
+    expect(FakeSocket.all).toHaveLength(1); // not even after the ordinary backoff's longest wait
+    act(() => vi.advanceTimersByTime(LIMITED_WAIT_MS.max - LIMITED_WAIT_MS.min + 1));
+    expect(FakeSocket.all).toHaveLength(2); // ... but it does come back
   });
 
   it("shows a rate_limited error frame as a notice, keeping the composer", async () => {

@@ -137,6 +137,15 @@ describe("roomReducer", () => {
     expect(mergePage([done], [aiReply(4, { content: "H" })])[0]).toBe(done);
   });
 
+  it("never lets an older queued copy undo a reply that started, but lets a start replace it", () => {
+    const queued = aiReply(4, { content: "", status: "queued", queue_position: 1 });
+    const live = aiReply(4, { content: "Hel" });
+    expect(mergePage([live], [queued])[0]).toBe(live);
+    expect(mergePage([queued], [live])[0]).toBe(live);
+    const done = aiReply(4, { content: "Hi", status: "complete" });
+    expect(mergePage([done], [queued])[0]).toBe(done);
+  });
+
   it("applies a room rename", () => {
     const s = run(frame(welcome()), frame({ type: "room", room: { ...welcome().room, name: "Renamed" } }));
     expect(s.room?.name).toBe("Renamed");

@@ -103,7 +103,8 @@ export function upsertMessage(messages: Message[], message: Message): Message[] 
 /**
  * Merge a REST page into what is held. A page can be older than live frames (a reply that
  * streamed on while the request was in flight), so it never overwrites a held message with a
- * less advanced state: a streaming message is replaced only by a finished one or a longer text.
+ * less advanced state: queued gives way to streaming, streaming to a finished reply or a longer
+ * text; a finished one stays.
  */
 export function mergePage(messages: Message[], page: Message[]): Message[] {
   const byId = new Map(messages.map((m) => [m.id, m]));
@@ -114,10 +115,16 @@ export function mergePage(messages: Message[], page: Message[]): Message[] {
   return [...byId.values()].sort((a, b) => a.seq - b.seq);
 }
 
+/** How far a reply has got: queued, then streaming, then finished (any final status). */
+function stage(m: Message): number {
+  return m.status === "queued" ? 0 : m.status === "streaming" ? 1 : 2;
+}
+
 function isNewer(incoming: Message, held: Message): boolean {
-  if (held.status !== "streaming") return false;
-  if (incoming.status !== "streaming") return true;
-  return incoming.content.length > held.content.length;
+  const [now, then] = [stage(incoming), stage(held)];
+  if (then === 2) return false;
+  if (now !== then) return now > then;
+  return now === 1 && incoming.content.length > held.content.length;
 }
 
 /**

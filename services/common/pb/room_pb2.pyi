@@ -21,6 +21,7 @@ class MessageStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_STATUS_STREAMING: _ClassVar[MessageStatus]
     MESSAGE_STATUS_INTERRUPTED: _ClassVar[MessageStatus]
     MESSAGE_STATUS_ERROR: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_QUEUED: _ClassVar[MessageStatus]
 
 class RoomAccess(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -43,6 +44,7 @@ MESSAGE_STATUS_COMPLETE: MessageStatus
 MESSAGE_STATUS_STREAMING: MessageStatus
 MESSAGE_STATUS_INTERRUPTED: MessageStatus
 MESSAGE_STATUS_ERROR: MessageStatus
+MESSAGE_STATUS_QUEUED: MessageStatus
 ROOM_ACCESS_UNSPECIFIED: RoomAccess
 ROOM_ACCESS_INVITE: RoomAccess
 ROOM_ACCESS_OPEN: RoomAccess
@@ -190,7 +192,7 @@ class Summary(_message.Message):
     def __init__(self, text: _Optional[str] = ..., upto_seq: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ("id", "room_id", "seq", "author", "content", "reply_to", "status", "created_at_ms", "client_msg_id", "model", "usage", "timing", "error")
+    __slots__ = ("id", "room_id", "seq", "author", "content", "reply_to", "status", "created_at_ms", "client_msg_id", "model", "usage", "timing", "error", "queue_position")
     ID_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -204,6 +206,7 @@ class Message(_message.Message):
     USAGE_FIELD_NUMBER: _ClassVar[int]
     TIMING_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_POSITION_FIELD_NUMBER: _ClassVar[int]
     id: str
     room_id: str
     seq: int
@@ -217,7 +220,8 @@ class Message(_message.Message):
     usage: Usage
     timing: Timing
     error: str
-    def __init__(self, id: _Optional[str] = ..., room_id: _Optional[str] = ..., seq: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., content: _Optional[str] = ..., reply_to: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., created_at_ms: _Optional[int] = ..., client_msg_id: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
+    queue_position: int
+    def __init__(self, id: _Optional[str] = ..., room_id: _Optional[str] = ..., seq: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., content: _Optional[str] = ..., reply_to: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., created_at_ms: _Optional[int] = ..., client_msg_id: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., error: _Optional[str] = ..., queue_position: _Optional[int] = ...) -> None: ...
 
 class CreateRoomRequest(_message.Message):
     __slots__ = ("actor", "name", "personas", "access", "allow_guests")
@@ -638,7 +642,7 @@ class AutopilotStatus(_message.Message):
     def __init__(self, state: _Optional[str] = ..., handle: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class SessionEvent(_message.Message):
-    __slots__ = ("opened", "message", "send_result", "presence", "typing", "room_updated", "delta", "error", "member_removed", "member_updated", "autopilot_status")
+    __slots__ = ("opened", "message", "send_result", "presence", "typing", "room_updated", "delta", "error", "member_removed", "member_updated", "autopilot_status", "joined")
     OPENED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SEND_RESULT_FIELD_NUMBER: _ClassVar[int]
@@ -650,6 +654,7 @@ class SessionEvent(_message.Message):
     MEMBER_REMOVED_FIELD_NUMBER: _ClassVar[int]
     MEMBER_UPDATED_FIELD_NUMBER: _ClassVar[int]
     AUTOPILOT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    JOINED_FIELD_NUMBER: _ClassVar[int]
     opened: SessionOpened
     message: Message
     send_result: SendResult
@@ -661,4 +666,13 @@ class SessionEvent(_message.Message):
     member_removed: MemberRemoved
     member_updated: MemberUpdated
     autopilot_status: AutopilotStatus
-    def __init__(self, opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., presence: _Optional[_Union[PresenceEvent, _Mapping]] = ..., typing: _Optional[_Union[TypingEvent, _Mapping]] = ..., room_updated: _Optional[_Union[RoomUpdated, _Mapping]] = ..., delta: _Optional[_Union[MessageDelta, _Mapping]] = ..., error: _Optional[_Union[RequestError, _Mapping]] = ..., member_removed: _Optional[_Union[MemberRemoved, _Mapping]] = ..., member_updated: _Optional[_Union[MemberUpdated, _Mapping]] = ..., autopilot_status: _Optional[_Union[AutopilotStatus, _Mapping]] = ...) -> None: ...
+    joined: MemberJoined
+    def __init__(self, opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., presence: _Optional[_Union[PresenceEvent, _Mapping]] = ..., typing: _Optional[_Union[TypingEvent, _Mapping]] = ..., room_updated: _Optional[_Union[RoomUpdated, _Mapping]] = ..., delta: _Optional[_Union[MessageDelta, _Mapping]] = ..., error: _Optional[_Union[RequestError, _Mapping]] = ..., member_removed: _Optional[_Union[MemberRemoved, _Mapping]] = ..., member_updated: _Optional[_Union[MemberUpdated, _Mapping]] = ..., autopilot_status: _Optional[_Union[AutopilotStatus, _Mapping]] = ..., joined: _Optional[_Union[MemberJoined, _Mapping]] = ...) -> None: ...
+
+class MemberJoined(_message.Message):
+    __slots__ = ("conn_id", "role")
+    CONN_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    conn_id: str
+    role: RoomRole
+    def __init__(self, conn_id: _Optional[str] = ..., role: _Optional[_Union[RoomRole, str]] = ...) -> None: ...

@@ -5,7 +5,8 @@ from __future__ import annotations
 import grpc
 from fastapi import APIRouter, Request, Response
 
-from services.common.errors import Unauthenticated, is_safe
+from services.common.errors import Unauthenticated
+from services.common.grpc_security import CLIENT_ADDR_KEY
 from services.common.pb import account_pb2 as apb
 from services.gateway.auth import (
     CSRF_COOKIE,
@@ -18,8 +19,8 @@ from services.gateway.auth import (
     set_session_cookies,
 )
 from services.gateway.convert import account_json
-from services.gateway.deps import CurrentUser, Gateway, GatewayDep, per_ip
-from services.gateway.limits import RateLimited
+from services.gateway.deps import CurrentUser, Gateway, GatewayDep, client_ip, per_ip
+from services.gateway.errors import rate_limited
 from services.gateway.schemas import LoginIn, MeOut, RegisterIn, SessionOut
 from services.gateway.ws.protocol import CLOSE_POLICY
 
@@ -28,8 +29,6 @@ router = APIRouter(prefix="/api", tags=["accounts"])
 LOGIN_FAILED = "Invalid username or password."
 LOGGED_OUT = "Signed out."
 LOCKED = "Too many failed sign-ins for this account; try again later."
-# When the room service names no wait for a locked-out username.
-DEFAULT_RETRY_AFTER_S = 60.0
 
 
 def start_session(
@@ -43,15 +42,9 @@ def start_session(
     return {"user": account_json(grant.principal.account), "token": grant.token}
 
 
-def retry_after_s(exc: grpc.aio.AioRpcError) -> float:
-    """The wait a RESOURCE_EXHAUSTED answer names in its `retry-after` trailing metadata."""
-    for key, value in exc.trailing_metadata() or ():
-        if key == "retry-after":
-            try:
-                return max(1.0, float(value))
-            except (TypeError, ValueError):
-                break
-    return DEFAULT_RETRY_AFTER_S
+def client_addr(request: Request) -> tuple[tuple[str, str], ...]:
+    """Call metadata naming the client's address: the room service counts sign-ins by it."""
+    return ((CLIENT_ADDR_KEY, client_ip(request)),)
 
 
 @router.post(
@@ -68,6 +61,7 @@ async def register(
     grant = await gateway.accounts.Register(
         apb.RegisterRequest(username=body.username, password=body.password, name=body.name or ""),
         timeout=gateway.timeout,
+        metadata=client_addr(request),
     )
     return start_session(grant, request, response, gateway)
 
@@ -76,7 +70,9 @@ async def register(
     "/auth/login",
     response_model=SessionOut,
     dependencies=[per_ip("login")],
-    responses={429: {"description": "Too many attempts from this address or for this username."}},
+    responses={
+        429: {"description": "Too many attempts from this address, or for this username from it."}
+    },
 )
 async def login(body: LoginIn, request: Request, response: Response, gateway: GatewayDep) -> dict:
     """Sign in with a username and password; every failure reads the same."""
@@ -84,13 +80,13 @@ async def login(body: LoginIn, request: Request, response: Response, gateway: Ga
         grant = await gateway.accounts.Login(
             apb.LoginRequest(username=body.username, password=body.password),
             timeout=gateway.timeout,
+            metadata=client_addr(request),
         )
     except grpc.aio.AioRpcError as exc:
         if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INVALID_ARGUMENT):
             raise Unauthenticated(LOGIN_FAILED) from None
-        if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:  # this username is locked for now
-            message = exc.details() if is_safe(exc) and exc.details() else LOCKED
-            raise RateLimited(retry_after_s(exc), message) from None
+        if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:  # locked for now, from here
+            raise rate_limited(exc, LOCKED) from None
         raise
     return start_session(grant, request, response, gateway)
 

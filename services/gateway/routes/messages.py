@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import grpc
 from fastapi import APIRouter, Query, Response
 
 from services.common.errors import InvalidArgument
@@ -11,11 +12,13 @@ from services.common.ids import new_id
 from services.common.pb import room_pb2 as pb
 from services.gateway.convert import message_json
 from services.gateway.deps import CurrentUser, GatewayDep, actor
+from services.gateway.errors import rate_limited
 from services.gateway.schemas import MessageIn, MessageOut, MessagePage
 
 router = APIRouter(prefix="/api/rooms/{room_id}/messages", tags=["messages"])
 
 SEQ = Query(ge=0, le=2**63 - 1)
+TOO_MANY_POSTS = "Too many messages in this room; slow down."
 
 
 @router.get("", response_model=MessagePage)
@@ -44,7 +47,8 @@ async def list_messages(
     status_code=201,
     response_model=MessageOut,
     responses={
-        200: {"model": MessageOut, "description": "Duplicate client_msg_id: the original message."}
+        200: {"model": MessageOut, "description": "Duplicate client_msg_id: the original message."},
+        429: {"description": "Posting too fast in this room (see Retry-After)."},
     },
 )
 async def post_message(
@@ -59,7 +63,12 @@ async def post_message(
         client_msg_id=body.client_msg_id or f"rest-{new_id()}",
         reply_to=body.reply_to or "",
     )
-    reply = await gateway.rooms.PostMessage(request, timeout=gateway.timeout)
+    try:
+        reply = await gateway.rooms.PostMessage(request, timeout=gateway.timeout)
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:  # the account's posting rate
+            raise rate_limited(exc, TOO_MANY_POSTS) from None
+        raise
     if reply.duplicate:
         response.status_code = 200
     return message_json(reply.message)

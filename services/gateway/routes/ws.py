@@ -18,10 +18,11 @@ from services.gateway.convert import autopilot_status_json, message_json, room_j
 from services.gateway.deps import Gateway, actor, authenticate, get_gateway
 from services.gateway.limits import FrameLimiter
 from services.gateway.ws.connection import Connection
-from services.gateway.ws.link import RoomLink
+from services.gateway.ws.link import JoinRefused, RoomLink
 from services.gateway.ws.origin import origin_allowed
 from services.gateway.ws.protocol import (
     CLOSE_HELLO_TIMEOUT,
+    CLOSE_INVALID_HELLO,
     CLOSE_NO_ACCESS,
     CLOSE_POLICY,
     CLOSE_TOO_BIG,
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 VIEWER_MESSAGE = "Viewers cannot send messages."
+VIEWER_STOP_MESSAGE = "Viewers cannot stop replies."
 VIEWER_AUTOPILOT_MESSAGE = "Viewers cannot change the autopilot."
 UNAVAILABLE_REASON = "room service unavailable; reconnect"
 
@@ -83,8 +85,14 @@ async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[Hello, Identit
         raise _Closed(CLOSE_HELLO_TIMEOUT, "no hello in time") from None
     try:
         frame = parse_client_frame(text) if text is not None else None
-    except FrameError:
-        frame = None
+    except FrameError as exc:
+        if exc.kind != "hello" or exc.field in (None, "token"):
+            raise _Closed(CLOSE_UNAUTHENTICATED, "first frame must be hello") from None
+        # A hello with a bad field other than its token (last_seq -1, "abc", 1.5): a client bug,
+        # not a credential problem, so it is told what is wrong rather than to sign in again.
+        with contextlib.suppress(Exception):
+            await websocket.send_text(error_frame(exc.code, exc.message))
+        raise _Closed(CLOSE_INVALID_HELLO, "invalid hello frame") from None
     if not isinstance(frame, Hello):
         raise _Closed(CLOSE_UNAUTHENTICATED, "first frame must be hello")
     token, via = frame.token, cast(Via, "bearer")
@@ -99,7 +107,7 @@ async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[Hello, Identit
 
 
 async def _role(gateway: Gateway, room_id: str, user: Identity) -> int:
-    """The caller's role in the room; 4403 when it is missing or not theirs to see."""
+    """The caller's role in the room as it is now; 4403 when it is missing or not theirs to see."""
     try:
         room = await gateway.rooms.GetRoom(
             pb.GetRoomRequest(room_id=room_id, actor=actor(user)), timeout=gateway.timeout
@@ -112,18 +120,26 @@ async def _role(gateway: Gateway, room_id: str, user: Identity) -> int:
         ):
             raise _Closed(CLOSE_NO_ACCESS, NO_ACCESS_REASON) from None
         raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
-    # Not yet a member of an open room: joining makes them one.
-    return room.role or pb.ROOM_ROLE_MEMBER
+    # Unspecified for an open room's reader who is not yet a member: the join that makes them one
+    # confirms the role (link.joined), and welcome waits for it.
+    return room.role
 
 
 async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello) -> None:
-    """Register the socket, then send welcome and (on resume) every message it missed."""
+    """Register the socket and wait until the room service has confirmed its join (with its
+    role), then send welcome and (on resume) every message it missed."""
     try:
         async with asyncio.timeout(gateway.settings.room_timeout_s):
             await link.ready.wait()
+            # From here on, every message above `upto` is pushed to conn (queued until welcome).
+            upto, in_progress = link.add(conn)
+            conn.role = await link.joined(conn)
     except TimeoutError:
         raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
-    upto, in_progress = link.add(conn)  # from here on, every message above `upto` is pushed to conn
+    except JoinRefused as refused:
+        if refused.code == "permission_denied":
+            raise _Closed(CLOSE_NO_ACCESS, NO_ACCESS_REASON) from None
+        raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
     replay: list[pb.Message] = []
     resumed = can_resume(hello.last_seq, upto, gateway.settings.resume_window)
     seen = hello.last_seq or 0
@@ -181,7 +197,7 @@ def _handle(link: RoomLink, conn: Connection, text: str | None) -> None:
             extra = {"client_msg_id": frame.client_msg_id} if frame.client_msg_id else {}
             conn.push(error_frame("permission_denied", VIEWER_MESSAGE, **extra))
         elif isinstance(frame, Interrupt):
-            conn.push(error_frame("permission_denied", VIEWER_MESSAGE))
+            conn.push(error_frame("permission_denied", VIEWER_STOP_MESSAGE))
         elif isinstance(frame, Autopilot):
             conn.push(error_frame("permission_denied", VIEWER_AUTOPILOT_MESSAGE))
     elif isinstance(frame, Send):

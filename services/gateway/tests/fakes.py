@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
+from typing import cast
 
 import grpc
 
@@ -140,6 +141,8 @@ class FakeRooms(RoomServiceServicer):
         self.rooms: dict[str, FakeRoom] = {}
         self.streams: dict[str, list[queue.Queue[pb.SessionEvent | None]]] = {}
         self.deny_joins: set[str] = set()  # user ids whose stream joins are refused
+        self.fail_sends: set[str] = set()  # contents whose sends end the stream (a broken store)
+        self.sessions_opened = 0
 
     def add_room(self, roles: dict[str, int], access: pb.RoomAccess = pb.ROOM_ACCESS_INVITE) -> str:
         room = pb.Room(id=_id("room"), name="Room", access=access)
@@ -190,6 +193,7 @@ class FakeRooms(RoomServiceServicer):
                     kind = request.WhichOneof("kind")
                     if kind == "open":
                         room_id = request.open.room_id
+                        self.sessions_opened += 1
                         self.streams.setdefault(room_id, []).append(out)
                         room = self.rooms[room_id].room
                         out.put(pb.SessionEvent(opened=pb.SessionOpened(room=room)))
@@ -202,6 +206,16 @@ class FakeRooms(RoomServiceServicer):
                                 message="Room not found.",
                             )
                             out.put(pb.SessionEvent(error=error))
+                        else:  # an open room's reader becomes a member
+                            role = cast(
+                                pb.RoomRole, self._role(room_id, user_id) or pb.ROOM_ROLE_MEMBER
+                            )
+                            self.rooms[room_id].roles[user_id] = role
+                            joined = pb.MemberJoined(conn_id=request.join.conn_id, role=role)
+                            out.put(pb.SessionEvent(joined=joined))
+                    elif kind == "send" and request.send.content in self.fail_sends:
+                        out.put(None)  # as the room service did: the whole stream fails
+                        return
                     elif kind == "send":
                         send = request.send
                         message = pb.Message(

@@ -17,7 +17,7 @@ from services.common.pb import room_pb2 as pb
 from services.gateway.auth import Identity
 from services.gateway.limits import FrameLimiter
 from services.gateway.ws.protocol import CLOSE_TRY_AGAIN
-from services.gateway.ws.transport import SEND_TEXT_NOW
+from services.gateway.ws.transport import CLOSE_NOW, SEND_TEXT_NOW
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,9 @@ class Connection:
         self._writer: asyncio.Task[None] | None = None
         # Set while the writer waits on an empty queue: only then may a frame skip the queue.
         self._idle = False
-        self._send_now = websocket.scope.get("extensions", {}).get(SEND_TEXT_NOW)
+        extensions = websocket.scope.get("extensions") or {}
+        self._send_now = extensions.get(SEND_TEXT_NOW)
+        self._close_now = extensions.get(CLOSE_NOW)
         self._closer: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
         self.close_code: int | None = None
@@ -115,6 +117,11 @@ class Connection:
         with contextlib.suppress(Exception):
             if self._writer is not None:
                 await asyncio.gather(self._writer, return_exceptions=True)
+            # The close frame goes behind the backlog at once, even to a socket that pushes
+            # back (one that fell behind): it sees 1013, not a cut connection.
+            if self._close_now is not None and self._close_now(code, reason):
+                self.closed.set()
+                return
             # A peer that reads nothing never takes the close frame; give up after a moment.
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
                 await self.websocket.close(code, reason)

@@ -3,7 +3,9 @@
 Each room event arrives once, is encoded to JSON once, and the same text is
 queued on every local socket. The stream reconnects by itself; on reconnect it
 re-announces its members, re-sends unacknowledged sends (idempotent by
-client_msg_id) and backfills any messages it missed, so sockets lose nothing.
+client_msg_id, a bounded number of times: ws/pending.py) and backfills any messages it
+missed, so sockets lose nothing. A socket is welcomed only once the room service has
+confirmed its join (`joined`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 
@@ -20,6 +22,7 @@ from services.common.pb import room_pb2 as pb
 from services.common.pb.room_pb2_grpc import RoomServiceStub
 from services.gateway.convert import autopilot_status_json, message_json, room_json, user_json
 from services.gateway.ws.connection import Connection
+from services.gateway.ws.pending import MAX_PENDING_SENDS, PendingSends
 from services.gateway.ws.protocol import (
     CLOSE_NO_ACCESS,
     NO_ACCESS_REASON,
@@ -30,7 +33,17 @@ from services.gateway.ws.protocol import (
 logger = logging.getLogger(__name__)
 
 HISTORY_PAGE = 200
-MAX_PENDING_SENDS = 10_000
+SEND_FAILED_MESSAGE = "The room service could not take this message; send it again."
+IN_FLIGHT = (pb.MESSAGE_STATUS_QUEUED, pb.MESSAGE_STATUS_STREAMING)  # replies whose state moves
+
+
+class JoinRefused(Exception):
+    """The room service did not let a socket join: `code` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class RoomLink:
@@ -54,13 +67,14 @@ class RoomLink:
         self.participants: dict[str, pb.User] = {}
         self.room: pb.Room | None = None
         self.last_seq = 0
-        self.streaming: dict[str, pb.Message] = {}  # AI replies in progress, text so far
+        self.streaming: dict[str, pb.Message] = {}  # AI replies queued or streaming, text so far
         self.autopilot_status = pb.AutopilotStatus(state="off")  # what the autopilot does now
         self.ready = asyncio.Event()
         self.connected = False
         self._was_up = False
-        self._outbox: asyncio.Queue[pb.SessionRequest] = asyncio.Queue()
-        self._pending: dict[tuple[str, str], pb.SendMessage] = {}
+        self._outbox: asyncio.Queue[pb.SessionRequest | None] = asyncio.Queue()
+        self._pending = PendingSends()
+        self._joins: dict[str, asyncio.Future[int]] = {}  # sockets whose join is unconfirmed
         self._task = asyncio.create_task(self._run(), name=f"room-link-{room_id}")
 
     # --- local sockets -------------------------------------------------------------
@@ -69,13 +83,26 @@ class RoomLink:
         """Register a socket. Every message above the returned seq, and every delta, will be
         pushed to it; the returned replies in progress carry their text up to this moment."""
         self.conns[conn.id] = conn
+        self._joins[conn.id] = asyncio.get_running_loop().create_future()
         self._request(pb.SessionRequest(join=pb.MemberJoin(conn_id=conn.id, user=conn.pb_user)))
         return self.last_seq, [_copy(m) for m in self.streaming.values()]
 
+    async def joined(self, conn: Connection) -> int:
+        """Wait until the room service has checked and committed the socket's join; its role.
+
+        JoinRefused when it said no. A join cut by a reconnect is confirmed on the next stream.
+        """
+        future = self._joins.get(conn.id)
+        return conn.role if future is None else await future
+
     def remove(self, conn: Connection) -> None:
-        """Unregister a socket; the last one closes the stream."""
+        """Unregister a socket and drop its unanswered sends; the last one closes the stream."""
         if self.conns.pop(conn.id, None) is None:
             return
+        join = self._joins.pop(conn.id, None)
+        if join is not None:
+            join.cancel()
+        self._pending.drop_conn(conn.id)
         self._request(pb.SessionRequest(leave=pb.MemberLeave(conn_id=conn.id)))
         if not self.conns:
             self.on_closed(self)
@@ -98,7 +125,6 @@ class RoomLink:
     ) -> str:
         """Forward a send; it is retried across reconnects until the room service answers."""
         cmid = client_msg_id or f"gw-{new_id()}"
-        key = (conn.id, cmid)
         if len(self._pending) >= MAX_PENDING_SENDS:
             conn.push(
                 error_frame(
@@ -115,7 +141,7 @@ class RoomLink:
             client_msg_id=cmid,
             reply_to=reply_to or "",
         )
-        self._pending[key] = send
+        self._pending.add(send)
         self._request(pb.SessionRequest(send=send))
         return cmid
 
@@ -184,7 +210,9 @@ class RoomLink:
     async def _run(self) -> None:
         backoff = 0.05
         while True:
-            call = self.stub.RoomSession()
+            # Our own request iterator, ended below: grpc's task that consumes it then ends too,
+            # even when the call is already over (kill -9), instead of being destroyed pending.
+            call = self.stub.RoomSession(_requests(self._open_outbox()))
             try:
                 await self._session(call)
                 logger.info("room stream ended", extra={"room_id": self.room_id})
@@ -205,38 +233,47 @@ class RoomLink:
                 )
             finally:
                 self.connected = False
+                self._outbox.put_nowait(None)
                 call.cancel()
+            if self._was_up:
+                self._give_up_sends()
             backoff = 0.05 if self._was_up else min(backoff * 2, 2.0)
             await asyncio.sleep(backoff * (0.5 + random.random()))
 
-    async def _session(self, call: grpc.aio.StreamStreamCall) -> None:
+    def _open_outbox(self) -> asyncio.Queue[pb.SessionRequest | None]:
+        """A new stream's requests, starting with its state rebuilt from scratch: members,
+        then unacknowledged sends. The snapshot and the switch to the new outbox happen with
+        no await between them, so every join and send goes out exactly once."""
         self._was_up = False
-        # Rebuild the stream's state from scratch: members, then unacknowledged sends.
-        # The snapshot and the switch to the outbox happen with no await between them,
-        # so every join and send goes out exactly once.
         self._outbox = asyncio.Queue()
-        replay = [
+        self._outbox.put_nowait(
             pb.SessionRequest(open=pb.SessionOpen(room_id=self.room_id, gateway_id=self.gateway_id))
-        ]
-        replay += [
-            pb.SessionRequest(join=pb.MemberJoin(conn_id=c.id, user=c.pb_user))
-            for c in self.conns.values()
-        ]
-        replay += [pb.SessionRequest(send=send) for send in self._pending.values()]
+        )
+        for c in self.conns.values():
+            self._outbox.put_nowait(
+                pb.SessionRequest(join=pb.MemberJoin(conn_id=c.id, user=c.pb_user))
+            )
+        for send in self._pending.all():
+            self._outbox.put_nowait(pb.SessionRequest(send=send))
         self.connected = True
-        for request in replay:
-            await call.write(request)
-        writer = asyncio.create_task(self._write(call))
-        try:
-            async for event in call:
-                await self._on_event(event)
-        finally:
-            writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
+        return self._outbox
 
-    async def _write(self, call: grpc.aio.StreamStreamCall) -> None:
-        while True:
-            await call.write(await self._outbox.get())
+    async def _session(self, call: grpc.aio.StreamStreamCall) -> None:
+        async for event in call:
+            await self._on_event(event)
+
+    def _give_up_sends(self) -> None:
+        """An opened stream ended: sends that went unanswered too often fail, to their socket."""
+        for send in self._pending.stream_ended():
+            logger.warning(
+                "send given up after repeated stream failures", extra={"room_id": self.room_id}
+            )
+            conn = self.conns.get(send.conn_id)
+            if conn is not None:
+                frame = error_frame(
+                    "unavailable", SEND_FAILED_MESSAGE, client_msg_id=send.client_msg_id
+                )
+                conn.push(frame)
 
     async def _on_event(self, event: pb.SessionEvent) -> None:
         kind = event.WhichOneof("kind")
@@ -264,6 +301,8 @@ class RoomLink:
                 self._broadcast(encode("autopilot_status", **status))
         elif kind == "opened":
             await self._on_opened(event.opened)
+        elif kind == "joined":
+            self._on_joined(event.joined)
         elif kind == "error":
             self._on_error(event.error)
         elif kind == "member_removed":
@@ -274,9 +313,23 @@ class RoomLink:
                 if conn.user.id == member.user.id:
                     conn.role = member.role
 
+    def _on_joined(self, joined: pb.MemberJoined) -> None:
+        conn = self.conns.get(joined.conn_id)
+        if conn is None:
+            return
+        conn.role = joined.role  # as checked now (also on a re-join after a reconnect)
+        future = self._joins.pop(joined.conn_id, None)
+        if future is not None and not future.done():
+            future.set_result(joined.role)
+
     def _on_error(self, error: pb.RequestError) -> None:
         target = self.conns.get(error.conn_id)
         if target is None:
+            return
+        join = self._joins.pop(error.conn_id, None)
+        if join is not None:  # its join was refused (or failed): the socket never got in
+            if not join.done():
+                join.set_exception(JoinRefused(error.code, error.message))
             return
         # A refused join (no access) is the only permission error a reader's socket can get:
         # the gateway answers a viewer's sends, stops and autopilot changes itself, before they
@@ -352,14 +405,14 @@ class RoomLink:
 
     def _push_message(self, message: pb.Message) -> None:
         self.last_seq = max(self.last_seq, message.seq)
-        if message.status == pb.MESSAGE_STATUS_STREAMING:
+        if message.status in IN_FLIGHT:
             self.streaming[message.id] = _copy(message)
         else:
             self.streaming.pop(message.id, None)
         self._broadcast(encode("message", message=message_json(message)))
 
     def _on_send_result(self, result: pb.SendResult) -> None:
-        self._pending.pop((result.conn_id, result.client_msg_id), None)
+        self._pending.answered(result.conn_id, result.client_msg_id)
         conn = self.conns.get(result.conn_id)
         if conn is None:
             return
@@ -400,6 +453,14 @@ class RoomLink:
         """Stop the stream (gateway shutdown)."""
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def _requests(
+    outbox: asyncio.Queue[pb.SessionRequest | None],
+) -> AsyncIterator[pb.SessionRequest]:
+    """A stream's requests, until None."""
+    while (request := await outbox.get()) is not None:
+        yield request
 
 
 def _copy(message: pb.Message) -> pb.Message:

@@ -21,6 +21,7 @@ CLOSE_POLICY = 1008  # the credential was revoked, the session ended or the acco
 CLOSE_TOO_BIG = 1009
 CLOSE_SERVICE_RESTART = 1012
 CLOSE_TRY_AGAIN = 1013  # fell behind, or the room service is unreachable: reconnect and resume
+CLOSE_INVALID_HELLO = 4400  # a hello frame with a mistyped or out-of-range field: fix the client
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NO_ACCESS = 4403  # no such room, or not allowed in it (the two are not told apart)
 CLOSE_HELLO_TIMEOUT = 4408
@@ -85,10 +86,14 @@ CLIENT_TYPES = ("hello", "send", "typing", "ping", "interrupt", "autopilot")
 class FrameError(Exception):
     """A client frame that cannot be used; answered with an `error` frame."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(
+        self, code: str, message: str, kind: str | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.kind = kind  # the frame's type, when it named a known one
+        self.field = field  # the first field found wrong
 
 
 def parse_client_frame(text: str) -> Frame:
@@ -109,8 +114,9 @@ def parse_client_frame(text: str) -> Frame:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"][1:]) or kind
+        field = str(first["loc"][1]) if len(first["loc"]) > 1 else None
         raise FrameError(
-            "invalid_frame", f"Invalid {kind} frame: {where}: {first['msg']}."
+            "invalid_frame", f"Invalid {kind} frame: {where}: {first['msg']}.", kind, field
         ) from None
 
 

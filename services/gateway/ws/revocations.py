@@ -110,4 +110,11 @@ class RevocationWatcher:
                     else:
                         raise
 
-        await asyncio.gather(*(check(token, ids[0]) for token, ids in by_token.items()))
+        # A task group, not gather: when one check fails (the room service went away again), the
+        # others are cancelled and awaited, never left pending to be destroyed with the loop.
+        try:
+            async with asyncio.TaskGroup() as group:
+                for token, ids in by_token.items():
+                    group.create_task(check(token, ids[0]))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None

@@ -23,6 +23,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidState
 
 SEND_TEXT_NOW = "chimera.send_text_now"
+CLOSE_NOW = "chimera.close_now"
 
 
 class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -35,6 +36,7 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)  # none when the handshake was refused
         if scope is not None:
             scope["extensions"][SEND_TEXT_NOW] = self.send_text_now
+            scope["extensions"][CLOSE_NOW] = self.close_now
 
     def send_text_now(self, data: bytes) -> bool:
         """Write a text frame now; False (nothing written) unless the socket is open and
@@ -53,6 +55,28 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
         except InvalidState:
             return False
         self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
+
+    def close_now(self, code: int, reason: str) -> bool:
+        """Queue the close frame behind what is buffered, even while the transport pushes back.
+
+        ASGI's `websocket.close` first waits until the socket is writable: for a reader that
+        fell behind that is never, and it would be cut without a close frame (1006). False when
+        the socket is not open (nothing sent).
+        """
+        if not self.handshake_complete or self.close_sent or self.disconnected:
+            return False
+        if self.transport.is_closing():
+            return False
+        try:
+            self.conn.send_close(code, reason)
+        except InvalidState:
+            return False
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        # The peer has close_timeout to read its backlog and answer; then the socket is closed.
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
         return True
 
     def data_received(self, data: bytes) -> None:

@@ -23,15 +23,16 @@ from typing import Any
 
 from services.common.errors import InvalidArgument
 from services.common.pb import room_pb2 as pb
+from services.common.validation import storable
+from services.room.catalog import ModelCatalog
 from services.room.convert import room_pb
-from services.room.hub import RoomHub
 from services.room.orchestrator.selector import STRATEGIES, next_speaker
 from services.room.orchestrator.summary import is_command
 from services.room.orchestrator.system import AUTOPILOT, post_system_message
 from services.room.orchestrator.turns import Orchestrator
 from services.room.store.autopilot import AutopilotStore
 from services.room.store.records import MessageRecord, RoomRecord
-from services.room.store.repository import RoomRepository
+from services.room.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def validate_patch(patch: pb.AutopilotPatch) -> dict[str, Any]:
     if patch.HasField("strategy"):
         if patch.strategy not in STRATEGIES:
             raise InvalidArgument(
-                f"Autopilot strategy must be one of {', '.join(STRATEGIES)}, not {patch.strategy!r}."
+                f"Autopilot strategy must be one of {', '.join(STRATEGIES)}, "
+                f"not {storable(patch.strategy, 'Autopilot strategy')!r}."
             )
         values["strategy"] = patch.strategy
     for name, low, high in (
@@ -79,7 +81,7 @@ def validate_patch(patch: pb.AutopilotPatch) -> dict[str, Any]:
                 raise InvalidArgument(f"Autopilot {name} must be between {low} and {high}.")
             values[name] = value
     if patch.HasField("summary_model"):
-        model = patch.summary_model.strip()
+        model = storable(patch.summary_model, "summary_model").strip()
         if len(model) > MAX_MODEL_ID:
             raise InvalidArgument(f"summary_model must be at most {MAX_MODEL_ID} characters.")
         values["summary_model"] = model or None  # empty: back to the default
@@ -130,14 +132,16 @@ class Autopilot:
 
     def __init__(
         self,
-        repo: RoomRepository,
-        hub: RoomHub,
+        timeline: Timeline,
         orchestrator: Orchestrator,
         config: AutopilotConfig,
+        models: ModelCatalog | None = None,
     ) -> None:
-        self.repo = repo
-        self.store = AutopilotStore(repo)
-        self.hub = hub
+        self.timeline = timeline
+        self.repo = timeline.repo
+        self.models = models  # None: summary_model ids are not checked against the LLM node
+        self.store = AutopilotStore(timeline.repo)
+        self.hub = hub = timeline.hub
         self.orchestrator = orchestrator
         self.config = config
         self._loops: dict[str, _Loop] = {}
@@ -157,12 +161,19 @@ class Autopilot:
             logger.info("autopilot resumed", extra={"count": len(rooms)})
         return len(rooms)
 
+    async def check(self, patch: pb.AutopilotPatch) -> dict[str, Any]:
+        """The patch's values, or InvalidArgument (a bad setting, an unknown summary model)."""
+        values = validate_patch(patch)
+        if self.models is not None and values.get("summary_model"):
+            await self.models.check(values["summary_model"], "summary_model")
+        return values
+
     async def update(self, room_id: str, actor: pb.User, patch: pb.AutopilotPatch) -> pb.Room:
         """Change a room's autopilot (on, off, settings) and tell its members."""
-        values = validate_patch(patch)
+        values = await self.check(patch)
         if not values:
             return room_pb(await self.repo.get_room(room_id))
-        async with self.hub.lock(room_id):
+        async with self.timeline.hold(room_id) as held:
             before = (await self.repo.get_room(room_id)).autopilot
             switching_on = values.get("enabled") is True and not before.enabled
             switching_off = values.get("enabled") is False and before.enabled
@@ -170,16 +181,14 @@ class Autopilot:
                 values.update(turns=0, tokens_used=0, stopped_reason=None)
             if switching_off:
                 values["stopped_reason"] = "switched_off"
-            record = await self.store.update(room_id, values)
+            record = await held.update_room(lambda: self.store.update(room_id, values))
             assert record is not None
             room = room_pb(record)
-            self.hub.broadcast(room_id, pb.SessionEvent(room_updated=pb.RoomUpdated(room=room)))
         if switching_off:
             await self._end(room_id)
             logger.info("autopilot switched off", extra={"room_id": room_id})
             await post_system_message(
-                self.repo,
-                self.hub,
+                self.timeline,
                 room_id,
                 AUTOPILOT,
                 stop_message("switched_off", record, actor.name or "a member"),
@@ -362,16 +371,13 @@ class Autopilot:
         return await asyncio.shield(self._write_counters(loop))
 
     async def _write_counters(self, loop: _Loop) -> RoomRecord | None:
-        async with self.hub.lock(loop.room_id):
-            record = await self.store.update(
-                loop.room_id,
-                {"turns": loop.turns, "tokens_used": loop.tokens_used},
-                only_if_enabled=True,
-            )
-            if record is not None:
-                loop.dirty = False
-                room = pb.RoomUpdated(room=room_pb(record))
-                self.hub.broadcast(loop.room_id, pb.SessionEvent(room_updated=room))
+        counters = {"turns": loop.turns, "tokens_used": loop.tokens_used}
+        record = await self.timeline.update_room(
+            loop.room_id,
+            lambda: self.store.update(loop.room_id, counters, only_if_enabled=True),
+        )
+        if record is not None:
+            loop.dirty = False
         return record
 
     async def _stop(self, loop: _Loop, reason: str, detail: str = "") -> bool:
@@ -387,15 +393,14 @@ class Autopilot:
             "turns": loop.turns,
             "tokens_used": loop.tokens_used,
         }
-        async with self.hub.lock(room_id):
-            record = await self.store.update(room_id, values, only_if_enabled=True)
-            if record is None:
-                return
-            room = pb.RoomUpdated(room=room_pb(record))
-            self.hub.broadcast(room_id, pb.SessionEvent(room_updated=room))
+        record = await self.timeline.update_room(
+            room_id, lambda: self.store.update(room_id, values, only_if_enabled=True)
+        )
+        if record is None:
+            return
         logger.info("autopilot stopped", extra={"room_id": room_id, "reason": reason})
         await post_system_message(
-            self.repo, self.hub, room_id, AUTOPILOT, stop_message(reason, record, detail)
+            self.timeline, room_id, AUTOPILOT, stop_message(reason, record, detail)
         )
 
     def _set_status(self, room_id: str, state: str, *, handle: str = "", reason: str = "") -> None:
@@ -406,7 +411,7 @@ class Autopilot:
             self._statuses.pop(room_id, None)
         else:
             self._statuses[room_id] = status
-        self.hub.broadcast(room_id, pb.SessionEvent(autopilot_status=status))
+        self.timeline.publish(room_id, pb.SessionEvent(autopilot_status=status))
 
 
 def _to_answer(recent: list[MessageRecord]) -> MessageRecord | None:

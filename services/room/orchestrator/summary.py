@@ -31,7 +31,6 @@ from services.common.errors import (
 from services.common.pb import llm_pb2
 from services.common.pb import room_pb2 as pb
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
-from services.room.hub import RoomHub
 from services.room.orchestrator.context import (
     PER_MESSAGE_OVERHEAD,
     Turn,
@@ -39,11 +38,11 @@ from services.room.orchestrator.context import (
     first_fitting,
     system_prompt,
 )
-from services.room.orchestrator.system import SUMMARY, broadcast_room, post_system_message
+from services.room.orchestrator.system import SUMMARY, post_system_message
 from services.room.quota import Quotas, Reservation
 from services.room.store.autopilot import AutopilotStore
 from services.room.store.records import MessageRecord, PersonaRecord, RoomRecord, SummaryRecord
-from services.room.store.repository import RoomRepository
+from services.room.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +104,7 @@ class Summarizer:
 
     def __init__(
         self,
-        repo: RoomRepository,
-        hub: RoomHub,
+        timeline: Timeline,
         llm: LlmServiceStub,
         config: SummaryConfig,
         *,
@@ -114,9 +112,9 @@ class Summarizer:
         count: Count,
         quotas: Quotas | None = None,
     ) -> None:
-        self.repo = repo
-        self.store = AutopilotStore(repo)
-        self.hub = hub
+        self.timeline = timeline
+        self.repo = timeline.repo
+        self.store = AutopilotStore(timeline.repo)
         self.llm = llm
         self.config = config
         self.window = window
@@ -201,9 +199,10 @@ class Summarizer:
                 return stored
             if not text:
                 return stored
-            await self.store.save_summary(room.id, text, fresh[-1].seq)
+            async with self.timeline.hold(room.id) as held:
+                await self.store.save_summary(room.id, text, fresh[-1].seq)
+                await held.publish_room()
             logger.info("summary extended", extra={"room_id": room.id, "upto_seq": fresh[-1].seq})
-            await broadcast_room(self.repo, self.hub, room.id)
             return (await self.repo.get_room(room.id)).summary
 
     async def _chunks(
@@ -250,7 +249,7 @@ class Summarizer:
         ]
         if not shown and room.summary is None:
             return await post_system_message(
-                self.repo, self.hub, room_id, SUMMARY, NOTHING_YET, reply_to=reply_to
+                self.timeline, room_id, SUMMARY, NOTHING_YET, reply_to=reply_to
             )
         model = self.model_for(room)
         earlier = (
@@ -276,9 +275,7 @@ class Summarizer:
         )
         if not text:
             raise Unavailable("The summarizer model returned no text.")
-        return await post_system_message(
-            self.repo, self.hub, room_id, SUMMARY, text, reply_to=reply_to
-        )
+        return await post_system_message(self.timeline, room_id, SUMMARY, text, reply_to=reply_to)
 
     async def post(
         self, room_id: str, *, reply_to: str | None = None, asker_id: str = ""
@@ -294,7 +291,7 @@ class Summarizer:
             logger.exception("summary failed", extra={"room_id": room_id})
             reason = "it failed unexpectedly."
         return await post_system_message(
-            self.repo, self.hub, room_id, SUMMARY, f"No summary: {reason}", reply_to=reply_to
+            self.timeline, room_id, SUMMARY, f"No summary: {reason}", reply_to=reply_to
         )
 
     async def answer_command(self, message: pb.Message) -> None:

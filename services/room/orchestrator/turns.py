@@ -1,151 +1,117 @@
-"""AI turns: a mention starts a persona's reply, streamed to the room and stoppable by anyone.
+"""AI turns: a mention queues a persona's reply that every member sees at once; the fair
+scheduler (scheduler.py) starts it; it streams to the room (reply.py); anyone can stop it.
 
-A reply is an ordinary message: stored with status "streaming" when it starts (so it
-gets its seq and everyone sees "thinking"), then coalesced `delta` events, then the
-message again in its final state. The database is written at the start, every few
-seconds as a checkpoint, and at the end — never per token.
-
-Every reply is checked against the daily token quotas first (quota.py): the asker's (the
-account whose message mentioned the persona) and the room's. An autopilot turn has no asker,
-so it counts against the room's quota only.
+A mention is admitted before its message is stored: past an account's bound on waiting
+replies the post is refused (`AiQueueFull`) and nothing is stored. Each admitted mention is
+stored as a "queued" reply right after the message, with its place in the room's line
+(`queue_position`, re-announced as it moves), and becomes "streaming" when a slot is free.
+Queued replies are rows like any other, so a restart resumes them (`resume`); one cut off
+mid-stream is marked interrupted with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import grpc
-
-from services.common.errors import NotFound, is_safe
-from services.common.pb import llm_pb2
+from services.common.errors import NotFound
 from services.common.pb import room_pb2 as pb
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.room.convert import message_pb
-from services.room.hub import RoomHub
-from services.room.orchestrator.coalesce import DeltaCoalescer
-from services.room.orchestrator.context import PER_MESSAGE_OVERHEAD, Turn
 from services.room.orchestrator.mentions import mentioned
+from services.room.orchestrator.reply import (
+    ModelInfo,
+    Reply,
+    ReplyWriter,
+    TurnLimits,
+    persona_author,
+)
+from services.room.orchestrator.scheduler import FairScheduler, SchedulerLimits, Ticket
 from services.room.orchestrator.summary import Summarizer, SummaryConfig, is_command
-from services.room.quota import QuotaExceeded, Quotas, Reservation
-from services.room.store.records import AuthorRecord, PersonaRecord, RoomRecord
-from services.room.store.repository import RoomRepository
+from services.room.quota import Quotas
+from services.room.store.records import MessageRecord, PersonaRecord, RoomRecord
+from services.room.timeline import Held, Timeline
+
+__all__ = ["Admission", "Orchestrator", "TurnLimits", "persona_author"]
 
 logger = logging.getLogger(__name__)
 
-MODEL_INFO_TTL_S = 30.0
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class TurnLimits:
-    """How replies are paced and bounded."""
-
-    room_concurrency: int = 2
-    global_concurrency: int = 8
-    delta_interval_s: float = 0.05
-    checkpoint_interval_s: float = 3.0
-    context_messages: int = 500
-    timeout_s: float = 600.0
+PERSONA_GONE = "@{handle} left the room before its turn came."
 
 
 @dataclass(eq=False)
-class _Turn:
-    room_id: str
-    persona: PersonaRecord
-    message: pb.Message
-    asker_id: str  # the account whose message asked for this reply (its quota pays); "" = none
-    sent: list[str] = field(default_factory=list)  # text already sent to the room as deltas
-    task: asyncio.Task[None] | None = None
-    stop_requested: bool = False
-    finishing: bool = False
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    final: pb.Message | None = None
+class Admission:
+    """Places held for one post's mentions until its replies are queued (or it is not stored)."""
 
-    def snapshot(self) -> pb.Message:
-        message = pb.Message()
-        message.CopyFrom(self.message)
-        message.content = "".join(self.sent)
-        return message
+    account_id: str
+    handles: tuple[str, ...]
+    scheduler: FairScheduler | None = None
+    held: bool = field(default=True)
 
-
-def persona_author(persona: PersonaRecord) -> AuthorRecord:
-    """How a persona appears as a message author."""
-    return AuthorRecord(
-        id=f"persona:{persona.handle}", name=persona.name, kind="ai", handle=persona.handle
-    )
-
-
-def failure_reason(exc: grpc.aio.AioRpcError) -> str:
-    """A readable reason for a failed generation, safe to show the room."""
-    code = exc.code()
-    if is_safe(exc) and exc.details():
-        return exc.details() or ""
-    if code == grpc.StatusCode.UNAVAILABLE:
-        return "The LLM node is unreachable."
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return "The model took too long to answer."
-    return "The model failed to answer."
-
-
-def _tokens_used(
-    final: llm_pb2.GenerateFinal | None, prompt_estimate: int, received: list[str]
-) -> int:
-    """What a reply costs: its final usage; cut short, its prompt and one token per chunk."""
-    if final is not None:
-        return final.prompt_tokens + final.completion_tokens
-    return prompt_estimate + len(received) if received else 0
+    def release(self) -> None:
+        if self.held and self.scheduler is not None:
+            self.scheduler.unreserve(self.account_id, len(self.handles))
+        self.held = False
 
 
 class Orchestrator:
-    """Starts, streams, stops and finishes persona replies."""
+    """Queues, starts, streams, stops and finishes persona replies."""
 
     def __init__(
         self,
-        repo: RoomRepository,
-        hub: RoomHub,
+        timeline: Timeline,
         llm: LlmServiceStub,
         limits: TurnLimits,
         quotas: Quotas | None = None,
         summary: SummaryConfig | None = None,
+        slots: SchedulerLimits | None = None,
     ) -> None:
-        self.repo = repo
-        self.hub = hub
-        self.llm = llm
-        self.limits = limits
-        self.quotas = quotas
+        self.timeline = timeline
+        self.repo = timeline.repo
+        self.models = ModelInfo(llm)
         self.summarizer = Summarizer(
-            repo,
-            hub,
+            timeline,
             llm,
             summary or SummaryConfig(),
-            window=self._context_window,
-            count=self._count_tokens,
+            window=self.models.window,
+            count=self.models.count,
             quotas=quotas,
         )
-        self._turns: dict[str, _Turn] = {}  # message id -> streaming reply
+        self.writer = ReplyWriter(timeline, llm, limits, self.summarizer, self.models, quotas)
+        self.scheduler = FairScheduler(slots or SchedulerLimits())
+        self._waiting: dict[Ticket, Reply] = {}  # announced queued replies, by ticket
         self._tasks: set[asyncio.Task[Any]] = set()
         self._busy: Counter[str] = Counter()  # room -> its replies and summaries, queued or running
         self.on_settled: Callable[[str], None] | None = None  # called when a room's work all ended
-        self._persona_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._room_slots: dict[str, asyncio.Semaphore] = {}
-        self._global_slots = asyncio.Semaphore(limits.global_concurrency)
-        self._windows: dict[str, tuple[float, int]] = {}
 
-    # --- starting replies ----------------------------------------------------------
+    # --- asking for replies --------------------------------------------------------
+
+    async def admit(self, room_id: str, account_id: str, content: str) -> Admission:
+        """Hold places for the replies a post will ask for; AiQueueFull past the account's bound."""
+        if "@" not in content or is_command(content):
+            return Admission(account_id, ())
+        room = await self.repo.get_room(room_id)
+        handles = tuple(mentioned(content, [p.handle for p in room.personas]))
+        self.scheduler.reserve(account_id, len(handles))  # no await since the count: exact
+        return Admission(account_id, handles, self.scheduler)
+
+    async def answer(self, held: Held, message: pb.Message, admission: Admission) -> None:
+        """A post `admit` let through is stored: store and announce its replies, queued.
+
+        In the hold that stored the message, so nothing comes between the message and them."""
+        if admission.handles:
+            await self._queue_mentions(held, message, admission)
+        admission.release()
 
     def on_human_message(self, message: pb.Message) -> None:
-        """A human message was committed: the personas it mentions will answer (or, for
-        `/summary`, the summarizer)."""
+        """A human message was committed: `/summary` asks the summarizer."""
         if is_command(message.content):
             self.spawn(message.room_id, self.summarizer.answer_command(message))
-        elif "@" in message.content:
-            self.spawn(message.room_id, self._answer_mentions(message))
 
     def spawn(self, room_id: str, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run work for a room in the background; the room is `busy` until it ends."""
@@ -167,248 +133,197 @@ class Orchestrator:
         """Whether replies or a summary are queued or running in the room."""
         return self._busy[room_id] > 0
 
+    async def _queue_mentions(self, held: Held, message: pb.Message, admission: Admission) -> None:
+        try:
+            room = await self.repo.get_room(message.room_id)
+            personas = {p.handle: p for p in room.personas}
+            for handle in admission.handles:
+                if (persona := personas.get(handle)) is not None:
+                    await self._queue(held, room, persona, message.id, message.author.id)
+        except Exception:
+            logger.exception("queueing replies failed", extra={"room_id": message.room_id})
+        finally:
+            admission.release()
+        self._announce()
+
+    async def _queue(
+        self,
+        held: Held,
+        room: RoomRecord,
+        persona: PersonaRecord,
+        trigger_id: str,
+        asker_id: str,
+    ) -> None:
+        """Store and announce one reply, then wait for its turn."""
+        ticket = self.scheduler.enqueue(room.id, persona.handle, asker_id or room.created_by)
+        status = "streaming" if ticket.started.is_set() else "queued"
+        try:
+            message = await held.start_reply(
+                persona_author(persona),
+                reply_to=trigger_id,
+                status=status,
+                queue_position=self.scheduler.positions().get(ticket, 0),
+            )
+        except BaseException:
+            self.scheduler.release(ticket)
+            raise
+        self._track(Reply(room.id, persona, message, asker_id, ticket))
+
+    def _track(self, reply: Reply) -> None:
+        self.writer.replies[reply.message.id] = reply
+        assert reply.ticket is not None
+        if reply.message.status == pb.MESSAGE_STATUS_QUEUED:
+            self._waiting[reply.ticket] = reply
+        reply.task = self.spawn(reply.room_id, self._run(reply))  # type: ignore[arg-type]
+
+    async def resume(self) -> int:
+        """Startup: queue again every reply the last run left waiting; how many."""
+        waiting = await self.repo.queued_replies()
+        rooms: dict[str, RoomRecord] = {}
+        for record in waiting:
+            if record.room_id not in rooms:
+                rooms[record.room_id] = await self.repo.get_room(record.room_id)
+            room = rooms[record.room_id]
+            asker = await self._asker(record)
+            persona = next((p for p in room.personas if p.handle == record.author.handle), None)
+            if persona is None:  # gone since: its turn will say so
+                handle = record.author.handle or ""
+                persona = PersonaRecord(handle, record.author.name, "", "", 0.0, 0)
+            ticket = self.scheduler.enqueue(room.id, persona.handle, asker or room.created_by)
+            self._track(Reply(room.id, persona, message_pb(record), asker, ticket))
+        self._announce()
+        return len(waiting)
+
+    async def _asker(self, record: MessageRecord) -> str:
+        """Who asked for a stored reply: the human author of the message it answers."""
+        if not record.reply_to:
+            return ""
+        try:
+            trigger = await self.repo.get_message(record.room_id, record.reply_to)
+        except NotFound:
+            return ""
+        return trigger.author.id if trigger.author.kind == "human" else ""
+
+    # --- a queued reply's turn -----------------------------------------------------
+
+    async def _run(self, reply: Reply) -> None:
+        assert reply.ticket is not None
+        try:
+            await reply.ticket.started.wait()
+            self._waiting.pop(reply.ticket, None)
+            self._announce()  # the rest of the line moved up
+            room = await self.repo.get_room(reply.room_id)
+            persona = next((p for p in room.personas if p.handle == reply.persona.handle), None)
+            if persona is None:
+                error = PERSONA_GONE.format(handle=reply.persona.handle)
+                await asyncio.shield(self.writer.finish(reply, "", "error", error=error))
+                return
+            reply.persona = persona
+            if reply.message.status == pb.MESSAGE_STATUS_QUEUED:
+                async with self.timeline.hold(reply.room_id) as held:
+                    started = await held.start_queued_reply(reply.message.id)
+                if started is None:
+                    return  # finished meanwhile (stopped by another room service)
+                reply.message = started
+            await self.writer.generate(reply, room)
+        except asyncio.CancelledError:
+            if not reply.stop_requested or reply.finishing:
+                raise  # shutting down: a queued reply stays queued and is resumed
+            await asyncio.shield(self.writer.finish(reply, "".join(reply.sent), "interrupted"))
+        except Exception:
+            logger.exception(
+                "reply crashed", extra={"room_id": reply.room_id, "message_id": reply.message.id}
+            )
+        finally:
+            self._waiting.pop(reply.ticket, None)
+            self.writer.replies.pop(reply.message.id, None)
+            self.scheduler.release(reply.ticket)
+            self._announce()
+            reply.done.set()
+
+    def _announce(self) -> None:
+        """Tell each room where its queued replies now stand in line (only those that moved)."""
+        for ticket, position in self.scheduler.positions().items():
+            reply = self._waiting.get(ticket)
+            if reply is None or reply.message.queue_position == position:
+                continue
+            reply.message.queue_position = position
+            self.timeline.publish(reply.room_id, pb.SessionEvent(message=reply.message))
+
+    # --- autopilot -----------------------------------------------------------------
+
     async def take_turn(
         self, room_id: str, handle: str, trigger_id: str | None, *, if_last_seq: int
     ) -> pb.Message | None:
         """An autopilot turn: the persona's reply in its final state; None if it did not start
         because the persona is gone or a message came after `if_last_seq`.
 
-        No person asked for it, so it counts against the room's token quota only."""
-        task = self.spawn(room_id, self._reply(room_id, handle, trigger_id, "", if_last_seq))
+        It waits in the fair line as the room owner's (shown once it starts, since it only
+        starts if nobody spoke meanwhile); no person asked, so only the room's quota pays."""
+        room = await self.repo.get_room(room_id)
+        task = self.spawn(room_id, self._autopilot_turn(room, handle, trigger_id, if_last_seq))
         return await asyncio.shield(task)  # Stop on the reply must not cancel the autopilot
 
-    async def _answer_mentions(self, message: pb.Message) -> None:
-        try:
-            room = await self.repo.get_room(message.room_id)
-        except Exception:
-            logger.exception("cannot read room for mentions", extra={"room_id": message.room_id})
-            return
-        handles = mentioned(message.content, [p.handle for p in room.personas])
-        for handle in handles:
-            self.spawn(
-                message.room_id,
-                self._reply(message.room_id, handle, message.id, message.author.id),
-            )
-
-    async def _reply(
-        self,
-        room_id: str,
-        handle: str,
-        trigger_id: str | None,
-        asker_id: str,
-        if_last_seq: int | None = None,
+    async def _autopilot_turn(
+        self, room: RoomRecord, handle: str, trigger_id: str | None, if_last_seq: int
     ) -> pb.Message | None:
-        """One persona's reply, after its turn comes (one at a time per persona, capped per room);
-        its final state."""
-        slots = self._room_slots.setdefault(
-            room_id, asyncio.Semaphore(self.limits.room_concurrency)
-        )
-        async with self._persona_locks[(room_id, handle)], slots, self._global_slots:
-            room = await self.repo.get_room(room_id)
+        ticket = self.scheduler.enqueue(room.id, handle, room.created_by)
+        try:
+            await ticket.started.wait()
+            self._announce()
+            room = await self.repo.get_room(room.id)
             persona = next((p for p in room.personas if p.handle == handle), None)
             if persona is None:
-                return None  # removed while waiting
-            async with self.hub.lock(room_id):
-                if if_last_seq is not None and (
-                    (await self.repo.get_room(room_id)).last_seq != if_last_seq
-                ):
+                return None
+            async with self.timeline.hold(room.id) as held:
+                if (await self.repo.get_room(room.id)).last_seq != if_last_seq:
                     return None  # someone spoke meanwhile: the caller decides again
-                record = await self.repo.start_ai_message(
-                    room_id, persona_author(persona), reply_to=trigger_id
-                )
-                turn = _Turn(room_id, persona, message_pb(record), asker_id)
-                self._turns[record.id] = turn
-                self.hub.broadcast(room_id, pb.SessionEvent(message=turn.message))
-            turn.task = asyncio.current_task()  # type: ignore[assignment]
+                message = await held.start_reply(persona_author(persona), reply_to=trigger_id)
+                reply = Reply(room.id, persona, message, "", ticket)
+                reply.task = asyncio.current_task()  # type: ignore[assignment]
+                self.writer.replies[message.id] = reply
             try:
-                await self._generate(turn, room)
-            except asyncio.CancelledError:
-                raise
+                await self.writer.generate(reply, room)
             except Exception:
                 logger.exception(
-                    "reply crashed", extra={"room_id": room_id, "message_id": record.id}
+                    "reply crashed", extra={"room_id": room.id, "message_id": message.id}
                 )
             finally:
-                self._turns.pop(record.id, None)
-                turn.done.set()
-            return turn.final
-
-    # --- one reply -----------------------------------------------------------------
-
-    async def _generate(self, turn: _Turn, room: RoomRecord) -> None:
-        persona, message = turn.persona, turn.message
-        coalescer = DeltaCoalescer(
-            lambda text: self._send_delta(turn, text), self.limits.delta_interval_s
-        )
-        final: llm_pb2.GenerateFinal | None = None
-        status, error = "complete", None
-        call = None
-        shutting_down = False
-        received: list[str] = []
-        reservation: Reservation | None = None
-        prompt_estimate = 0
-        try:
-            transcript = await self.repo.recent_messages(
-                turn.room_id, upto_seq=message.seq - 1, limit=self.limits.context_messages
-            )
-            counted: dict[str, int] = {}
-
-            async def count_tokens(model_id: str, texts: list[str]) -> list[int]:
-                counts = await self._count_tokens(model_id, texts)
-                counted.update(zip(texts, counts, strict=True))
-                return counts
-
-            turns = await self.summarizer.context(persona, room, transcript, count=count_tokens)
-            if self.quotas is not None:
-                prompt_estimate = await self._prompt_estimate(persona.model, turns, counted)
-                reservation = await self.quotas.reserve(
-                    turn.asker_id, turn.room_id, prompt_estimate + persona.max_tokens
-                )
-            call = self.llm.Generate(
-                llm_pb2.GenerateRequest(
-                    request_id=message.id,
-                    model_id=persona.model,
-                    messages=[
-                        llm_pb2.ChatMessage(role=t.role, content=t.content, name=t.name)
-                        for t in turns
-                    ],
-                    temperature=persona.temperature,
-                    max_tokens=persona.max_tokens,
-                ),
-                timeout=self.limits.timeout_s,
-            )
-            last_checkpoint = time.monotonic()
-            async for chunk in call:
-                if chunk.HasField("delta"):
-                    received.append(chunk.delta.text)
-                    coalescer.add(chunk.delta.text)
-                    if time.monotonic() - last_checkpoint >= self.limits.checkpoint_interval_s:
-                        await self.repo.checkpoint_message(message.id, "".join(received))
-                        last_checkpoint = time.monotonic()
-                elif chunk.HasField("final"):
-                    final = chunk.final
-        except asyncio.CancelledError:
-            status = "interrupted"
-            shutting_down = not turn.stop_requested
-        except grpc.aio.AioRpcError as exc:
-            status, error = "error", failure_reason(exc)
-        except QuotaExceeded as exc:
-            status, error = "error", exc.message
-        except Exception:
-            logger.exception(
-                "reply failed", extra={"room_id": turn.room_id, "message_id": message.id}
-            )
-            status, error = "error", "The reply failed unexpectedly."
+                self.writer.replies.pop(message.id, None)
+                reply.done.set()
+            return reply.final
         finally:
-            if call is not None:
-                call.cancel()  # Stop reaches the LLM node, which aborts the backend
-            coalescer.flush()
-        # Shielded: the final state is stored and announced even if we are being cancelled again.
-        turn.finishing = True
-        if reservation is not None:
-            # Recorded before the reply shows as finished, so what follows it sees the usage.
-            used = _tokens_used(final, prompt_estimate, received)
-            await asyncio.shield(self._record_usage(reservation, used, turn))
-        await asyncio.shield(self._finish(turn, "".join(received), status, final, error))
-        if shutting_down:
-            raise asyncio.CancelledError
-
-    async def _prompt_estimate(
-        self, model_id: str, turns: list[Turn], counted: dict[str, int]
-    ) -> int:
-        """Tokens of a context, from the counts made while building it (the rest counted now)."""
-        missing = list({t.content for t in turns if t.content not in counted})
-        if missing:
-            counted.update(zip(missing, await self._count_tokens(model_id, missing), strict=True))
-        return sum(counted[t.content] + PER_MESSAGE_OVERHEAD for t in turns)
-
-    async def _record_usage(self, reservation: Reservation, used: int, turn: _Turn) -> None:
-        assert self.quotas is not None
-        try:
-            await self.quotas.settle(reservation, used)
-        except Exception:  # the reply still ends; only its count is lost
-            logger.exception(
-                "recording AI usage failed",
-                extra={"room_id": turn.room_id, "message_id": turn.message.id},
-            )
-
-    def _send_delta(self, turn: _Turn, text: str) -> None:
-        turn.sent.append(text)
-        delta = pb.MessageDelta(message_id=turn.message.id, text=text)
-        self.hub.broadcast(turn.room_id, pb.SessionEvent(delta=delta))
-
-    async def _finish(
-        self,
-        turn: _Turn,
-        content: str,
-        status: str,
-        final: llm_pb2.GenerateFinal | None,
-        error: str | None,
-    ) -> None:
-        async with self.hub.lock(turn.room_id):
-            record = await self.repo.finish_message(
-                turn.message.id,
-                content=content,
-                status=status,
-                model=(final.model if final else None) or turn.persona.model,
-                prompt_tokens=final.prompt_tokens if final else None,
-                completion_tokens=final.completion_tokens if final else None,
-                ttft_ms=final.time_to_first_token_ms if final else None,
-                total_ms=final.total_ms if final else None,
-                error=error,
-            )
-            self._turns.pop(turn.message.id, None)
-            turn.final = message_pb(record)
-            self.hub.broadcast(turn.room_id, pb.SessionEvent(message=turn.final))
-        turn.done.set()
-        logger.info(
-            "reply finished",
-            extra={"room_id": turn.room_id, "message_id": turn.message.id, "status": status},
-        )
-
-    async def _context_window(self, model_id: str) -> int:
-        cached = self._windows.get(model_id)
-        if cached and time.monotonic() - cached[0] < MODEL_INFO_TTL_S:
-            return cached[1]
-        reply = await self.llm.ListModels(llm_pb2.ListModelsRequest(), timeout=10)
-        for info in reply.models:
-            self._windows[info.id] = (time.monotonic(), info.context_window or 8192)
-        return self._windows.get(model_id, (0.0, 8192))[1]
-
-    async def _count_tokens(self, model_id: str, texts: list[str]) -> list[int]:
-        reply = await self.llm.CountTokens(
-            llm_pb2.CountTokensRequest(model_id=model_id, texts=texts), timeout=30
-        )
-        return list(reply.counts)
+            self.scheduler.release(ticket)
+            self._announce()
 
     # --- stopping ------------------------------------------------------------------
 
     def request_stop(self, room_id: str, message_id: str) -> bool:
-        """Stop a streaming reply; False if it is not streaming in that room."""
-        turn = self._turns.get(message_id)
-        if turn is None or turn.room_id != room_id or turn.task is None:
+        """Stop a queued or streaming reply; False if there is none in that room."""
+        reply = self.writer.replies.get(message_id)
+        if reply is None or reply.room_id != room_id or reply.task is None:
             return False
-        turn.stop_requested = True
-        if not turn.finishing:
-            turn.task.cancel()
+        reply.stop_requested = True
+        if not reply.finishing:
+            reply.task.cancel()
         return True
 
     async def stop(self, room_id: str, message_id: str) -> pb.Message:
         """Stop a reply and return it once it is interrupted (or as it already ended)."""
-        turn = self._turns.get(message_id)
-        if self.request_stop(room_id, message_id) and turn is not None:
-            await turn.done.wait()
+        reply = self.writer.replies.get(message_id)
+        if self.request_stop(room_id, message_id) and reply is not None:
+            await reply.done.wait()
         record = await self.repo.get_message(room_id, message_id)
         if record.author.kind != "ai":
             raise NotFound("Only AI replies can be stopped.")
         return message_pb(record)
 
     def streaming(self, room_id: str) -> list[pb.Message]:
-        """Replies streaming in a room, with the text sent so far."""
-        return [t.snapshot() for t in self._turns.values() if t.room_id == room_id]
+        """Replies queued or streaming in a room, with the text sent so far."""
+        return [r.snapshot() for r in self.writer.replies.values() if r.room_id == room_id]
 
     async def close(self) -> None:
-        """Shutdown: every running reply ends as interrupted."""
+        """Shutdown: streaming replies end as interrupted; queued ones stay queued for the next."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -10,10 +10,10 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.common.errors import FailedPrecondition, NotFound
+from services.common.errors import FailedPrecondition, NotFound, PermissionDenied
 from services.room.store.autopilot import load_summaries
 from services.room.store.base import Repository
-from services.room.store.models import Account, Invite, Room, RoomMember, utcnow
+from services.room.store.models import Account, Invite, Room, RoomMember, RoomRemoval, utcnow
 from services.room.store.personas import load_personas
 from services.room.store.records import AutopilotRecord, InviteRecord, MemberRecord, RoomRecord
 from services.room.store.repository import ROOM_NOT_FOUND, room_record
@@ -23,6 +23,7 @@ MEMBER_NOT_FOUND = "Member not found."
 INVITE_NOT_FOUND = "Invite not found."
 INVITE_INVALID = "Invite not found or no longer valid."
 LAST_OWNER = "A room needs an owner: make someone else owner first."
+REMOVED = "You were removed from this room; an owner can invite you back."
 
 
 class AccessRepository(Repository):
@@ -115,13 +116,18 @@ class AccessRepository(Repository):
     async def ensure_member(
         self, room_id: str, account_id: str, role: str
     ) -> tuple[MemberRecord, bool]:
-        """Make the account a member with `role` unless it already is one; (member, added)."""
+        """Make the account a member with `role` unless it already is one; (member, added).
+
+        PermissionDenied for an account an owner removed (it comes back by an invite).
+        """
         for _ in range(2):  # a concurrent insert (another room-service instance) wins once
             try:
                 async with self._write() as session:
                     existing = await _member(session, room_id, account_id)
                     if existing is not None:
                         return existing, False
+                    if await session.get(RoomRemoval, (room_id, account_id)) is not None:
+                        raise PermissionDenied(REMOVED)
                     account = await session.get(Account, account_id)
                     if account is None:
                         raise NotFound(MEMBER_NOT_FOUND)
@@ -148,8 +154,14 @@ class AccessRepository(Repository):
             member.role = role
             return _member_record(member, account)
 
-    async def remove_member(self, room_id: str, account_id: str) -> MemberRecord:
-        """Remove a member; the last owner cannot leave (FailedPrecondition)."""
+    async def remove_member(
+        self, room_id: str, account_id: str, *, removed_by: str | None = None
+    ) -> MemberRecord:
+        """Remove a member; the last owner cannot leave (FailedPrecondition).
+
+        `removed_by` (an owner, not the member leaving): the removal is kept, so that joining
+        an open room does not undo it; an accepted invite does.
+        """
         async with self._write() as session:
             await _lock_room(session, room_id)
             found = await _member_row(session, room_id, account_id)
@@ -159,6 +171,15 @@ class AccessRepository(Repository):
             if member.role == "owner":
                 await _check_other_owner(session, room_id, account_id)
             await session.delete(member)
+            if removed_by is not None:
+                await session.merge(
+                    RoomRemoval(
+                        room_id=room_id,
+                        account_id=account_id,
+                        removed_by=removed_by,
+                        created_at=utcnow(),
+                    )
+                )
             return _member_record(member, account)
 
     # --- invites --------------------------------------------------------------------------------
@@ -244,6 +265,9 @@ class AccessRepository(Repository):
             if joining is None:
                 raise NotFound(INVITE_INVALID)
             invite.uses += 1
+            removal = await session.get(RoomRemoval, (invite.room_id, account_id))
+            if removal is not None:  # an owner's invite lifts an earlier removal
+                await session.delete(removal)
             added = RoomMember(
                 room_id=invite.room_id, account_id=account_id, role=invite.role, created_at=now
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -17,6 +17,9 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from services.common.errors import InvalidArgument
+from services.common.validation import text_problem
 
 DATABASE_FILE = "chimera.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -53,7 +56,43 @@ def create_engine(url: str) -> AsyncEngine:
         raise ValueError(
             f"Unsupported database {parsed.get_backend_name()!r}; use sqlite or postgresql."
         )
-    return factory(parsed)
+    engine = factory(parsed)
+    _refuse_unstorable_text(engine.sync_engine)
+    return engine
+
+
+def _refuse_unstorable_text(engine: Engine) -> None:
+    event.listen(engine, "before_cursor_execute", _refuse_unstorable)
+
+
+def _refuse_unstorable(
+    _conn: Connection, _cursor: Any, _statement: str, parameters: Any, _context: Any, many: bool
+) -> None:
+    """Text no store can hold (NUL, lone surrogates) is refused as bad input, never run.
+
+    Request fields are checked with clear messages before they get here; this catches the rest
+    (an id in a lookup, a field a new code path forgot) the same way on SQLite and PostgreSQL,
+    instead of a driver error on one of them.
+    """
+    # Only NUL: every str here came from protobuf or the database, both valid UTF-8 already, so
+    # the surrogate half of the rule cannot fail and would re-encode every message per statement.
+    # `many` does not say the shape: insertmanyvalues passes one flat row with many=True.
+    for value in _flat(parameters):
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidArgument(f"Text {text_problem(value)}.")
+
+
+def _flat(parameters: Any) -> Iterator[Any]:
+    """Every bound value, whether `parameters` is one row, a list of rows, dicts or tuples."""
+    if isinstance(parameters, dict):
+        parameters = parameters.values()
+    elif not isinstance(parameters, (list, tuple)):
+        return
+    for value in parameters:
+        if isinstance(value, (dict, list, tuple)):
+            yield from _flat(value)
+        else:
+            yield value
 
 
 async def migrate(engine: AsyncEngine) -> None:
@@ -124,6 +163,7 @@ class SqliteWriter:
             connect_args={"check_same_thread": False},
         )
         _configure_sqlite(self._engine)
+        _refuse_unstorable_text(self._engine)
         self._thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="chimera-sqlite-writer"
         )

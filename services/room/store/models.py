@@ -220,6 +220,21 @@ class RoomMember(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class RoomRemoval(Base):
+    """An account an owner removed from a room: an open room lets it back only by an invite."""
+
+    __tablename__ = "room_removals"
+
+    room_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    removed_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Invite(Base):
     """A link that makes whoever accepts it a member (or viewer) of a room."""
 

@@ -34,6 +34,7 @@ from services.room.store.records import (
 ROOM_NOT_FOUND = "Room not found."
 MESSAGE_NOT_FOUND = "Message not found."
 FINAL_STATUSES = frozenset({"complete", "interrupted", "error"})
+RESTARTED = "The room service restarted while this reply was being written."
 
 
 class RoomRepository(Repository):
@@ -221,14 +222,37 @@ class RoomRepository(Repository):
     # --- AI replies -----------------------------------------------------------------------------
 
     async def start_ai_message(
-        self, room_id: str, author: AuthorRecord, *, reply_to: str | None = None
+        self,
+        room_id: str,
+        author: AuthorRecord,
+        *,
+        reply_to: str | None = None,
+        status: str = "streaming",
     ) -> MessageRecord:
-        """Store an empty, "streaming" AI reply under the room's next seq."""
+        """Store an empty AI reply, "streaming" or "queued", under the room's next seq."""
         if author.kind != "ai":
             raise ValueError(f"AI replies need an author of kind 'ai', not {author.kind!r}")
-        message = _new_message(room_id, author, "", reply_to=reply_to, status="streaming")
+        if status not in ("streaming", "queued"):
+            raise ValueError(f"a reply starts streaming or queued, not {status!r}")
+        message = _new_message(room_id, author, "", reply_to=reply_to, status=status)
         seq = await self._write_core(_insert_message, message)
         return dataclasses.replace(message, seq=seq)
+
+    async def start_queued_reply(self, message_id: str) -> MessageRecord | None:
+        """A queued reply's turn came: it is "streaming" now; None if it is no longer queued."""
+        statement = (
+            update(_MESSAGES)
+            .where(_MESSAGES.c.id == message_id, _MESSAGES.c.status == "queued")
+            .values(status="streaming")
+            .returning(_MESSAGES)
+        )
+        return await self._write_core(_updated_message, statement)
+
+    async def queued_replies(self) -> list[MessageRecord]:
+        """Every reply still waiting for its turn, oldest first (for startup: they are resumed)."""
+        query = select(Message).where(Message.status == "queued").order_by(Message.created_at)
+        async with self._sessions() as session:
+            return [_message_record(message) for message in await session.scalars(query)]
 
     async def checkpoint_message(self, message_id: str, content: str) -> None:
         """Store the partial text of a reply that is still streaming; otherwise do nothing."""
@@ -285,7 +309,7 @@ class RoomRepository(Repository):
         statement = (
             update(Message)
             .where(Message.status == "streaming")
-            .values(status="interrupted")
+            .values(status="interrupted", error=RESTARTED)
             .returning(Message)
         )
         async with self._write() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 from argon2 import PasswordHasher
@@ -14,13 +15,17 @@ from services.room.access import RoomAccess
 from services.room.accounts import AccountPolicy, Accounts
 from services.room.hub import GatewayStream, RoomHub
 from services.room.members import Members
+from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
+from services.room.orchestrator.turns import Orchestrator
 from services.room.passwords import Passwords
 from services.room.revocations import Revocations
 from services.room.rooms import Rooms
+from services.room.servicer import RoomServicer
 from services.room.store.access import AccessRepository
 from services.room.store.accounts import AccountRepository
 from services.room.store.records import AccountRecord
 from services.room.store.repository import RoomRepository
+from services.room.timeline import Timeline
 
 # Still argon2id, with the smallest cost: tests hash many passwords on a shared machine.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -62,6 +67,7 @@ class World:
 
     accounts: Accounts
     hub: RoomHub
+    timeline: Timeline
     rooms: Rooms
     members: Members
     posted: list[pb.Message]
@@ -83,20 +89,20 @@ def actor(account: AccountRecord) -> pb.User:
 def world(engine: AsyncEngine, accounts: Accounts, clock: FakeClock) -> World:
     hub = RoomHub(typing_ttl_s=5)
     posted: list[pb.Message] = []
+    timeline = Timeline(RoomRepository(engine), hub)
     rooms = Rooms(
-        RoomRepository(engine),
-        hub,
+        timeline,
         RoomAccess(accounts.repo, AccessRepository(engine)),
         max_message_chars=1000,
         on_human_message=posted.append,
     )
-    return World(accounts, hub, rooms, Members(rooms, clock=clock), posted)
+    return World(accounts, hub, timeline, rooms, Members(rooms, clock=clock), posted)
 
 
 async def attach(world: World, room_id: str) -> GatewayStream:
     """A gateway stream on the room, past its `opened` event."""
     stream = GatewayStream(room_id, "gw", 1000)
-    await world.hub.attach(stream, lambda: world.rooms.snapshot(room_id))
+    await world.timeline.attach(stream, lambda: world.rooms.snapshot(room_id))
     stream.queue.get_nowait()  # opened
     return stream
 
@@ -109,3 +115,16 @@ def drain(stream: GatewayStream) -> list[pb.SessionEvent]:
         assert isinstance(event, pb.SessionEvent)
         events.append(event)
     return events
+
+
+def room_servicer(world: World, orchestrator: Any) -> RoomServicer:
+    """The RoomSession servicer over the world, with a stand-in orchestrator and autopilot."""
+    fake = cast(Orchestrator, orchestrator)
+    return RoomServicer(
+        world.rooms,
+        world.members,
+        world.hub,
+        fake,
+        session_queue_size=1000,
+        autopilot=Autopilot(world.timeline, fake, AutopilotConfig()),
+    )

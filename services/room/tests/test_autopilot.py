@@ -15,6 +15,7 @@ from services.room.hub import Conn, GatewayStream, RoomHub
 from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig, validate_patch
 from services.room.store.records import AuthorRecord, PersonaRecord, RoomRecord
 from services.room.store.repository import RoomRepository
+from services.room.timeline import Timeline
 
 ANA = pb.User(id="u1", name="Ana")
 NO_PAUSE = AutopilotConfig(delay_base_s=0, delay_per_char_s=0, delay_max_s=0, seed=1)
@@ -97,7 +98,7 @@ def loops(room_id: str) -> list[asyncio.Task[object]]:
 
 
 def autopilot(repo: RoomRepository, hub: RoomHub, fake: FakeOrchestrator) -> Autopilot:
-    return Autopilot(repo, hub, fake, NO_PAUSE)  # type: ignore[arg-type]
+    return Autopilot(Timeline(repo, hub), fake, NO_PAUSE)  # type: ignore[arg-type]
 
 
 async def ended(room_id: str) -> None:

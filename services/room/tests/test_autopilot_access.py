@@ -76,7 +76,7 @@ def orchestrator() -> FakeOrchestrator:
 @pytest.fixture
 async def servicer(world: World, orchestrator: FakeOrchestrator) -> AsyncIterator[RoomServicer]:
     fake = cast(Orchestrator, orchestrator)
-    autopilot = Autopilot(world.rooms.repo, world.hub, fake, AutopilotConfig())
+    autopilot = Autopilot(world.timeline, fake, AutopilotConfig())
     yield RoomServicer(
         world.rooms, world.members, world.hub, fake, session_queue_size=1000, autopilot=autopilot
     )

@@ -131,9 +131,8 @@ def metered(
         room_daily_tokens=1000,
         clock=clock,
     )
-    orchestrator = Orchestrator(
-        world.rooms.repo, world.hub, cast(LlmServiceStub, llm), TurnLimits(), quotas
-    )
+    orchestrator = Orchestrator(world.timeline, cast(LlmServiceStub, llm), TurnLimits(), quotas)
+    world.rooms.replies = orchestrator  # mentions in posts are answered
     return llm, quotas, orchestrator
 
 
@@ -142,15 +141,15 @@ async def reply_to(
 ) -> pb.Message:
     """Ask @bot in the room and wait for its reply to end."""
     stream = await attach(world, room_id)
-    message, _ = await world.rooms.post(room_id, user, "@bot hello?", "", "")
-    orchestrator.on_human_message(message)
+    await world.rooms.post(room_id, user, "@bot hello?", "", "")
     async with asyncio.timeout(10):
         while True:
             for event in drain(stream):
                 if (
                     event.HasField("message")
                     and event.message.author.handle == "bot"
-                    and event.message.status != pb.MESSAGE_STATUS_STREAMING
+                    and event.message.status
+                    not in (pb.MESSAGE_STATUS_QUEUED, pb.MESSAGE_STATUS_STREAMING)
                 ):
                     world.hub.detach(stream)
                     return event.message

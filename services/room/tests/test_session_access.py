@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from services.common.pb import room_pb2 as pb
 from services.room.access import VIEWERS_CANNOT_SEND, VIEWERS_CANNOT_STOP
 from services.room.hub import GatewayStream
-from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
-from services.room.orchestrator.turns import Orchestrator
 from services.room.servicer import JOIN_DENIED, RoomServicer
-from services.room.tests.conftest import World, attach, drain
+from services.room.tests.conftest import World, attach, drain, room_servicer
 
 OPEN, MEMBER, VIEWER = pb.ROOM_ACCESS_OPEN, pb.ROOM_ROLE_MEMBER, pb.ROOM_ROLE_VIEWER
 
@@ -38,15 +36,7 @@ def orchestrator() -> FakeOrchestrator:
 
 @pytest.fixture
 def servicer(world: World, orchestrator: FakeOrchestrator) -> RoomServicer:
-    fake = cast(Orchestrator, orchestrator)
-    return RoomServicer(
-        world.rooms,
-        world.members,
-        world.hub,
-        fake,
-        session_queue_size=1000,
-        autopilot=Autopilot(world.rooms.repo, world.hub, fake, AutopilotConfig()),
-    )
+    return room_servicer(world, orchestrator)
 
 
 class Session:
@@ -89,7 +79,8 @@ async def test_joining_a_room_one_may_not_read_is_refused(
 
     assert errors(events) == [("c1", "permission_denied", JOIN_DENIED)]
     assert live.stream.members == {}
-    assert [(e.presence.user.id, e.presence.online) for e in await live.join("c2", alice)] == [
+    joined = await live.join("c2", alice)
+    assert [(e.presence.user.id, e.presence.online) for e in joined if e.HasField("presence")] == [
         (alice.id, True)
     ]
 
@@ -102,7 +93,8 @@ async def test_joining_an_open_room_makes_a_member(world: World, servicer: RoomS
     events = await live.join("c1", bob)
 
     kinds = [e.WhichOneof("kind") for e in events]
-    assert kinds == ["member_updated", "presence"]
+    assert kinds == ["member_updated", "presence", "joined"]
+    assert (events[-1].joined.conn_id, events[-1].joined.role) == ("c1", MEMBER)
     assert (await world.rooms.get(bob, room.id)).role == MEMBER
     assert (await live.send("c1", bob)).message.author.id == bob.id
 

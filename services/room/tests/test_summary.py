@@ -24,6 +24,7 @@ from services.room.orchestrator.summary import (
 from services.room.store.autopilot import AutopilotStore
 from services.room.store.records import AuthorRecord, PersonaRecord
 from services.room.store.repository import RoomRepository
+from services.room.timeline import Timeline
 
 ANA = AuthorRecord(id="u1", name="Ana", kind="human")
 SAGE = PersonaRecord(
@@ -77,8 +78,7 @@ def repo(engine: AsyncEngine) -> RoomRepository:
 
 def summarizer(repo: RoomRepository, llm: FakeLlm, **config: object) -> Summarizer:
     return Summarizer(
-        repo,
-        RoomHub(typing_ttl_s=5),
+        Timeline(repo, RoomHub(typing_ttl_s=5)),
         cast(LlmServiceStub, llm),
         SummaryConfig(max_tokens=30, keep_ratio=0.5, **config),  # type: ignore[arg-type]
         window=window,

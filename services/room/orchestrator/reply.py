@@ -1,0 +1,273 @@
+"""One reply once its turn has come: context, quota, the streamed generation, the final state.
+
+A reply is an ordinary message. It is stored "queued" (or "streaming" when a slot is free at
+once) as soon as someone asks, so everyone sees it and gets its seq; then coalesced `delta`
+events, then the message again in its final state. The database is written at the start,
+every few seconds as a checkpoint, and at the end — never per token.
+
+Every reply is checked against the daily token quotas first (quota.py): the asker's (the
+account whose message mentioned the persona) and the room's. An autopilot turn has no asker,
+so it counts against the room's quota only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+import grpc
+
+from services.common.errors import is_safe
+from services.common.pb import llm_pb2
+from services.common.pb import room_pb2 as pb
+from services.common.pb.llm_pb2_grpc import LlmServiceStub
+from services.room.orchestrator.coalesce import DeltaCoalescer
+from services.room.orchestrator.context import PER_MESSAGE_OVERHEAD, Turn
+from services.room.orchestrator.scheduler import Ticket
+from services.room.orchestrator.summary import Summarizer
+from services.room.quota import QuotaExceeded, Quotas, Reservation
+from services.room.store.records import AuthorRecord, PersonaRecord, RoomRecord
+from services.room.timeline import Timeline
+
+logger = logging.getLogger(__name__)
+
+MODEL_INFO_TTL_S = 30.0
+
+
+@dataclass(frozen=True)
+class TurnLimits:
+    """How replies are paced and bounded (the slots themselves: scheduler.SchedulerLimits)."""
+
+    delta_interval_s: float = 0.05
+    checkpoint_interval_s: float = 3.0
+    context_messages: int = 500
+    timeout_s: float = 600.0
+
+
+@dataclass(eq=False)
+class Reply:
+    """A reply in flight: queued for a slot, then streaming."""
+
+    room_id: str
+    persona: PersonaRecord
+    message: pb.Message
+    asker_id: str  # the account whose message asked for this reply (its quota pays); "" = none
+    ticket: Ticket | None = None
+    sent: list[str] = field(default_factory=list)  # text already sent to the room as deltas
+    task: asyncio.Task[None] | None = None
+    stop_requested: bool = False
+    finishing: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    final: pb.Message | None = None
+
+    def snapshot(self) -> pb.Message:
+        message = pb.Message()
+        message.CopyFrom(self.message)
+        message.content = "".join(self.sent)
+        return message
+
+
+def persona_author(persona: PersonaRecord) -> AuthorRecord:
+    """How a persona appears as a message author."""
+    return AuthorRecord(
+        id=f"persona:{persona.handle}", name=persona.name, kind="ai", handle=persona.handle
+    )
+
+
+def failure_reason(exc: grpc.aio.AioRpcError) -> str:
+    """A readable reason for a failed generation, safe to show the room."""
+    code = exc.code()
+    if is_safe(exc) and exc.details():
+        return exc.details() or ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return "The LLM node is unreachable."
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return "The model took too long to answer."
+    return "The model failed to answer."
+
+
+def _tokens_used(
+    final: llm_pb2.GenerateFinal | None, prompt_estimate: int, received: list[str]
+) -> int:
+    """What a reply costs: its final usage; cut short, its prompt and one token per chunk."""
+    if final is not None:
+        return final.prompt_tokens + final.completion_tokens
+    return prompt_estimate + len(received) if received else 0
+
+
+class ModelInfo:
+    """Context windows (cached briefly) and token counts, from the LLM node."""
+
+    def __init__(self, llm: LlmServiceStub) -> None:
+        self.llm = llm
+        self._windows: dict[str, tuple[float, int]] = {}
+
+    async def window(self, model_id: str) -> int:
+        cached = self._windows.get(model_id)
+        if cached and time.monotonic() - cached[0] < MODEL_INFO_TTL_S:
+            return cached[1]
+        reply = await self.llm.ListModels(llm_pb2.ListModelsRequest(), timeout=10)
+        for info in reply.models:
+            self._windows[info.id] = (time.monotonic(), info.context_window or 8192)
+        return self._windows.get(model_id, (0.0, 8192))[1]
+
+    async def count(self, model_id: str, texts: list[str]) -> list[int]:
+        reply = await self.llm.CountTokens(
+            llm_pb2.CountTokensRequest(model_id=model_id, texts=texts), timeout=30
+        )
+        return list(reply.counts)
+
+
+class ReplyWriter:
+    """Generates a started reply into the room and stores how it ended."""
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        llm: LlmServiceStub,
+        limits: TurnLimits,
+        summarizer: Summarizer,
+        models: ModelInfo,
+        quotas: Quotas | None,
+    ) -> None:
+        self.timeline = timeline
+        self.repo = timeline.repo
+        self.llm = llm
+        self.limits = limits
+        self.summarizer = summarizer
+        self.models = models
+        self.quotas = quotas
+        self.replies: dict[str, Reply] = {}  # message id -> reply queued or streaming
+
+    async def generate(self, reply: Reply, room: RoomRecord) -> None:
+        """Stream the reply's generation to the room, then store and announce its end."""
+        persona, message = reply.persona, reply.message
+        coalescer = DeltaCoalescer(
+            lambda text: self._send_delta(reply, text), self.limits.delta_interval_s
+        )
+        final: llm_pb2.GenerateFinal | None = None
+        status, error = "complete", None
+        call = None
+        shutting_down = False
+        received: list[str] = []
+        reservation: Reservation | None = None
+        prompt_estimate = 0
+        try:
+            transcript = await self.repo.recent_messages(
+                reply.room_id, upto_seq=message.seq - 1, limit=self.limits.context_messages
+            )
+            counted: dict[str, int] = {}
+
+            async def count_tokens(model_id: str, texts: list[str]) -> list[int]:
+                counts = await self.models.count(model_id, texts)
+                counted.update(zip(texts, counts, strict=True))
+                return counts
+
+            turns = await self.summarizer.context(persona, room, transcript, count=count_tokens)
+            if self.quotas is not None:
+                prompt_estimate = await self._prompt_estimate(persona.model, turns, counted)
+                reservation = await self.quotas.reserve(
+                    reply.asker_id, reply.room_id, prompt_estimate + persona.max_tokens
+                )
+            call = self.llm.Generate(
+                llm_pb2.GenerateRequest(
+                    request_id=message.id,
+                    model_id=persona.model,
+                    messages=[
+                        llm_pb2.ChatMessage(role=t.role, content=t.content, name=t.name)
+                        for t in turns
+                    ],
+                    temperature=persona.temperature,
+                    max_tokens=persona.max_tokens,
+                ),
+                timeout=self.limits.timeout_s,
+            )
+            last_checkpoint = time.monotonic()
+            async for chunk in call:
+                if chunk.HasField("delta"):
+                    received.append(chunk.delta.text)
+                    coalescer.add(chunk.delta.text)
+                    if time.monotonic() - last_checkpoint >= self.limits.checkpoint_interval_s:
+                        await self.repo.checkpoint_message(message.id, "".join(received))
+                        last_checkpoint = time.monotonic()
+                elif chunk.HasField("final"):
+                    final = chunk.final
+        except asyncio.CancelledError:
+            status = "interrupted"
+            shutting_down = not reply.stop_requested
+        except grpc.aio.AioRpcError as exc:
+            status, error = "error", failure_reason(exc)
+        except QuotaExceeded as exc:
+            status, error = "error", exc.message
+        except Exception:
+            logger.exception(
+                "reply failed", extra={"room_id": reply.room_id, "message_id": message.id}
+            )
+            status, error = "error", "The reply failed unexpectedly."
+        finally:
+            if call is not None:
+                call.cancel()  # Stop reaches the LLM node, which aborts the backend
+            coalescer.flush()
+        # Shielded: the final state is stored and announced even if we are being cancelled again.
+        reply.finishing = True
+        if reservation is not None:
+            # Recorded before the reply shows as finished, so what follows it sees the usage.
+            used = _tokens_used(final, prompt_estimate, received)
+            await asyncio.shield(self._record_usage(reservation, used, reply))
+        await asyncio.shield(self.finish(reply, "".join(received), status, final, error))
+        if shutting_down:
+            raise asyncio.CancelledError
+
+    async def finish(
+        self,
+        reply: Reply,
+        content: str,
+        status: str,
+        final: llm_pb2.GenerateFinal | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Store a reply's final state and tell the room."""
+        async with self.timeline.hold(reply.room_id) as held:
+            reply.final = await held.finish_reply(
+                reply.message.id,
+                content=content,
+                status=status,
+                model=(final.model if final else None) or reply.persona.model,
+                prompt_tokens=final.prompt_tokens if final else None,
+                completion_tokens=final.completion_tokens if final else None,
+                ttft_ms=final.time_to_first_token_ms if final else None,
+                total_ms=final.total_ms if final else None,
+                error=error,
+            )
+            self.replies.pop(reply.message.id, None)
+        reply.done.set()
+        logger.info(
+            "reply finished",
+            extra={"room_id": reply.room_id, "message_id": reply.message.id, "status": status},
+        )
+
+    async def _prompt_estimate(
+        self, model_id: str, turns: list[Turn], counted: dict[str, int]
+    ) -> int:
+        """Tokens of a context, from the counts made while building it (the rest counted now)."""
+        missing = list({t.content for t in turns if t.content not in counted})
+        if missing:
+            counted.update(zip(missing, await self.models.count(model_id, missing), strict=True))
+        return sum(counted[t.content] + PER_MESSAGE_OVERHEAD for t in turns)
+
+    async def _record_usage(self, reservation: Reservation, used: int, reply: Reply) -> None:
+        assert self.quotas is not None
+        try:
+            await self.quotas.settle(reservation, used)
+        except Exception:  # the reply still ends; only its count is lost
+            logger.exception(
+                "recording AI usage failed",
+                extra={"room_id": reply.room_id, "message_id": reply.message.id},
+            )
+
+    def _send_delta(self, reply: Reply, text: str) -> None:
+        reply.sent.append(text)
+        delta = pb.MessageDelta(message_id=reply.message.id, text=text)
+        self.timeline.publish(reply.room_id, pb.SessionEvent(delta=delta))

@@ -1,0 +1,258 @@
+"""Queued replies: shown at once with their place, fair to every member, bounded per account,
+stoppable while they wait, and still answered after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import cast
+
+import pytest
+
+from services.common.pb import llm_pb2
+from services.common.pb import room_pb2 as pb
+from services.common.pb.llm_pb2_grpc import LlmServiceStub
+from services.room.hub import GatewayStream
+from services.room.orchestrator.scheduler import AiQueueFull, SchedulerLimits
+from services.room.orchestrator.turns import PERSONA_GONE, Orchestrator, TurnLimits
+from services.room.tests.conftest import World, attach
+from services.room.tests.test_quota import FakeLlm
+
+TIMEOUT_S = 10
+
+
+class HeldLlm(FakeLlm):
+    """An LLM node whose every reply says "Hi" and then waits for `release`."""
+
+    def __init__(self, *, held: bool = True) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        if not held:
+            self.release.set()
+        self.asked: list[str] = []  # the newest human line of each request, in order
+
+    def Generate(  # type: ignore[override]
+        self, request: llm_pb2.GenerateRequest, timeout: float
+    ) -> HeldCall:
+        self.asked.append(request.messages[-1].content)
+        return HeldCall(self.release)
+
+
+class HeldCall:
+    def __init__(self, release: asyncio.Event) -> None:
+        self.release = release
+
+    def __aiter__(self) -> AsyncIterator[llm_pb2.GenerateChunk]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[llm_pb2.GenerateChunk]:
+        yield llm_pb2.GenerateChunk(delta=llm_pb2.GenerateDelta(text="Hi"))
+        await self.release.wait()
+        yield llm_pb2.GenerateChunk(final=llm_pb2.GenerateFinal(model="m"))
+
+    def cancel(self) -> None:
+        pass
+
+
+def orchestrated(world: World, llm: HeldLlm, **slots: int) -> Orchestrator:
+    """An orchestrator answering the world's posts, with `slots` (SchedulerLimits fields)."""
+    orchestrator = Orchestrator(
+        world.timeline,
+        cast(LlmServiceStub, llm),
+        TurnLimits(delta_interval_s=0),
+        slots=SchedulerLimits(**slots),
+    )
+    world.rooms.replies = orchestrator
+    return orchestrator
+
+
+class Seen:
+    """Every event one gateway stream of the room got, waited on by condition."""
+
+    def __init__(self, stream: GatewayStream) -> None:
+        self.stream = stream
+        self.events: list[pb.SessionEvent] = []
+
+    async def until(self, check: Callable[[], bool]) -> None:
+        async with asyncio.timeout(TIMEOUT_S):
+            while not check():
+                event = await self.stream.queue.get()
+                assert isinstance(event, pb.SessionEvent)
+                self.events.append(event)
+
+    def replies(self) -> dict[str, pb.Message]:
+        """Each AI reply as last announced, by persona handle."""
+        latest: dict[str, pb.Message] = {}
+        for event in self.events:
+            if event.HasField("message") and event.message.author.kind == pb.AUTHOR_KIND_AI:
+                latest[event.message.author.handle] = event.message
+        return latest
+
+    def status(self, handle: str) -> int | None:
+        reply = self.replies().get(handle)
+        return None if reply is None else reply.status
+
+    def first_seen(self, handle: str) -> pb.Message:
+        return next(
+            e.message
+            for e in self.events
+            if e.HasField("message") and e.message.author.handle == handle
+        )
+
+
+def personas(*handles: str) -> list[pb.Persona]:
+    return [pb.Persona(handle=h, model="m", max_tokens=50) for h in handles]
+
+
+async def test_a_reply_behind_the_room_cap_shows_at_once_as_queued_with_its_place(
+    world: World,
+) -> None:
+    llm = HeldLlm()
+    orchestrator = orchestrated(world, llm, room_slots=1)
+    alice = await world.user("alice")
+    room = await world.rooms.create(alice, "Room", personas("a", "b", "c"))
+    seen = Seen(await attach(world, room.id))
+
+    await world.rooms.post(room.id, alice, "@a @b @c go", "", "")
+    await seen.until(lambda: len(seen.replies()) == 3)
+    assert seen.first_seen("a").status == pb.MESSAGE_STATUS_STREAMING
+    queued = [seen.first_seen(h) for h in ("b", "c")]
+    assert [(m.status, m.queue_position) for m in queued] == [
+        (pb.MESSAGE_STATUS_QUEUED, 1),
+        (pb.MESSAGE_STATUS_QUEUED, 2),
+    ]
+    # Everyone joining now is told of them too, with their places.
+    snapshot = {m.author.handle: m for m in orchestrator.streaming(room.id)}
+    assert (snapshot["b"].queue_position, snapshot["c"].queue_position) == (1, 2)
+
+    llm.release.set()
+    await seen.until(lambda: all(seen.status(h) == pb.MESSAGE_STATUS_COMPLETE for h in "abc"))
+    # c moved up to first in line while b was answering.
+    assert any(
+        e.message.author.handle == "c" and e.message.queue_position == 1
+        for e in seen.events
+        if e.HasField("message")
+    )
+    await orchestrator.close()
+
+
+async def test_a_mentions_reply_is_stored_before_anyone_else_can_take_the_room(
+    world: World,
+) -> None:
+    """Whoever takes the room's lock once the message is out (an autopilot turn deciding who
+    speaks next) finds the mention's reply already right behind it: nothing comes between."""
+    orchestrated(world, HeldLlm(held=False))
+    alice = await world.user("alice")
+    room = await world.rooms.create(alice, "Room", personas("a"))
+    seen = Seen(await attach(world, room.id))
+
+    posting = asyncio.create_task(world.rooms.post(room.id, alice, "@a hello", "", ""))
+    await seen.until(lambda: any(e.HasField("message") for e in seen.events))
+    asked = seen.events[-1].message
+    async with world.timeline.hold(room.id):
+        last_seq = (await world.rooms.repo.get_room(room.id)).last_seq
+    assert last_seq == asked.seq + 1
+    await posting
+    await seen.until(lambda: seen.status("a") == pb.MESSAGE_STATUS_COMPLETE)
+    assert seen.first_seen("a").seq == asked.seq + 1
+
+
+async def test_another_members_mention_goes_ahead_of_one_members_flood(world: World) -> None:
+    llm = HeldLlm()
+    orchestrator = orchestrated(world, llm, room_slots=1)
+    mallory, bob = await world.user("mallory"), await world.user("bob")
+    room = await world.rooms.create(mallory, "Room", personas("p0", "p1", "p2", "p3", "p4"))
+    seen = Seen(await attach(world, room.id))
+
+    for i in range(4):
+        await world.rooms.post(room.id, mallory, f"@p{i} flood {i}", "", "")
+    await seen.until(lambda: len(seen.replies()) == 4)
+    await world.rooms.post(room.id, bob, "@p4 just one question", "", "", role="member")
+    await seen.until(lambda: "p4" in seen.replies())
+    assert seen.replies()["p4"].queue_position == 1  # ahead of Mallory's three waiting
+
+    llm.release.set()
+    await seen.until(
+        lambda: all(seen.status(f"p{i}") == pb.MESSAGE_STATUS_COMPLETE for i in range(5))
+    )
+    assert [line.split(": ", 1)[1] for line in llm.asked[:2]] == [
+        "@p0 flood 0",
+        "@p4 just one question",
+    ]
+    await orchestrator.close()
+
+
+async def test_an_account_past_its_waiting_bound_is_refused_and_nothing_is_stored(
+    world: World,
+) -> None:
+    llm = HeldLlm()
+    orchestrator = orchestrated(world, llm, room_slots=1, account_queue=3)
+    mallory, bob = await world.user("mallory"), await world.user("bob")
+    room = await world.rooms.create(mallory, "Room", personas("a", "b", "c", "d"))
+    await world.rooms.post(room.id, mallory, "@a @b @c", "", "")  # one runs, two wait: 3
+
+    with pytest.raises(AiQueueFull) as refused:
+        await world.rooms.post(room.id, mallory, "@d too", "", "")
+    assert refused.value.message.startswith("You already have 3 AI replies waiting")
+    history, _ = await world.rooms.history(mallory, room.id, None, None, 50)
+    assert [m.content for m in history if m.author.kind == pb.AUTHOR_KIND_HUMAN] == ["@a @b @c"]
+    # Text without a mention still goes through, and the bound is per account.
+    await world.rooms.post(room.id, mallory, "no mention", "", "")
+    await world.rooms.post(room.id, bob, "@d for me", "", "", role="member")
+    llm.release.set()
+    await orchestrator.close()
+
+
+async def test_a_queued_reply_can_be_stopped_before_it_reaches_the_model(world: World) -> None:
+    llm = HeldLlm()
+    orchestrator = orchestrated(world, llm, room_slots=1)
+    alice = await world.user("alice")
+    room = await world.rooms.create(alice, "Room", personas("a", "b"))
+    seen = Seen(await attach(world, room.id))
+    await world.rooms.post(room.id, alice, "@a @b", "", "")
+    await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_QUEUED)
+
+    stopped = await orchestrator.stop(room.id, seen.replies()["b"].id)
+
+    assert (stopped.status, stopped.content) == (pb.MESSAGE_STATUS_INTERRUPTED, "")
+    llm.release.set()
+    await seen.until(lambda: seen.status("a") == pb.MESSAGE_STATUS_COMPLETE)
+    assert llm.asked == ["alice: @a @b"]  # only a's reply was generated
+    await orchestrator.close()
+
+
+async def test_queued_replies_are_answered_after_a_restart(world: World) -> None:
+    before = orchestrated(world, HeldLlm(), room_slots=1)
+    alice = await world.user("alice")
+    room = await world.rooms.create(alice, "Room", personas("a", "b", "c"))
+    seen = Seen(await attach(world, room.id))
+    await world.rooms.post(room.id, alice, "@a @b @c", "", "")
+    await seen.until(lambda: len(seen.replies()) == 3)
+
+    await before.close()  # the room service stops: a is cut off, b and c are still waiting
+    repo = world.rooms.repo
+    assert [m.author.handle for m in await repo.interrupt_streaming()] == ["a"]
+    after = orchestrated(world, HeldLlm(held=False))
+    assert await after.resume() == 2
+    await seen.until(lambda: all(seen.status(h) == pb.MESSAGE_STATUS_COMPLETE for h in ("b", "c")))
+    history, _ = await world.rooms.history(alice, room.id, None, None, 50)
+    states = {m.author.handle: (m.status, m.content) for m in history if m.author.handle}
+    assert states["b"] == states["c"] == (pb.MESSAGE_STATUS_COMPLETE, "Hi")
+    assert states["a"][0] == pb.MESSAGE_STATUS_INTERRUPTED
+    await after.close()
+
+
+async def test_a_persona_removed_while_its_reply_waits_says_so(world: World) -> None:
+    llm = HeldLlm()
+    orchestrator = orchestrated(world, llm, room_slots=1)
+    alice = await world.user("alice")
+    room = await world.rooms.create(alice, "Room", personas("a", "b"))
+    seen = Seen(await attach(world, room.id))
+    await world.rooms.post(room.id, alice, "@a @b", "", "")
+    await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_QUEUED)
+    await world.rooms.update(alice, room.id, None, personas("a"))
+
+    llm.release.set()
+    await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_ERROR)
+    assert seen.replies()["b"].error == PERSONA_GONE.format(handle="b")
+    await orchestrator.close()

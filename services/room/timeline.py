@@ -1,0 +1,191 @@
+"""A room's timeline: the one place that takes a room's lock, commits and publishes.
+
+Every member must see events in the order they were committed, and nobody may be told of a
+write that could still be lost. Both hold if each write and its broadcast happen under the
+room's lock, in that order — which this module alone does. The rest of the room service says
+what to write (`append` a message, start or finish a reply, change the room) and the timeline
+writes it and publishes it; a caller that must keep several steps together (check a role, then
+cache it) takes a `hold` and does them through the `Held` it gets.
+
+What is not stored (reply deltas, typing, autopilot status) is `publish`ed without the lock:
+it has no commit to follow. The next issue's speech events and a cross-process bus plug in
+here, behind `publish`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from services.common.pb import room_pb2 as pb
+from services.room.convert import message_pb, room_pb
+from services.room.hub import GatewayStream, RoomHub
+from services.room.store.records import AuthorRecord, RoomRecord
+from services.room.store.repository import RoomRepository
+
+
+def room_updated(room: pb.Room) -> pb.SessionEvent:
+    return pb.SessionEvent(room_updated=pb.RoomUpdated(room=room))
+
+
+@dataclass(frozen=True, eq=False)
+class Held:
+    """A room's lock, held: each write here is published right after it commits."""
+
+    room_id: str
+    repo: RoomRepository
+    hub: RoomHub
+
+    def publish(self, event: pb.SessionEvent) -> None:
+        """Send an event to every stream of the room, in its place in the order."""
+        self.hub.broadcast(self.room_id, event)
+
+    async def append(
+        self,
+        author: AuthorRecord,
+        content: str,
+        *,
+        client_msg_id: str | None = None,
+        reply_to: str | None = None,
+    ) -> tuple[pb.Message, bool]:
+        """Store a message under the room's next seq and publish it; a duplicate of an earlier
+        post (same author and client_msg_id) is returned as it was, and not published again."""
+        row, duplicate = await self.repo.post_message(
+            self.room_id, author, content, client_msg_id=client_msg_id, reply_to=reply_to
+        )
+        message = message_pb(row)
+        if not duplicate:
+            self.publish(pb.SessionEvent(message=message))
+        return message, duplicate
+
+    async def start_reply(
+        self,
+        author: AuthorRecord,
+        *,
+        reply_to: str | None,
+        status: str = "streaming",
+        queue_position: int = 0,
+    ) -> pb.Message:
+        """Store a persona's reply (queued with its place in line, or streaming) and publish it."""
+        record = await self.repo.start_ai_message(
+            self.room_id, author, reply_to=reply_to, status=status
+        )
+        message = message_pb(record)
+        message.queue_position = queue_position
+        self.publish(pb.SessionEvent(message=message))
+        return message
+
+    async def start_queued_reply(self, message_id: str) -> pb.Message | None:
+        """A queued reply starts streaming; None if it ended meanwhile (stopped elsewhere)."""
+        record = await self.repo.start_queued_reply(message_id)
+        if record is None:
+            return None
+        message = message_pb(record)
+        self.publish(pb.SessionEvent(message=message))
+        return message
+
+    async def finish_reply(self, message_id: str, **fields: Any) -> pb.Message:
+        """Store a reply's final state (`RoomRepository.finish_message` fields) and publish it."""
+        message = message_pb(await self.repo.finish_message(message_id, **fields))
+        self.publish(pb.SessionEvent(message=message))
+        return message
+
+    async def update_room(
+        self, write: Callable[[], Awaitable[RoomRecord | None]]
+    ) -> RoomRecord | None:
+        """Run a write that changes the room and publish the room as it left it (if it did)."""
+        record = await write()
+        if record is not None:
+            self.publish(room_updated(room_pb(record)))
+        return record
+
+    async def publish_room(self) -> pb.Room:
+        """Publish the room as stored (after a change made elsewhere)."""
+        room = room_pb(await self.repo.get_room(self.room_id))
+        self.publish(room_updated(room))
+        return room
+
+
+class Timeline:
+    """Every room's ordered writes and broadcasts, over one repository and one hub."""
+
+    def __init__(self, repo: RoomRepository, hub: RoomHub) -> None:
+        self.repo = repo
+        self.hub = hub
+        # A lock lives as long as anyone holds or awaits it (the hub's room state goes when
+        # the room is idle), so everyone always gets the same one and commit order holds.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, room_id: str) -> asyncio.Lock:
+        lock = self._locks.get(room_id)
+        if lock is None:
+            lock = self._locks[room_id] = asyncio.Lock()
+        return lock
+
+    def busy(self, room_id: str) -> bool:
+        """Whether someone holds the room now (for tests and diagnostics)."""
+        lock = self._locks.get(room_id)
+        return lock is not None and lock.locked()
+
+    @asynccontextmanager
+    async def hold(self, room_id: str) -> AsyncIterator[Held]:
+        """Hold the room: nothing else is committed or published in it until this ends."""
+        async with self._lock(room_id):
+            yield Held(room_id, self.repo, self.hub)
+
+    def publish(self, room_id: str, event: pb.SessionEvent) -> None:
+        """Send an event that is not stored (a delta, typing, a status) to every stream."""
+        self.hub.broadcast(room_id, event)
+
+    async def append(
+        self,
+        room_id: str,
+        author: AuthorRecord,
+        content: str,
+        *,
+        client_msg_id: str | None = None,
+        reply_to: str | None = None,
+        then: Callable[[Held, pb.Message], Awaitable[None]] | None = None,
+    ) -> tuple[pb.Message, bool]:
+        """`Held.append` in a hold of its own; `then` runs in the same hold for a new message
+        (a mention's replies are stored right behind it, before anyone else writes)."""
+        async with self.hold(room_id) as held:
+            message, duplicate = await held.append(
+                author, content, client_msg_id=client_msg_id, reply_to=reply_to
+            )
+            if then is not None and not duplicate:
+                await then(held, message)
+        return message, duplicate
+
+    async def finish_reply(self, room_id: str, message_id: str, **fields: Any) -> pb.Message:
+        """`Held.finish_reply` in a hold of its own."""
+        async with self.hold(room_id) as held:
+            return await held.finish_reply(message_id, **fields)
+
+    async def update_room(
+        self, room_id: str, write: Callable[[], Awaitable[RoomRecord | None]]
+    ) -> RoomRecord | None:
+        """`Held.update_room` in a hold of its own."""
+        async with self.hold(room_id) as held:
+            return await held.update_room(write)
+
+    async def publish_room(self, room_id: str) -> pb.Room:
+        """`Held.publish_room` in a hold of its own."""
+        async with self.hold(room_id) as held:
+            return await held.publish_room()
+
+    async def attach(
+        self,
+        stream: GatewayStream,
+        load_room: Callable[[], Awaitable[pb.Room]],
+        streaming: Callable[[], list[pb.Message]] = list,
+    ) -> None:
+        """Add a gateway stream: its first event is the room as committed, with nothing
+        published between that read and the stream joining the room's fan-out."""
+        async with self.hold(stream.room_id):
+            room = await load_room()
+            self.hub.open(stream, room, streaming)
