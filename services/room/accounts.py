@@ -25,6 +25,7 @@ from services.common.errors import (
 )
 from services.common.validation import clean_name, storable
 from services.room.config import RoomSettings
+from services.room.events import AccountDisabled, RoomEvents
 from services.room.passwords import LoginLimiter, Passwords, TooManySignIns
 from services.room.revocations import Revocations
 from services.room.store.accounts import USERNAME_TAKEN, AccountRepository
@@ -108,14 +109,14 @@ class Accounts:
         policy: AccountPolicy | None = None,
         passwords: Passwords | None = None,
         clock: Callable[[], datetime] = utcnow,
-        on_disabled: Callable[[str], None] | None = None,
+        events: RoomEvents | None = None,
     ) -> None:
         self.repo = repo
         self.revocations = revocations or Revocations()
         self.policy = policy or AccountPolicy()
         self.passwords = passwords or Passwords()
         self.clock = clock
-        self.on_disabled = on_disabled
+        self.events = events or RoomEvents()
         self.limiter = LoginLimiter(
             self.policy.login_max_failures,
             self.policy.login_failure_window_s,
@@ -277,8 +278,7 @@ class Accounts:
     def publish_disabled(self, account_id: str) -> None:
         """Tell the gateways, and this service's open sessions, that an account is disabled."""
         self.revocations.account(account_id)
-        if self.on_disabled is not None:
-            self.on_disabled(account_id)
+        self.events.emit(AccountDisabled(account_id))
 
     # --- API tokens -----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from services.common.pb import room_pb2 as pb
+from services.room.events import PresenceChanged, RoomEvents
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +81,10 @@ class _RoomState:
 class RoomHub:
     """Every room's live streams, online members and typing timers."""
 
-    def __init__(self, typing_ttl_s: float) -> None:
+    def __init__(self, typing_ttl_s: float, events: RoomEvents | None = None) -> None:
         self._rooms: dict[str, _RoomState] = {}
         self._typing_ttl_s = typing_ttl_s
-        self.on_change: Callable[[str], None] | None = None  # someone came, went, typed or stopped
+        self.events = events or RoomEvents()
 
     def _state(self, room_id: str) -> _RoomState:
         state = self._rooms.get(room_id)
@@ -204,8 +205,7 @@ class RoomHub:
         return bool(state and state.typing)
 
     def _changed(self, room_id: str) -> None:
-        if self.on_change is not None:
-            self.on_change(room_id)
+        self.events.emit(PresenceChanged(room_id))
 
     def set_role(self, room_id: str, user_id: str, role: str) -> None:
         """A member's role changed: their connections may do what the new role allows at once."""

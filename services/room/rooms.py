@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from services.common.errors import InvalidArgument, PermissionDenied, Unauthenticated
@@ -13,6 +13,7 @@ from services.common.validation import clean_name, storable, visible
 from services.room.access import VIEWERS_CANNOT_SEND, RoomAccess, RoomView, can_send
 from services.room.catalog import ModelCatalog
 from services.room.convert import ACCESS_NAMES, member_pb, message_pb, room_pb
+from services.room.events import HumanMessagePosted, RoomChanged
 from services.room.orchestrator.turns import Admission
 from services.room.personas import validate_personas
 from services.room.post_limits import PostLimiter
@@ -49,7 +50,6 @@ class Rooms:
         access: RoomAccess,
         *,
         max_message_chars: int,
-        on_human_message: Callable[[pb.Message], None] | None = None,
         post_limits: PostLimiter | None = None,
         models: ModelCatalog | None = None,
         replies: Replies | None = None,
@@ -59,7 +59,6 @@ class Rooms:
         self.hub = timeline.hub
         self.access = access
         self.max_message_chars = max_message_chars
-        self.on_human_message = on_human_message
         self.post_limits = post_limits or PostLimiter(rate=0, burst=0)  # none unless given
         self.models = models  # None: persona model ids are not checked against the LLM node
         self.replies = replies  # None: mentions are not answered
@@ -171,6 +170,7 @@ class Rooms:
             if not record.allow_guests:
                 for user_id in self.hub.guests(room_id):
                     self.remove_connections(room_id, user_id, GUESTS_LEFT)
+        self.timeline.emit(RoomChanged(room_id))
         return room_pb(record, view.role)
 
     async def history(
@@ -274,8 +274,7 @@ class Rooms:
             )
             if not duplicate:
                 self.hub.set_typing(room_id, pb.User(id=author.id, name=author.name), False)
-                if self.on_human_message is not None:
-                    self.on_human_message(message)
+                self.timeline.emit(HumanMessagePosted(message))
         finally:
             if admission is not None:
                 admission.release()

@@ -15,6 +15,14 @@ from services.room.account_servicer import AccountServicer
 from services.room.accounts import AccountPolicy, Accounts
 from services.room.catalog import ModelCatalog
 from services.room.config import RoomSettings
+from services.room.events import (
+    AccountDisabled,
+    HumanMessagePosted,
+    PresenceChanged,
+    RoomChanged,
+    RoomEvents,
+    RoomWorkSettled,
+)
 from services.room.hub import RoomHub
 from services.room.members import Members
 from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
@@ -43,6 +51,18 @@ SERVICE_NAME = room_pb2.DESCRIPTOR.services_by_name["RoomService"].full_name
 ACCOUNT_SERVICE_NAME = account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name
 
 
+def subscribe(
+    events: RoomEvents, hub: RoomHub, orchestrator: Orchestrator, autopilot: Autopilot
+) -> None:
+    """Every reaction to a room event in the service, in the order each event is handled."""
+    events.subscribe(HumanMessagePosted, orchestrator.on_human_message)  # a /summary: room busy
+    events.subscribe(HumanMessagePosted, autopilot.on_human_message)  # ... before autopilot looks
+    events.subscribe(PresenceChanged, autopilot.on_room_stirred)
+    events.subscribe(RoomWorkSettled, autopilot.on_room_stirred)
+    events.subscribe(RoomChanged, autopilot.on_room_changed)
+    events.subscribe(AccountDisabled, lambda event: hub.remove_everywhere(event.account_id))
+
+
 async def serve(settings: RoomSettings) -> None:
     """Run the room service until SIGINT/SIGTERM."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -59,7 +79,8 @@ async def serve(settings: RoomSettings) -> None:
         logger.info(
             "replies left streaming by the last run marked interrupted", extra={"count": len(stale)}
         )
-    hub = RoomHub(typing_ttl_s=settings.typing_ttl_s)
+    events = RoomEvents()
+    hub = RoomHub(typing_ttl_s=settings.typing_ttl_s, events=events)
     account_repo = AccountRepository(engine)
     await account_repo.delete_expired(utcnow())
     revocations = Revocations()
@@ -67,7 +88,7 @@ async def serve(settings: RoomSettings) -> None:
         account_repo,
         revocations,
         policy=AccountPolicy.from_settings(settings),
-        on_disabled=hub.remove_everywhere,
+        events=events,
     )
     quotas = Quotas(
         UsageRepository(engine),
@@ -111,19 +132,15 @@ async def serve(settings: RoomSettings) -> None:
         models,
     )
 
-    def on_human_message(message: room_pb2.Message) -> None:
-        orchestrator.on_human_message(message)  # first: a summary makes the room busy
-        autopilot.on_human_message(message)
-
     rooms = Rooms(
         timeline,
         RoomAccess(account_repo, AccessRepository(engine, autopilot_defaults)),
         max_message_chars=settings.max_message_chars,
-        on_human_message=on_human_message,
         post_limits=PostLimiter(settings.post_rate, settings.post_burst),
         models=models,
         replies=orchestrator,
     )
+    subscribe(events, hub, orchestrator, autopilot)
     servicer = RoomServicer(
         rooms,
         Members(rooms),

@@ -144,9 +144,7 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         allow_guests = request.allow_guests if request.HasField("allow_guests") else None
         actor, room_id = request.actor, request.room_id
         if not request.HasField("autopilot"):
-            room = await self.rooms.update(actor, room_id, name, personas, access, allow_guests)
-            self.autopilot.on_room_changed(room_id)
-            return room
+            return await self.rooms.update(actor, room_id, name, personas, access, allow_guests)
         # The autopilot alone: any member who may send. With anything else: owners only.
         owner_fields = any(f is not None for f in (name, personas, access, allow_guests))
         view: RoomView

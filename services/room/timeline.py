@@ -23,6 +23,7 @@ from typing import Any
 
 from services.common.pb import room_pb2 as pb
 from services.room.convert import message_pb, room_pb
+from services.room.events import RoomEvent
 from services.room.hub import GatewayStream, RoomHub
 from services.room.store.records import AuthorRecord, RoomRecord
 from services.room.store.repository import RoomRepository
@@ -111,11 +112,13 @@ class Held:
 
 
 class Timeline:
-    """Every room's ordered writes and broadcasts, over one repository and one hub."""
+    """Every room's ordered writes and broadcasts, over one repository and one hub; what
+    those writes mean to the rest of the service goes out as `events` (the hub's)."""
 
     def __init__(self, repo: RoomRepository, hub: RoomHub) -> None:
         self.repo = repo
         self.hub = hub
+        self.events = hub.events
         # A lock lives as long as anyone holds or awaits it (the hub's room state goes when
         # the room is idle), so everyone always gets the same one and commit order holds.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -140,6 +143,10 @@ class Timeline:
     def publish(self, room_id: str, event: pb.SessionEvent) -> None:
         """Send an event that is not stored (a delta, typing, a status) to every stream."""
         self.hub.broadcast(room_id, event)
+
+    def emit(self, event: RoomEvent) -> None:
+        """Tell the room service's subscribers what happened (after it was committed)."""
+        self.events.emit(event)
 
     async def append(
         self,

@@ -26,6 +26,12 @@ from services.common.pb import room_pb2 as pb
 from services.common.validation import storable
 from services.room.catalog import ModelCatalog
 from services.room.convert import room_pb
+from services.room.events import (
+    HumanMessagePosted,
+    PresenceChanged,
+    RoomChanged,
+    RoomWorkSettled,
+)
 from services.room.orchestrator.selector import STRATEGIES, next_speaker
 from services.room.orchestrator.summary import is_command
 from services.room.orchestrator.system import AUTOPILOT, post_system_message
@@ -141,14 +147,12 @@ class Autopilot:
         self.repo = timeline.repo
         self.models = models  # None: summary_model ids are not checked against the LLM node
         self.store = AutopilotStore(timeline.repo)
-        self.hub = hub = timeline.hub
+        self.hub = timeline.hub
         self.orchestrator = orchestrator
         self.config = config
         self._loops: dict[str, _Loop] = {}
         self._statuses: dict[str, pb.AutopilotStatus] = {}
         self._closing = False
-        hub.on_change = self._wake
-        orchestrator.on_settled = self._wake
 
     # --- switching -----------------------------------------------------------------------
 
@@ -201,12 +205,17 @@ class Autopilot:
             self._start(room_id)  # already running: it wakes and sees the new settings
         return room
 
-    def on_room_changed(self, room_id: str) -> None:
+    def on_room_changed(self, event: RoomChanged) -> None:
         """The room's personas or name changed: its loop decides again."""
-        self._wake(room_id, bump=True)
+        self._wake(event.room_id, bump=True)
 
-    def on_human_message(self, message: pb.Message) -> None:
+    def on_room_stirred(self, event: PresenceChanged | RoomWorkSettled) -> None:
+        """Someone came, went or typed, or the room's AI work ended: its loop looks again."""
+        self._wake(event.room_id)
+
+    def on_human_message(self, event: HumanMessagePosted) -> None:
         """A person spoke: the turn count starts over, and the loop decides again."""
+        message = event.message
         loop = self._loops.get(message.room_id)
         if loop is not None:
             loop.turns, loop.dirty = 0, True

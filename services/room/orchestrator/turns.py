@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from services.common.errors import NotFound
 from services.common.pb import room_pb2 as pb
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.room.convert import message_pb
+from services.room.events import HumanMessagePosted, RoomWorkSettled
 from services.room.orchestrator.mentions import mentioned
 from services.room.orchestrator.reply import (
     ModelInfo,
@@ -87,7 +88,6 @@ class Orchestrator:
         self._waiting: dict[Ticket, Reply] = {}  # announced queued replies, by ticket
         self._tasks: set[asyncio.Task[Any]] = set()
         self._busy: Counter[str] = Counter()  # room -> its replies and summaries, queued or running
-        self.on_settled: Callable[[str], None] | None = None  # called when a room's work all ended
 
     # --- asking for replies --------------------------------------------------------
 
@@ -108,8 +108,9 @@ class Orchestrator:
             await self._queue_mentions(held, message, admission)
         admission.release()
 
-    def on_human_message(self, message: pb.Message) -> None:
+    def on_human_message(self, event: HumanMessagePosted) -> None:
         """A human message was committed: `/summary` asks the summarizer."""
+        message = event.message
         if is_command(message.content):
             self.spawn(message.room_id, self.summarizer.answer_command(message))
 
@@ -126,8 +127,7 @@ class Orchestrator:
         self._busy[room_id] -= 1
         if self._busy[room_id] <= 0:
             del self._busy[room_id]
-            if self.on_settled is not None:
-                self.on_settled(room_id)
+            self.timeline.emit(RoomWorkSettled(room_id))
 
     def busy(self, room_id: str) -> bool:
         """Whether replies or a summary are queued or running in the room."""

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.pb import room_pb2 as pb
 from services.room.access import RoomAccess
 from services.room.accounts import AccountPolicy, Accounts
+from services.room.events import HumanMessagePosted, PresenceChanged, RoomWorkSettled
 from services.room.hub import GatewayStream, RoomHub
 from services.room.members import Members
 from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
@@ -87,14 +88,14 @@ def actor(account: AccountRecord) -> pb.User:
 
 @pytest.fixture
 def world(engine: AsyncEngine, accounts: Accounts, clock: FakeClock) -> World:
-    hub = RoomHub(typing_ttl_s=5)
+    hub = RoomHub(typing_ttl_s=5, events=accounts.events)  # one bus, as in server.py
+    hub.events.subscribe(HumanMessagePosted, lambda event: posted.append(event.message))
     posted: list[pb.Message] = []
     timeline = Timeline(RoomRepository(engine), hub)
     rooms = Rooms(
         timeline,
         RoomAccess(accounts.repo, AccessRepository(engine)),
         max_message_chars=1000,
-        on_human_message=posted.append,
     )
     return World(accounts, hub, timeline, rooms, Members(rooms, clock=clock), posted)
 
@@ -126,5 +127,13 @@ def room_servicer(world: World, orchestrator: Any) -> RoomServicer:
         world.hub,
         fake,
         session_queue_size=1000,
-        autopilot=Autopilot(world.timeline, fake, AutopilotConfig()),
+        autopilot=stirred_autopilot(world.timeline, fake),
     )
+
+
+def stirred_autopilot(timeline: Timeline, orchestrator: Any) -> Autopilot:
+    """An autopilot whose loops wake on presence and settled work, as server.py wires it."""
+    autopilot = Autopilot(timeline, cast(Orchestrator, orchestrator), AutopilotConfig())
+    timeline.events.subscribe(PresenceChanged, autopilot.on_room_stirred)
+    timeline.events.subscribe(RoomWorkSettled, autopilot.on_room_stirred)
+    return autopilot

@@ -27,6 +27,7 @@ from services.room.accounts import (
     AccountPolicy,
     Accounts,
 )
+from services.room.events import AccountDisabled
 from services.room.passwords import LoginLimiter, Passwords
 from services.room.revocations import Revocations
 from services.room.store.accounts import AccountRepository
@@ -342,7 +343,7 @@ async def test_admins_list_and_disable_accounts(accounts: Accounts) -> None:
     alice = await accounts.register("alice", PASSWORD)
     _, token_secret = await accounts.create_token(alice.account.id, "ci", 0)
     disabled_seen: list[str] = []
-    accounts.on_disabled = disabled_seen.append
+    accounts.events.subscribe(AccountDisabled, lambda event: disabled_seen.append(event.account_id))
 
     with pytest.raises(PermissionDenied):
         await accounts.list_accounts(alice.account.id, 0)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.errors import InvalidArgument
 from services.common.pb import room_pb2 as pb
 from services.room.convert import message_pb
+from services.room.events import PresenceChanged
 from services.room.hub import Conn, GatewayStream, RoomHub
 from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig, validate_patch
 from services.room.store.records import AuthorRecord, PersonaRecord, RoomRecord
@@ -98,7 +99,9 @@ def loops(room_id: str) -> list[asyncio.Task[object]]:
 
 
 def autopilot(repo: RoomRepository, hub: RoomHub, fake: FakeOrchestrator) -> Autopilot:
-    return Autopilot(Timeline(repo, hub), fake, NO_PAUSE)  # type: ignore[arg-type]
+    pilot = Autopilot(Timeline(repo, hub), fake, NO_PAUSE)  # type: ignore[arg-type]
+    hub.events.subscribe(PresenceChanged, pilot.on_room_stirred)  # as server.py wires it
+    return pilot
 
 
 async def ended(room_id: str) -> None:

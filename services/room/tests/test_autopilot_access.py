@@ -12,11 +12,10 @@ import pytest
 
 from services.common.pb import room_pb2 as pb
 from services.room.access import OWNERS_ONLY, VIEWERS_CANNOT_PILOT, VIEWERS_CANNOT_SUMMARIZE
-from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
 from services.room.orchestrator.turns import Orchestrator
 from services.room.servicer import RoomServicer
 from services.room.store.repository import ROOM_NOT_FOUND
-from services.room.tests.conftest import World, attach, drain
+from services.room.tests.conftest import World, attach, drain, stirred_autopilot
 
 OPEN = pb.ROOM_ACCESS_OPEN
 OWNER, MEMBER, VIEWER = pb.ROOM_ROLE_OWNER, pb.ROOM_ROLE_MEMBER, pb.ROOM_ROLE_VIEWER
@@ -76,7 +75,7 @@ def orchestrator() -> FakeOrchestrator:
 @pytest.fixture
 async def servicer(world: World, orchestrator: FakeOrchestrator) -> AsyncIterator[RoomServicer]:
     fake = cast(Orchestrator, orchestrator)
-    autopilot = Autopilot(world.timeline, fake, AutopilotConfig())
+    autopilot = stirred_autopilot(world.timeline, fake)
     yield RoomServicer(
         world.rooms, world.members, world.hub, fake, session_queue_size=1000, autopilot=autopilot
     )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.cli import main
 from services.common.pb import account_pb2 as apb
 from services.room.accounts import Accounts
+from services.room.events import AccountDisabled, RoomEvents
 from services.room.outbox import OutboxRelay
 from services.room.passwords import Passwords
 from services.room.revocations import Revocations, Watch
@@ -44,17 +45,19 @@ def admin(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.fixture
 def disabled() -> list[str]:
-    """Accounts whose room sessions were dropped (the `on_disabled` hook)."""
+    """Accounts whose room sessions were dropped (their AccountDisabled events)."""
     return []
 
 
 @pytest.fixture
 def accounts(engine: AsyncEngine, disabled: list[str]) -> Accounts:
+    events = RoomEvents()
+    events.subscribe(AccountDisabled, lambda event: disabled.append(event.account_id))
     return Accounts(
         AccountRepository(engine),
         Revocations(),
         passwords=Passwords(FAST_HASHER),
-        on_disabled=disabled.append,
+        events=events,
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from services.common.pb import room_pb2 as pb
 from services.room.access import VIEWERS_CANNOT_SEND, VIEWERS_CANNOT_STOP
+from services.room.events import AccountDisabled
 from services.room.hub import GatewayStream
 from services.room.servicer import JOIN_DENIED, RoomServicer
 from services.room.tests.conftest import World, attach, drain, room_servicer
@@ -201,7 +202,9 @@ async def test_disabled_accounts_are_forgotten_everywhere(
     room = await world.rooms.create(alice, "Lobby", access=OPEN)
     live = await session(world, servicer, room.id)
     await live.join("c1", bob)
-    world.accounts.on_disabled = world.hub.remove_everywhere
+    world.hub.events.subscribe(
+        AccountDisabled, lambda event: world.hub.remove_everywhere(event.account_id)
+    )
 
     await world.accounts.disable_by_username("bob", True)
 
