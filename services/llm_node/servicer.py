@@ -10,7 +10,8 @@ from typing import Any
 
 import grpc
 
-from services.common.errors import abort
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from services.common.grpc_errors import streaming, unary
 from services.common.pb import llm_pb2 as pb
 from services.common.pb import llm_pb2_grpc
 from services.llm_node.backends.base import (
@@ -36,35 +37,25 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
     def __init__(self, registry: ModelRegistry) -> None:
         self.registry = registry
 
-    async def _model(self, model_id: str, context: grpc.aio.ServicerContext) -> Model:
+    def _model(self, model_id: str) -> Model:
         model = self.registry.get(model_id)
         if model is None:
-            await abort(context, grpc.StatusCode.NOT_FOUND, f"Unknown model {model_id!r}.")
-        assert model is not None
+            raise NotFound(f"Unknown model {model_id!r}.")
         if not model.available or model.backend is None:
-            await abort(
-                context,
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"Model {model_id!r} is unavailable: {model.reason}",
-            )
+            raise FailedPrecondition(f"Model {model_id!r} is unavailable: {model.reason}")
         return model
 
+    @streaming
     async def Generate(
         self, request: pb.GenerateRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.GenerateChunk]:
-        model = await self._model(request.model_id, context)
+        model = self._model(request.model_id)
         backend = model.backend
         assert backend is not None
         if not request.messages or len(request.messages) > MAX_MESSAGES:
-            await abort(
-                context, grpc.StatusCode.INVALID_ARGUMENT, "Give between 1 and 10,000 messages."
-            )
+            raise InvalidArgument("Give between 1 and 10,000 messages.")
         if any(m.role not in ROLES for m in request.messages):
-            await abort(
-                context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "Message roles are system, user or assistant.",
-            )
+            raise InvalidArgument("Message roles are system, user or assistant.")
         generation = GenerationRequest(
             request_id=request.request_id or f"gen-{id(request)}",
             messages=[
@@ -96,12 +87,8 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
                             )
                         )
         except BackendError as exc:
-            code = (
-                grpc.StatusCode.UNAVAILABLE
-                if exc.retryable
-                else grpc.StatusCode.FAILED_PRECONDITION
-            )
-            await abort(context, code, exc.message)
+            # Retryable (overloaded, unreachable): the caller may try again; else it must change.
+            raise (Unavailable if exc.retryable else FailedPrecondition)(exc.message) from exc
         finally:
             # Cancelled (the caller pressed Stop or went away): close the backend's stream and
             # abort the request, so the provider stops and the GPU is freed.
@@ -110,6 +97,7 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
                 await backend.abort(generation.request_id)
                 logger.info("generation stopped early", extra={"model_id": request.model_id})
 
+    @unary
     async def ListModels(
         self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListModelsResponse:
@@ -127,6 +115,7 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
             ]
         )
 
+    @unary
     async def ListProviders(
         self, request: pb.ListProvidersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListProvidersResponse:
@@ -163,6 +152,7 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
         except Exception as exc:
             return False, f"health check failed: {type(exc).__name__}"
 
+    @unary
     async def CountTokens(
         self, request: pb.CountTokensRequest, context: grpc.aio.ServicerContext
     ) -> pb.CountTokensResponse:

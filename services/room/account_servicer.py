@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import grpc
 
+from services.common.grpc_errors import streaming, unary
 from services.common.grpc_security import CLIENT_ADDR_KEY
 from services.common.pb import account_pb2 as pb
 from services.common.pb import account_pb2_grpc
 from services.room.accounts import Accounts, Grant
 from services.room.convert import account_pb, principal_pb, token_pb
-from services.room.servicer import unary
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +119,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         )
         return account_pb(account)
 
+    @streaming
     async def WatchRevocations(
         self, request: pb.WatchRevocationsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.Revocation]:

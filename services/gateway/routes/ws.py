@@ -11,7 +11,7 @@ import grpc
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from services.common.errors import ChimeraError
+from services.common.errors import ChimeraError, error_code
 from services.common.pb import room_pb2 as pb
 from services.gateway.auth import SESSION_COOKIE, Identity, Via
 from services.gateway.convert import autopilot_status_json, message_json, room_json, user_json
@@ -29,7 +29,7 @@ from services.gateway.ws.protocol import (
     CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHENTICATED,
-    NO_ACCESS_REASON,
+    UNAVAILABLE_REASON,
     Autopilot,
     FrameError,
     Hello,
@@ -38,6 +38,7 @@ from services.gateway.ws.protocol import (
     Send,
     Typing,
     can_resume,
+    close_for,
     encode,
     error_frame,
     parse_client_frame,
@@ -50,7 +51,6 @@ router = APIRouter()
 VIEWER_MESSAGE = "Viewers cannot send messages."
 VIEWER_STOP_MESSAGE = "Viewers cannot stop replies."
 VIEWER_AUTOPILOT_MESSAGE = "Viewers cannot change the autopilot."
-UNAVAILABLE_REASON = "room service unavailable; reconnect"
 
 
 class _Closed(Exception):
@@ -113,13 +113,7 @@ async def _role(gateway: Gateway, room_id: str, user: Identity) -> int:
             pb.GetRoomRequest(room_id=room_id, actor=actor(user)), timeout=gateway.timeout
         )
     except grpc.aio.AioRpcError as exc:
-        if exc.code() in (
-            grpc.StatusCode.NOT_FOUND,
-            grpc.StatusCode.PERMISSION_DENIED,
-            grpc.StatusCode.INVALID_ARGUMENT,
-        ):
-            raise _Closed(CLOSE_NO_ACCESS, NO_ACCESS_REASON) from None
-        raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
+        raise _Closed(*close_for(error_code(exc.code()))) from None
     # Unspecified for an open room's reader who is not yet a member: the join that makes them one
     # confirms the role (link.joined), and welcome waits for it.
     return room.role
@@ -137,9 +131,7 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
     except TimeoutError:
         raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
     except JoinRefused as refused:
-        if refused.code == "permission_denied":
-            raise _Closed(CLOSE_NO_ACCESS, NO_ACCESS_REASON) from None
-        raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
+        raise _Closed(*close_for(refused.code)) from None
     replay: list[pb.Message] = []
     resumed = can_resume(hello.last_seq, upto, gateway.settings.resume_window)
     seen = hello.last_seq or 0

@@ -16,6 +16,7 @@ from services.gateway.auth import Identity
 from services.gateway.tests.fakes import FakeServices
 from services.gateway.tests.test_app import connect, gateway, hello, register
 from services.gateway.ws.connection import Connection
+from services.gateway.ws.protocol import NO_ACCESS_REASON, close_for
 from services.gateway.ws.transport import CLOSE_NOW
 
 pytestmark = pytest.mark.unit
@@ -84,3 +85,8 @@ async def test_a_socket_that_fell_behind_gets_its_close_frame_1013() -> None:
     async with asyncio.timeout(5):
         await conn.closed.wait()
     assert (conn.close_code, sock.closed_with) == (1013, [1013])
+
+
+def test_refusals_close_no_access_without_telling_missing_from_forbidden_else_try_again() -> None:
+    assert close_for("not_found") == close_for("permission_denied") == (4403, NO_ACCESS_REASON)
+    assert close_for("unavailable")[0] == close_for("internal")[0] == 1013

@@ -28,6 +28,21 @@ CLOSE_HELLO_TIMEOUT = 4408
 CLOSE_TOO_MANY = 4429  # kept sending while rate-limited, or too many sockets for the account
 
 NO_ACCESS_REASON = "Room not found or access denied."
+UNAVAILABLE_REASON = "room service unavailable; reconnect"
+
+# How a socket ends when the room service refuses it, by the refusal's code (its gRPC status as
+# the code string of error frames): no such room and no access are not told apart; anything
+# else (unavailable, timed out, internal) is worth a reconnect.
+CLOSE_FOR_REFUSAL: dict[str, tuple[int, str]] = {
+    "not_found": (CLOSE_NO_ACCESS, NO_ACCESS_REASON),
+    "permission_denied": (CLOSE_NO_ACCESS, NO_ACCESS_REASON),
+    "invalid_argument": (CLOSE_NO_ACCESS, NO_ACCESS_REASON),
+}
+
+
+def close_for(code: str) -> tuple[int, str]:
+    """The close code and reason for a socket the room service refused with `code`."""
+    return CLOSE_FOR_REFUSAL.get(code, (CLOSE_TRY_AGAIN, UNAVAILABLE_REASON))
 
 
 class _Frame(BaseModel):

@@ -240,7 +240,7 @@ async def test_autopilot_frames_from_viewers_are_refused(
     room, alice, bob, vera = await plans(world)
     stream = await attach(world, room.id)
     for conn_id, user in (("b", bob), ("v", vera)):
-        await servicer._handle(
+        await servicer.sessions.handle(
             stream, pb.SessionRequest(join=pb.MemberJoin(conn_id=conn_id, user=user))
         )
     drain(stream)
@@ -248,7 +248,7 @@ async def test_autopilot_frames_from_viewers_are_refused(
     async def frame(conn_id: str, turns: int) -> list[pb.SessionEvent]:
         patch = pb.AutopilotPatch(max_turns=turns)
         request = pb.AutopilotRequest(conn_id=conn_id, patch=patch)
-        await servicer._handle(stream, pb.SessionRequest(autopilot=request))
+        await servicer.sessions.handle(stream, pb.SessionRequest(autopilot=request))
         return drain(stream)
 
     [denied] = await frame("v", 3)

@@ -10,7 +10,8 @@ from services.common.pb import room_pb2 as pb
 from services.room.access import VIEWERS_CANNOT_SEND, VIEWERS_CANNOT_STOP
 from services.room.events import AccountDisabled
 from services.room.hub import GatewayStream
-from services.room.servicer import JOIN_DENIED, RoomServicer
+from services.room.servicer import RoomServicer
+from services.room.session import JOIN_DENIED
 from services.room.tests.conftest import World, attach, drain, room_servicer
 
 OPEN, MEMBER, VIEWER = pb.ROOM_ACCESS_OPEN, pb.ROOM_ROLE_MEMBER, pb.ROOM_ROLE_VIEWER
@@ -48,7 +49,7 @@ class Session:
         self.stream = stream
 
     async def request(self, **kind: Any) -> list[pb.SessionEvent]:
-        await self.servicer._handle(self.stream, pb.SessionRequest(**kind))
+        await self.servicer.sessions.handle(self.stream, pb.SessionRequest(**kind))
         return drain(self.stream)
 
     async def join(self, conn_id: str, user: pb.User) -> list[pb.SessionEvent]:
