@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.room.store.database import create_engine, migrate
+from services.room.store.sql.database import create_engine, migrate
 from tests.support.client import Api
 from tests.support.databases import (
     PostgresUnavailable,

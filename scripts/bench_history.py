@@ -28,10 +28,10 @@ import asyncpg
 from sqlalchemy import insert, make_url, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.room.store.database import create_engine, default_url, migrate
-from services.room.store.models import Message, Room
 from services.room.store.records import MessageRecord
-from services.room.store.repository import RoomRepository
+from services.room.store.sql.database import create_engine, default_url, migrate
+from services.room.store.sql.models import Message, Room
+from services.room.store.sql.repository import RoomRepository
 
 PAGE = 50
 TARGET_RATIO = 1.5

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 from services.common.errors import NotFound, PermissionDenied
 from services.common.pb import room_pb2 as pb
-from services.room.store.access import AccessRepository
-from services.room.store.accounts import AccountRepository
-from services.room.store.records import AccountRecord, MemberRecord, RoomRecord
-from services.room.store.repository import ROOM_NOT_FOUND
+from services.room.store.records import ROOM_NOT_FOUND, AccountRecord, MemberRecord, RoomRecord
+from services.room.store.sql.access import AccessRepository
+from services.room.store.sql.accounts import AccountRepository
 
 VIEWERS_CANNOT_SEND = "Viewers cannot send messages."
 VIEWERS_CANNOT_STOP = "Viewers cannot stop replies."

@@ -28,9 +28,9 @@ from services.room.config import RoomSettings
 from services.room.events import AccountDisabled, RoomEvents
 from services.room.passwords import LoginLimiter, Passwords, TooManySignIns
 from services.room.revocations import Revocations
-from services.room.store.accounts import USERNAME_TAKEN, AccountRepository
-from services.room.store.models import utcnow
 from services.room.store.records import AccountRecord, CredentialRecord
+from services.room.store.sql.accounts import USERNAME_TAKEN, AccountRepository
+from services.room.store.sql.models import utcnow
 
 logger = logging.getLogger(__name__)
 

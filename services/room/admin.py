@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable
 from services.common.errors import ChimeraError, InvalidArgument
 from services.room.accounts import AccountPolicy, Accounts
 from services.room.config import RoomSettings
-from services.room.store.accounts import AccountRepository
-from services.room.store.database import create_engine, default_url, migrate
+from services.room.store.sql.accounts import AccountRepository
+from services.room.store.sql.database import create_engine, default_url, migrate
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,8 +12,8 @@ from services.room.access import OWNERS_ONLY, is_owner
 from services.room.accounts import hash_secret, new_secret
 from services.room.convert import ROLE_NAMES, invite_pb, member_pb, room_pb
 from services.room.rooms import INVALID_ACTOR, Rooms
-from services.room.store.access import INVITE_INVALID, MEMBER_NOT_FOUND
-from services.room.store.models import utcnow
+from services.room.store.sql.access import INVITE_INVALID, MEMBER_NOT_FOUND
+from services.room.store.sql.models import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from services.room.accounts import Accounts
-from services.room.store.models import utcnow
-from services.room.store.outbox import OutboxRepository
+from services.room.store.sql.models import utcnow
+from services.room.store.sql.outbox import OutboxRepository
 
 logger = logging.getLogger(__name__)
 

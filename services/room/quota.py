@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.common.errors import ResourceExhausted
-from services.room.store.models import utcnow
-from services.room.store.usage import UsageRepository
+from services.room.store.sql.models import utcnow
+from services.room.store.sql.usage import UsageRepository
 
 RESETS = "it resets at 00:00 UTC."
 

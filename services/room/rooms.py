@@ -17,8 +17,8 @@ from services.room.events import HumanMessagePosted, RoomChanged
 from services.room.orchestrator.turns import Admission
 from services.room.personas import validate_personas
 from services.room.post_limits import PostLimiter
-from services.room.store.access import AccessRepository
 from services.room.store.records import AuthorRecord, MemberRecord, PersonaRecord, RoomRecord
+from services.room.store.sql.access import AccessRepository
 from services.room.timeline import Held, Timeline
 
 logger = logging.getLogger(__name__)

@@ -35,14 +35,14 @@ from services.room.quota import Quotas
 from services.room.revocations import Revocations
 from services.room.rooms import Rooms
 from services.room.servicer import RoomServicer
-from services.room.store.access import AccessRepository
-from services.room.store.accounts import AccountRepository
-from services.room.store.database import create_engine, default_url, migrate
-from services.room.store.models import utcnow
-from services.room.store.outbox import OutboxRepository
 from services.room.store.records import AutopilotRecord
-from services.room.store.repository import RoomRepository
-from services.room.store.usage import UsageRepository
+from services.room.store.sql.access import AccessRepository
+from services.room.store.sql.accounts import AccountRepository
+from services.room.store.sql.database import create_engine, default_url, migrate
+from services.room.store.sql.models import utcnow
+from services.room.store.sql.outbox import OutboxRepository
+from services.room.store.sql.repository import RoomRepository
+from services.room.store.sql.usage import UsageRepository
 from services.room.timeline import Timeline
 
 logger = logging.getLogger(__name__)

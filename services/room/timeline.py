@@ -26,7 +26,7 @@ from services.room.convert import message_pb, room_pb
 from services.room.events import RoomEvent
 from services.room.hub import GatewayStream, RoomHub
 from services.room.store.records import AuthorRecord, RoomRecord
-from services.room.store.repository import RoomRepository
+from services.room.store.sql.repository import RoomRepository
 
 
 def room_updated(room: pb.Room) -> pb.SessionEvent:

@@ -243,8 +243,8 @@ async def expire(stack: Stack, table: str, row_id: str) -> None:
     """Set a credential's or an invite's expiry in the past, straight in the database."""
     from sqlalchemy import update
 
-    from services.room.store.database import create_engine
-    from services.room.store.models import Credential, Invite
+    from services.room.store.sql.database import create_engine
+    from services.room.store.sql.models import Credential, Invite
 
     model = {"credentials": Credential, "invites": Invite}[table]
     engine = create_engine(stack.database_url)

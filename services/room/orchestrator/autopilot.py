@@ -36,8 +36,8 @@ from services.room.orchestrator.selector import STRATEGIES, next_speaker
 from services.room.orchestrator.summary import is_command
 from services.room.orchestrator.system import AUTOPILOT, post_system_message
 from services.room.orchestrator.turns import Orchestrator
-from services.room.store.autopilot import AutopilotStore
 from services.room.store.records import MessageRecord, RoomRecord
+from services.room.store.sql.autopilot import AutopilotStore
 from services.room.timeline import Timeline
 
 logger = logging.getLogger(__name__)

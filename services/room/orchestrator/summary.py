@@ -40,8 +40,8 @@ from services.room.orchestrator.context import (
 )
 from services.room.orchestrator.system import SUMMARY, post_system_message
 from services.room.quota import Quotas, Reservation
-from services.room.store.autopilot import AutopilotStore
 from services.room.store.records import MessageRecord, PersonaRecord, RoomRecord, SummaryRecord
+from services.room.store.sql.autopilot import AutopilotStore
 from services.room.timeline import Timeline
 
 logger = logging.getLogger(__name__)

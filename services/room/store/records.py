@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+# What every store says when a room or message does not exist (clients see it).
+ROOM_NOT_FOUND = "Room not found."
+MESSAGE_NOT_FOUND = "Message not found."
+
 
 @dataclass(frozen=True, slots=True)
 class PersonaRecord:

@@ -22,10 +22,10 @@ from services.room.passwords import Passwords
 from services.room.revocations import Revocations
 from services.room.rooms import Rooms
 from services.room.servicer import RoomServicer
-from services.room.store.access import AccessRepository
-from services.room.store.accounts import AccountRepository
 from services.room.store.records import AccountRecord
-from services.room.store.repository import RoomRepository
+from services.room.store.sql.access import AccessRepository
+from services.room.store.sql.accounts import AccountRepository
+from services.room.store.sql.repository import RoomRepository
 from services.room.timeline import Timeline
 
 # Still argon2id, with the smallest cost: tests hash many passwords on a shared machine.

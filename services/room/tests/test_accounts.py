@@ -30,7 +30,7 @@ from services.room.accounts import (
 from services.room.events import AccountDisabled
 from services.room.passwords import LoginLimiter, Passwords
 from services.room.revocations import Revocations
-from services.room.store.accounts import AccountRepository
+from services.room.store.sql.accounts import AccountRepository
 from services.room.tests.conftest import FAST_HASHER, PASSWORD, FakeClock
 
 

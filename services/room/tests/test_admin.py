@@ -13,8 +13,8 @@ from services.common.cli import main
 from services.common.errors import Unauthenticated
 from services.room.accounts import Accounts
 from services.room.passwords import Passwords
-from services.room.store.accounts import AccountRepository
-from services.room.store.database import create_engine
+from services.room.store.sql.accounts import AccountRepository
+from services.room.store.sql.database import create_engine
 from services.room.tests.conftest import FAST_HASHER
 
 Run = Callable[..., tuple[int, str, str]]

@@ -15,7 +15,7 @@ from services.room.events import PresenceChanged
 from services.room.hub import Conn, GatewayStream, RoomHub
 from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig, validate_patch
 from services.room.store.records import AuthorRecord, PersonaRecord, RoomRecord
-from services.room.store.repository import RoomRepository
+from services.room.store.sql.repository import RoomRepository
 from services.room.timeline import Timeline
 
 ANA = pb.User(id="u1", name="Ana")

@@ -14,7 +14,7 @@ from services.common.pb import room_pb2 as pb
 from services.room.access import OWNERS_ONLY, VIEWERS_CANNOT_PILOT, VIEWERS_CANNOT_SUMMARIZE
 from services.room.orchestrator.turns import Orchestrator
 from services.room.servicer import RoomServicer
-from services.room.store.repository import ROOM_NOT_FOUND
+from services.room.store.records import ROOM_NOT_FOUND
 from services.room.tests.conftest import World, attach, drain, stirred_autopilot
 
 OPEN = pb.ROOM_ACCESS_OPEN

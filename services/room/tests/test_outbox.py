@@ -18,9 +18,9 @@ from services.room.events import AccountDisabled, RoomEvents
 from services.room.outbox import OutboxRelay
 from services.room.passwords import Passwords
 from services.room.revocations import Revocations, Watch
-from services.room.store.accounts import AccountRepository
-from services.room.store.models import RevocationOutbox, utcnow
-from services.room.store.outbox import OutboxRepository
+from services.room.store.sql.accounts import AccountRepository
+from services.room.store.sql.models import RevocationOutbox, utcnow
+from services.room.store.sql.outbox import OutboxRepository
 from services.room.tests.conftest import FAST_HASHER, PASSWORD
 
 WAIT_S = 20.0

@@ -14,7 +14,7 @@ from services.common.pb import room_pb2 as pb
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.room.orchestrator.turns import Orchestrator, TurnLimits
 from services.room.quota import QuotaExceeded, Quotas
-from services.room.store.usage import UsageRepository
+from services.room.store.sql.usage import UsageRepository
 from services.room.tests.conftest import FakeClock, World, attach, drain
 
 ROOM_REFUSAL = (

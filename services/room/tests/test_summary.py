@@ -21,9 +21,9 @@ from services.room.orchestrator.summary import (
     SummaryConfig,
     is_command,
 )
-from services.room.store.autopilot import AutopilotStore
 from services.room.store.records import AuthorRecord, PersonaRecord
-from services.room.store.repository import RoomRepository
+from services.room.store.sql.autopilot import AutopilotStore
+from services.room.store.sql.repository import RoomRepository
 from services.room.timeline import Timeline
 
 ANA = AuthorRecord(id="u1", name="Ana", kind="human")

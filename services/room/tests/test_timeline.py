@@ -9,7 +9,7 @@ import pytest
 
 from services.common.pb import room_pb2 as pb
 from services.room.hub import Conn, GatewayStream, RoomHub
-from services.room.store.repository import RoomRepository
+from services.room.store.sql.repository import RoomRepository
 from services.room.timeline import Timeline
 
 pytestmark = pytest.mark.unit

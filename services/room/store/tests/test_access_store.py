@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import FailedPrecondition, NotFound
-from services.room.store.access import INVITE_INVALID, AccessRepository
-from services.room.store.accounts import AccountRepository
-from services.room.store.models import utcnow
 from services.room.store.records import AccountRecord
-from services.room.store.repository import RoomRepository
+from services.room.store.sql.access import INVITE_INVALID, AccessRepository
+from services.room.store.sql.accounts import AccountRepository
+from services.room.store.sql.models import utcnow
+from services.room.store.sql.repository import RoomRepository
 
 
 @pytest.fixture

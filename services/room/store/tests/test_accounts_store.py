@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import Conflict
-from services.room.store.accounts import AccountRepository
-from services.room.store.models import utcnow
-from services.room.store.repository import RoomRepository
+from services.room.store.sql.accounts import AccountRepository
+from services.room.store.sql.models import utcnow
+from services.room.store.sql.repository import RoomRepository
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import InvalidArgument, NotFound
 from services.room.store.records import AuthorRecord, MessageRecord
-from services.room.store.repository import RoomRepository
+from services.room.store.sql.repository import RoomRepository
 
 ALICE = AuthorRecord(id="user-alice", name="Alice", kind="human")
 ALPHA = AuthorRecord(id="persona:alpha", name="Alpha", kind="ai", handle="alpha")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import InvalidArgument, NotFound
 from services.room.store.records import PersonaRecord
-from services.room.store.repository import RoomRepository
+from services.room.store.sql.repository import RoomRepository
 
 MISSING_ROOM = "00000000-0000-0000-0000-000000000000"
 ALPHA = PersonaRecord(

@@ -18,11 +18,11 @@ from sqlalchemy import Connection, column, func, insert, inspect, select, table,
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import InvalidArgument, NotFound
-from services.room.store import database as database_module
-from services.room.store.database import alembic_config, create_engine, default_url, migrate
-from services.room.store.models import Base, Message, UTCDateTime
 from services.room.store.records import AuthorRecord, MessageRecord, PersonaRecord, RoomRecord
-from services.room.store.repository import RoomRepository
+from services.room.store.sql import database as database_module
+from services.room.store.sql.database import alembic_config, create_engine, default_url, migrate
+from services.room.store.sql.models import Base, Message, UTCDateTime
+from services.room.store.sql.repository import RoomRepository
 from tests.support.databases import (
     PostgresUnavailable,
     create_postgres_database,

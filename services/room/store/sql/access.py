@@ -11,12 +11,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common.errors import FailedPrecondition, NotFound, PermissionDenied
-from services.room.store.autopilot import load_summaries
-from services.room.store.base import Repository
-from services.room.store.models import Account, Invite, Room, RoomMember, RoomRemoval, utcnow
-from services.room.store.personas import load_personas
-from services.room.store.records import AutopilotRecord, InviteRecord, MemberRecord, RoomRecord
-from services.room.store.repository import ROOM_NOT_FOUND, room_record
+from services.room.store.records import (
+    ROOM_NOT_FOUND,
+    AutopilotRecord,
+    InviteRecord,
+    MemberRecord,
+    RoomRecord,
+)
+from services.room.store.sql.base import Repository
+from services.room.store.sql.models import Account, Invite, Room, RoomMember, RoomRemoval, utcnow
+from services.room.store.sql.personas import load_personas
+from services.room.store.sql.rows import load_summaries, room_record
 
 ROLE_RANK = {"viewer": 1, "member": 2, "owner": 3}
 MEMBER_NOT_FOUND = "Member not found."

@@ -12,7 +12,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.room.store.database import sqlite_writer
+from services.room.store.sql.database import sqlite_writer
 
 T = TypeVar("T")
 

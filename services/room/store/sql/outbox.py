@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.room.store.base import Repository
-from services.room.store.models import RevocationOutbox, utcnow
+from services.room.store.sql.base import Repository
+from services.room.store.sql.models import RevocationOutbox, utcnow
 
 
 @dataclass(frozen=True)

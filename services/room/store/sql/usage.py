@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from services.room.store.base import Repository
-from services.room.store.models import AiUsage
-
-# Both dialects spell an upsert the same way (INSERT ... ON CONFLICT DO UPDATE).
-_INSERTS: dict[str, Callable[[Any], Any]] = {
-    "sqlite": sqlite.insert,
-    "postgresql": postgresql.insert,
-}
+from services.room.store.sql.base import Repository
+from services.room.store.sql.dialect import upsert
+from services.room.store.sql.models import AiUsage
 
 
 class UsageRepository(Repository):
@@ -31,10 +22,9 @@ class UsageRepository(Repository):
 
     async def add(self, day: str, counts: dict[tuple[str, str], int]) -> None:
         """Add tokens to several (scope, scope id) counters of `day`, in one transaction."""
-        insert = _INSERTS[self.dialect]
         async with self._write() as session:
             for (scope, scope_id), tokens in sorted(counts.items()):
-                statement = insert(AiUsage).values(
+                statement = upsert(self.dialect, AiUsage).values(
                     scope=scope, scope_id=scope_id, day=day, tokens=tokens
                 )
                 statement = statement.on_conflict_do_update(

@@ -11,8 +11,8 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
-from services.room.store.database import create_engine
-from services.room.store.models import Base, UTCDateTime
+from services.room.store.sql.database import create_engine
+from services.room.store.sql.models import Base, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,153 +1,31 @@
-"""Room, persona and message persistence; every public method is one transaction."""
+"""A room's densely numbered messages and the AI replies among them; one transaction each."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
 from uuid import uuid4
 
-from sqlalchemy import Connection, Row, Select, Table, Update, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import Connection, Select, Table, Update, literal, select, update
 
 from services.common.errors import InvalidArgument, NotFound
-from services.room.store.autopilot import autopilot_record, load_summaries
-from services.room.store.base import Repository
-from services.room.store.models import Message, Room, RoomMember, utcnow
-from services.room.store.personas import (
-    add_personas,
-    check_handles,
-    load_personas,
-    replace_personas,
-)
 from services.room.store.records import (
+    MESSAGE_NOT_FOUND,
+    ROOM_NOT_FOUND,
     AuthorRecord,
-    AutopilotRecord,
     MessageRecord,
-    PersonaRecord,
-    RoomRecord,
-    SummaryRecord,
 )
+from services.room.store.sql.base import Repository
+from services.room.store.sql.dialect import upsert
+from services.room.store.sql.models import Message, Room, utcnow
+from services.room.store.sql.rows import message_record
 
-ROOM_NOT_FOUND = "Room not found."
-MESSAGE_NOT_FOUND = "Message not found."
 FINAL_STATUSES = frozenset({"complete", "interrupted", "error"})
 RESTARTED = "The room service restarted while this reply was being written."
 
 
-class RoomRepository(Repository):
-    """Rooms, their personas and their densely numbered messages, stored through SQLAlchemy."""
-
-    def __init__(
-        self, engine: AsyncEngine, autopilot_defaults: AutopilotRecord | None = None
-    ) -> None:
-        super().__init__(engine)
-        # What a room's autopilot settings are until someone sets them.
-        self.autopilot_defaults = autopilot_defaults or AutopilotRecord()
-
-    def write_session(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """A begun write transaction, queued with this engine's writers (for sibling stores)."""
-        return self._write()
-
-    def read_session(self) -> AsyncSession:
-        """A session for reads (for sibling stores)."""
-        return self._sessions()
-
-    # --- rooms ----------------------------------------------------------------------------------
-
-    async def create_room(
-        self,
-        name: str,
-        created_by: str,
-        personas: Sequence[PersonaRecord] = (),
-        *,
-        access: str = "invite",
-        allow_guests: bool = False,
-        owner_id: str | None = None,
-    ) -> RoomRecord:
-        """Store a new, empty room with `personas` in the given order (and `owner_id` as owner)."""
-        check_handles(personas)
-        now = utcnow()
-        room = Room(
-            id=str(uuid4()),
-            name=name,
-            created_by=created_by,
-            created_at=now,
-            updated_at=now,
-            last_seq=0,
-            access=access,
-            allow_guests=allow_guests,
-        )
-        async with self._write() as session:
-            session.add(room)
-            await session.flush()  # the room row before the rows that reference it
-            add_personas(session, room.id, personas, now)
-            if owner_id is not None:
-                session.add(
-                    RoomMember(room_id=room.id, account_id=owner_id, role="owner", created_at=now)
-                )
-        return self._room_record(room, tuple(personas))
-
-    async def get_room(self, room_id: str) -> RoomRecord:
-        """The room `room_id`; NotFound if there is none."""
-        async with self._sessions() as session:
-            room = await session.get(Room, room_id)
-            if room is None:
-                raise NotFound(ROOM_NOT_FOUND)
-            personas = await load_personas(session, [room_id])
-            summaries = await load_summaries(session, [room_id])
-            return self._room_record(room, personas.get(room_id, ()), summaries.get(room_id))
-
-    async def list_rooms(self, limit: int) -> list[RoomRecord]:
-        """Up to `limit` rooms, newest first (all of them: for administrators)."""
-        query = select(Room).order_by(Room.created_at.desc(), Room.id.desc()).limit(limit)
-        async with self._sessions() as session:
-            rooms = list(await session.scalars(query))
-            personas = await load_personas(session, [room.id for room in rooms])
-            summaries = await load_summaries(session, [room.id for room in rooms])
-        return [
-            self._room_record(room, personas.get(room.id, ()), summaries.get(room.id))
-            for room in rooms
-        ]
-
-    async def update_room(
-        self,
-        room_id: str,
-        *,
-        name: str | None = None,
-        personas: Sequence[PersonaRecord] | None = None,
-        access: str | None = None,
-        allow_guests: bool | None = None,
-    ) -> RoomRecord:
-        """Change the given fields of a room and bump its updated_at; NotFound if there is none.
-
-        `personas`, when given, replaces all of the room's personas.
-        """
-        if personas is not None:
-            check_handles(personas)
-        now = utcnow()
-        values: dict[str, Any] = {"updated_at": now}
-        if name is not None:
-            values["name"] = name
-        if access is not None:
-            values["access"] = access
-        if allow_guests is not None:
-            values["allow_guests"] = allow_guests
-        statement = update(Room).where(Room.id == room_id).values(values).returning(Room)
-        async with self._write() as session:
-            # The room row is locked first, so concurrent replacements of personas queue up.
-            room = await session.scalar(statement, execution_options={"synchronize_session": False})
-            if room is None:
-                raise NotFound(ROOM_NOT_FOUND)
-            if personas is None:
-                stored = (await load_personas(session, [room_id])).get(room_id, ())
-            else:
-                await replace_personas(session, room_id, personas, now)
-                stored = tuple(personas)
-            summaries = await load_summaries(session, [room_id])
-            return self._room_record(room, stored, summaries.get(room_id))
+class MessageRows(Repository):
+    """Posting, paging and finishing a room's messages (RoomRepository's message half)."""
 
     # --- messages -------------------------------------------------------------------------------
 
@@ -185,7 +63,7 @@ class RoomRepository(Repository):
             message = await session.scalar(query)
         if message is None:
             raise NotFound(MESSAGE_NOT_FOUND)
-        return _message_record(message)
+        return message_record(message)
 
     async def load_history(
         self, room_id: str, *, before: int | None, after: int | None, limit: int
@@ -207,7 +85,7 @@ class RoomRepository(Repository):
         page = rows[:limit]
         if after is None:
             page.reverse()
-        return [_message_record(message) for message in page], has_more
+        return [message_record(message) for message in page], has_more
 
     async def recent_messages(
         self, room_id: str, *, upto_seq: int, limit: int
@@ -217,7 +95,7 @@ class RoomRepository(Repository):
         async with self._sessions() as session:
             rows = list(await session.scalars(query))
         rows.reverse()
-        return [_message_record(message) for message in rows]
+        return [message_record(message) for message in rows]
 
     # --- AI replies -----------------------------------------------------------------------------
 
@@ -252,7 +130,7 @@ class RoomRepository(Repository):
         """Every reply still waiting for its turn, oldest first (for startup: they are resumed)."""
         query = select(Message).where(Message.status == "queued").order_by(Message.created_at)
         async with self._sessions() as session:
-            return [_message_record(message) for message in await session.scalars(query)]
+            return [message_record(message) for message in await session.scalars(query)]
 
     async def checkpoint_message(self, message_id: str, content: str) -> None:
         """Store the partial text of a reply that is still streaming; otherwise do nothing."""
@@ -316,16 +194,8 @@ class RoomRepository(Repository):
             result = await session.scalars(
                 statement, execution_options={"synchronize_session": False}
             )
-            messages = [_message_record(message) for message in result]
+            messages = [message_record(message) for message in result]
         return sorted(messages, key=lambda message: (message.room_id, message.seq))
-
-    def _room_record(
-        self,
-        room: Room,
-        personas: tuple[PersonaRecord, ...],
-        summary: SummaryRecord | None = None,
-    ) -> RoomRecord:
-        return room_record(room, personas, summary, self.autopilot_defaults)
 
 
 def _page_query(room_id: str, before: int | None, after: int | None) -> Select[Message]:
@@ -377,7 +247,7 @@ def _insert_message(connection: Connection, message: MessageRecord) -> int:
             allocated.c.last_seq,
         )
         seq = connection.scalar(
-            postgresql.insert(_MESSAGES)
+            upsert("postgresql", _MESSAGES)
             .from_select([*values, "seq"], from_seq)
             .on_conflict_do_nothing(index_elements=_IDEMPOTENCY_KEY)
             .returning(_MESSAGES.c.seq)
@@ -386,7 +256,7 @@ def _insert_message(connection: Connection, message: MessageRecord) -> int:
         seq = connection.scalar(next_seq)
         if seq is not None:
             stored = connection.scalar(
-                sqlite.insert(_MESSAGES)
+                upsert("sqlite", _MESSAGES)
                 .values({**values, "seq": seq})
                 .on_conflict_do_nothing(index_elements=_IDEMPOTENCY_KEY)
                 .returning(_MESSAGES.c.id)
@@ -403,7 +273,7 @@ def _insert_message(connection: Connection, message: MessageRecord) -> int:
         ).one_or_none()
         if original is None:
             raise NotFound(ROOM_NOT_FOUND)
-        raise _Duplicate(_message_record(original))
+        raise _Duplicate(message_record(original))
     if message.reply_to is not None:
         parent_room = connection.scalar(
             select(_MESSAGES.c.room_id).where(_MESSAGES.c.id == message.reply_to)
@@ -419,7 +289,7 @@ def _updated_message(connection: Connection, statement: Update) -> MessageRecord
     if not result.returns_rows:
         return None
     row = result.one_or_none()
-    return None if row is None else _message_record(row)
+    return None if row is None else message_record(row)
 
 
 def _new_message(
@@ -460,52 +330,3 @@ def _message_values(message: MessageRecord) -> dict[str, Any]:
         "client_msg_id": message.client_msg_id,
         "created_at": message.created_at,
     }
-
-
-def room_record(
-    room: Room,
-    personas: tuple[PersonaRecord, ...],
-    summary: SummaryRecord | None = None,
-    autopilot_defaults: AutopilotRecord | None = None,
-) -> RoomRecord:
-    """A room row, its personas and its summary as a record (`autopilot_defaults` fill in the
-    autopilot settings never set)."""
-    return RoomRecord(
-        id=room.id,
-        name=room.name,
-        created_by=room.created_by,
-        created_at=room.created_at,
-        updated_at=room.updated_at,
-        last_seq=room.last_seq,
-        personas=personas,
-        access=room.access,
-        allow_guests=room.allow_guests,
-        autopilot=autopilot_record(room, autopilot_defaults or AutopilotRecord()),
-        summary=summary,
-    )
-
-
-def _message_record(message: Message | Row[Any]) -> MessageRecord:
-    """A message row (ORM object or Core row: the same attribute names) as a record."""
-    return MessageRecord(
-        id=message.id,
-        room_id=message.room_id,
-        seq=message.seq,
-        author=AuthorRecord(
-            id=message.author_id,
-            name=message.author_name,
-            kind=message.author_kind,
-            handle=message.author_handle,
-        ),
-        content=message.content,
-        reply_to=message.reply_to,
-        status=message.status,
-        client_msg_id=message.client_msg_id,
-        created_at=message.created_at,
-        model=message.model,
-        prompt_tokens=message.prompt_tokens,
-        completion_tokens=message.completion_tokens,
-        ttft_ms=message.ttft_ms,
-        total_ms=message.total_ms,
-        error=message.error,
-    )

@@ -9,8 +9,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.errors import InvalidArgument
-from services.room.store.models import Persona
 from services.room.store.records import PersonaRecord
+from services.room.store.sql.models import Persona
 
 DUPLICATE_HANDLES = "Persona handles must be unique in a room."
 

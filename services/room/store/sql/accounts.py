@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import Conflict
-from services.room.store.base import Repository
-from services.room.store.models import Account, Credential, utcnow
-from services.room.store.outbox import add_revocations
 from services.room.store.records import AccountRecord, CredentialRecord
+from services.room.store.sql.base import Repository
+from services.room.store.sql.models import Account, Credential, utcnow
+from services.room.store.sql.outbox import add_revocations
 
 USERNAME_TAKEN = "That username is taken."
 

@@ -1,0 +1,1 @@
+"""The room store on SQLAlchemy: SQLite (the embedded default) and PostgreSQL."""

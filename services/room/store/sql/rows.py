@@ -1,0 +1,101 @@
+"""Rows of the room store as storage-neutral records (store/records.py), and back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.room.store.records import (
+    AuthorRecord,
+    AutopilotRecord,
+    MessageRecord,
+    PersonaRecord,
+    RoomRecord,
+    SummaryRecord,
+)
+from services.room.store.sql.models import Message, Room, RoomSummary
+
+
+def room_record(
+    room: Room,
+    personas: tuple[PersonaRecord, ...],
+    summary: SummaryRecord | None = None,
+    autopilot_defaults: AutopilotRecord | None = None,
+) -> RoomRecord:
+    """A room row, its personas and its summary as a record (`autopilot_defaults` fill in the
+    autopilot settings never set)."""
+    return RoomRecord(
+        id=room.id,
+        name=room.name,
+        created_by=room.created_by,
+        created_at=room.created_at,
+        updated_at=room.updated_at,
+        last_seq=room.last_seq,
+        personas=personas,
+        access=room.access,
+        allow_guests=room.allow_guests,
+        autopilot=autopilot_record(room, autopilot_defaults or AutopilotRecord()),
+        summary=summary,
+    )
+
+
+def message_record(message: Message | Row[Any]) -> MessageRecord:
+    """A message row (ORM object or Core row: the same attribute names) as a record."""
+    return MessageRecord(
+        id=message.id,
+        room_id=message.room_id,
+        seq=message.seq,
+        author=AuthorRecord(
+            id=message.author_id,
+            name=message.author_name,
+            kind=message.author_kind,
+            handle=message.author_handle,
+        ),
+        content=message.content,
+        reply_to=message.reply_to,
+        status=message.status,
+        client_msg_id=message.client_msg_id,
+        created_at=message.created_at,
+        model=message.model,
+        prompt_tokens=message.prompt_tokens,
+        completion_tokens=message.completion_tokens,
+        ttft_ms=message.ttft_ms,
+        total_ms=message.total_ms,
+        error=message.error,
+    )
+
+
+def autopilot_record(room: Room, defaults: AutopilotRecord) -> AutopilotRecord:
+    """A room row's autopilot, with `defaults` where a setting was never set."""
+    return AutopilotRecord(
+        enabled=room.autopilot_enabled,
+        strategy=room.autopilot_strategy,
+        max_turns=_or(room.autopilot_max_turns, defaults.max_turns),
+        token_budget=_or(room.autopilot_token_budget, defaults.token_budget),
+        idle_timeout_s=_or(room.autopilot_idle_timeout_s, defaults.idle_timeout_s),
+        summary_model=room.autopilot_summary_model or "",
+        turns=room.autopilot_turns,
+        tokens_used=room.autopilot_tokens_used,
+        stopped_reason=room.autopilot_stopped_reason or "",
+    )
+
+
+async def load_summaries(
+    session: AsyncSession, room_ids: Iterable[str]
+) -> dict[str, SummaryRecord]:
+    """The summaries of those of `room_ids` that have one, in one query."""
+    ids = list(room_ids)
+    if not ids:
+        return {}
+    rows = await session.scalars(select(RoomSummary).where(RoomSummary.room_id.in_(ids)))
+    return {
+        row.room_id: SummaryRecord(text=row.text, upto_seq=row.upto_seq, updated_at=row.updated_at)
+        for row in rows
+    }
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
