@@ -49,7 +49,7 @@ import httpx  # noqa: E402
 import websockets  # noqa: E402
 from websockets.asyncio.client import ClientConnection  # noqa: E402
 
-from services.common.supervisor import free_port, grpc_serving, http_ok  # noqa: E402
+from services.common.net import free_port, grpc_serving, http_ok  # noqa: E402
 from tests.support.client import NO_LIMITS  # noqa: E402
 from tests.support.stack import ROOM_SERVICE, ServiceProcess, Stack  # noqa: E402
 

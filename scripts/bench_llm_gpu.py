@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT))  # `tests.support` is not an installed package
 import benchlib  # noqa: E402
 import grpc  # noqa: E402
 
+from services.common.net import free_port  # noqa: E402
 from services.common.pb import llm_pb2  # noqa: E402
 from services.common.pb.llm_pb2_grpc import LlmServiceStub  # noqa: E402
-from services.common.supervisor import free_port  # noqa: E402
 from services.llm_node.backends.base import (  # noqa: E402
     ChatTurn,
     Final,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from services.common.supervisor import free_port, http_ok
+from services.common.net import free_port, http_ok
 from tests.support.client import Api, Member, auth, resume
 
 pytestmark = pytest.mark.e2e

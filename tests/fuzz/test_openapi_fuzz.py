@@ -18,7 +18,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from services.common.supervisor import free_port
+from services.common.net import free_port
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from tests.support.authz_world import PASSWORD, cookieless_client

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from services.common.supervisor import http_ok
+from services.common.net import http_ok
 from tests.support.client import (
     NO_LIMITS,
     WAIT_S,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.common.supervisor import http_ok
+from services.common.net import http_ok
 from tests.support.client import NO_LIMITS, WAIT_S, Api, Member, resume
 from tests.support.stack import Stack
 

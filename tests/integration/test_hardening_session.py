@@ -13,8 +13,8 @@ import pytest
 import websockets
 from sqlalchemy.engine import make_url
 
+from services.common.net import http_ok
 from services.common.pb import room_pb2 as pb
-from services.common.supervisor import http_ok
 from tests.support.client import Api, Member, auth, from_ip, new_ip, poll_until
 from tests.support.databases import (
     PostgresUnavailable,

@@ -16,9 +16,9 @@ import pytest
 import pytest_asyncio
 import websockets
 
+from services.common.net import free_port
 from services.common.pb import room_pb2 as pb
 from services.common.pb.room_pb2_grpc import RoomServiceStub
-from services.common.supervisor import free_port
 from tests.support.client import PASSWORD, Api, auth, running_ai_stack
 from tests.support.fixtures import api_fixture, closing_members, connected, database_fixture
 from tests.support.stack import Stack

@@ -214,8 +214,8 @@ async def chimera_admin(stack: Stack, *argv: str, stdin: str = "") -> str:
     """Run `chimera admin ARGV...` as its own process on the stack's database; its output."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-c",
-        "from services.common.cli import main; main()",
+        "-m",
+        "services.cli",
         "admin",
         *argv,
         env={

@@ -13,9 +13,9 @@ from pathlib import Path
 import grpc
 
 from services.common.grpc_security import SECRET_FILE, GrpcSecurity, open_channel
+from services.common.net import free_port, grpc_serving, http_ok
 from services.common.pb import llm_pb2
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
-from services.common.supervisor import free_port, grpc_serving, http_ok
 
 READY_TIMEOUT_S = 60.0
 ROOM_SERVICE = "chimera.v1.RoomService"

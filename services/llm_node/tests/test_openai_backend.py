@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.common.supervisor import free_port
+from services.common.net import free_port
 from services.llm_node.backends.base import (
     BackendError,
     BackendUnavailable,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.supervisor import free_port
+from services.common.net import free_port
 from services.llm_node.backends.base import ModelSpec
 from services.llm_node.registry import (
     BACKENDS,
@@ -185,7 +185,7 @@ def chimera(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run the `chimera` command with a clean CHIMERA_* environment plus `env`."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CHIMERA_")}
     return subprocess.run(
-        [sys.executable, "-c", "from services.common.cli import main; main()", *args],
+        [sys.executable, "-m", "services.cli", *args],
         cwd=REPO,
         env=clean | env,
         capture_output=True,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.cli import main
+from services.cli.main import main
 from services.common.errors import Unauthenticated
 from services.room.accounts import Accounts
 from services.room.passwords import Passwords

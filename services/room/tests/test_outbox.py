@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.cli import main
+from services.cli.main import main
 from services.common.pb import account_pb2 as apb
 from services.room.accounts import Accounts
 from services.room.events import AccountDisabled, RoomEvents

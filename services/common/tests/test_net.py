@@ -1,10 +1,14 @@
-"""Picking ports for the services `chimera up` starts."""
+"""Picking free ports for the services that `chimera up` and the test stacks start."""
 
 from __future__ import annotations
 
 import socket
 
-from services.common.supervisor import free_ports
+import pytest
+
+from services.common.net import free_ports
+
+pytestmark = pytest.mark.unit
 
 
 def test_free_ports_differ_are_bindable_and_skip_the_ones_promised_elsewhere() -> None:

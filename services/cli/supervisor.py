@@ -1,4 +1,4 @@
-"""`chimera up`: run every service as its own process, watch them, stop them cleanly."""
+"""How `chimera up` runs each service as its own process, watches them and stops them cleanly."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ import ctypes
 import logging
 import os
 import signal
-import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import grpc
-import httpx
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
+# Not __name__: users (and the end-to-end tests) read "chimera.up: ... is serving" lines.
 logger = logging.getLogger("chimera.up")
 
 START_TIMEOUT_S = 90.0
@@ -26,53 +22,10 @@ MAX_RESTARTS = 5  # within RESTART_WINDOW_S; past that, `chimera up` gives up
 RESTART_WINDOW_S = 60.0
 
 
-def free_port(host: str) -> int:
-    """A TCP port that is free on `host` right now."""
-    return free_ports(host, 1)[0]
-
-
-def free_ports(host: str, count: int, avoid: Collection[int] = ()) -> list[int]:
-    """`count` different TCP ports free on `host` right now, none of them in `avoid`.
-
-    Each is held while the next is picked, so they differ; `avoid` keeps out ports that are
-    promised elsewhere but not bound yet (the gateway's, when the user chose an ephemeral one).
-    """
-    ports: list[int] = []
-    with contextlib.ExitStack() as held:
-        while len(ports) < count:
-            s = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            s.bind((host, 0))
-            port = int(s.getsockname()[1])
-            if port not in avoid:
-                ports.append(port)
-    return ports
-
-
 def _die_with_parent() -> None:
     # Linux: children get SIGTERM if `chimera up` itself is killed, so none are orphaned.
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-async def grpc_serving(address: str, service: str) -> bool:
-    """True when the gRPC health service at `address` reports `service` SERVING."""
-    async with grpc.aio.insecure_channel(address) as channel:
-        try:
-            reply = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=service), timeout=1
-            )
-        except grpc.aio.AioRpcError:
-            return False
-    return reply.status == health_pb2.HealthCheckResponse.SERVING
-
-
-async def http_ok(url: str) -> bool:
-    """True when GET `url` answers 200."""
-    async with httpx.AsyncClient(timeout=1) as client:
-        try:
-            return (await client.get(url)).status_code == 200
-        except httpx.HTTPError:
-            return False
 
 
 @dataclass
