@@ -29,7 +29,8 @@ from sqlalchemy import insert, make_url, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.room.store.records import MessageRecord
-from services.room.store.sql.database import create_engine, default_url, migrate
+from services.room.store.registry import default_url
+from services.room.store.sql.database import create_engine, migrate
 from services.room.store.sql.models import Message, Room
 from services.room.store.sql.repository import RoomRepository
 

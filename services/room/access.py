@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 from services.common.errors import NotFound, PermissionDenied
 from services.common.pb import room_pb2 as pb
+from services.room.store.protocol import AccessStore, AccountStore
 from services.room.store.records import ROOM_NOT_FOUND, AccountRecord, MemberRecord, RoomRecord
-from services.room.store.sql.access import AccessRepository
-from services.room.store.sql.accounts import AccountRepository
 
 VIEWERS_CANNOT_SEND = "Viewers cannot send messages."
 VIEWERS_CANNOT_STOP = "Viewers cannot stop replies."
@@ -62,7 +61,7 @@ def is_owner(role: str | None) -> bool:
 class RoomAccess:
     """Looks up actors and memberships and applies the rules above."""
 
-    def __init__(self, accounts: AccountRepository, members: AccessRepository) -> None:
+    def __init__(self, accounts: AccountStore, members: AccessStore) -> None:
         self.accounts = accounts
         self.members = members
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.common.clock import utcnow
 from services.common.errors import (
     Conflict,
     FailedPrecondition,
@@ -28,9 +29,8 @@ from services.room.config import RoomSettings
 from services.room.events import AccountDisabled, RoomEvents
 from services.room.passwords import LoginLimiter, Passwords, TooManySignIns
 from services.room.revocations import Revocations
-from services.room.store.records import AccountRecord, CredentialRecord
-from services.room.store.sql.accounts import USERNAME_TAKEN, AccountRepository
-from services.room.store.sql.models import utcnow
+from services.room.store.protocol import AccountStore
+from services.room.store.records import USERNAME_TAKEN, AccountRecord, CredentialRecord
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class Accounts:
 
     def __init__(
         self,
-        repo: AccountRepository,
+        repo: AccountStore,
         revocations: Revocations | None = None,
         *,
         policy: AccountPolicy | None = None,

@@ -18,8 +18,7 @@ from collections.abc import Awaitable, Callable
 from services.common.errors import ChimeraError, InvalidArgument
 from services.room.accounts import AccountPolicy, Accounts
 from services.room.config import RoomSettings
-from services.room.store.sql.accounts import AccountRepository
-from services.room.store.sql.database import create_engine, default_url, migrate
+from services.room.store.registry import StoreOptions, default_url, open_store
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,15 +36,14 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, settings: RoomSettings) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.database_url or default_url(settings.data_dir))
+    url = settings.database_url or default_url(settings.data_dir)
+    store = await open_store(url, StoreOptions(outbox=True))
     try:
-        await migrate(engine)
-        repo = AccountRepository(engine, outbox=True)
-        accounts = Accounts(repo, policy=AccountPolicy.from_settings(settings))
+        accounts = Accounts(store.accounts, policy=AccountPolicy.from_settings(settings))
         await COMMANDS[args.admin_command](accounts, args)
         return 0
     finally:
-        await engine.dispose()
+        await store.close()
 
 
 def read_password(args: argparse.Namespace) -> str:

@@ -6,14 +6,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from services.common.clock import utcnow
 from services.common.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from services.common.pb import room_pb2 as pb
 from services.room.access import OWNERS_ONLY, is_owner
 from services.room.accounts import hash_secret, new_secret
 from services.room.convert import ROLE_NAMES, invite_pb, member_pb, room_pb
 from services.room.rooms import INVALID_ACTOR, Rooms
-from services.room.store.sql.access import INVITE_INVALID, MEMBER_NOT_FOUND
-from services.room.store.sql.models import utcnow
+from services.room.store.records import INVITE_INVALID, MEMBER_NOT_FOUND
 
 logger = logging.getLogger(__name__)
 

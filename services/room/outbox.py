@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from services.common.clock import utcnow
 from services.room.accounts import Accounts
-from services.room.store.sql.models import utcnow
-from services.room.store.sql.outbox import OutboxRepository
+from services.room.store.protocol import OutboxStore
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class OutboxRelay:
 
     def __init__(
         self,
-        repo: OutboxRepository,
+        repo: OutboxStore,
         accounts: Accounts,
         interval_s: float,
         *,

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.common.clock import utcnow
 from services.common.errors import ResourceExhausted
-from services.room.store.sql.models import utcnow
-from services.room.store.sql.usage import UsageRepository
+from services.room.store.protocol import UsageStore
 
 RESETS = "it resets at 00:00 UTC."
 
@@ -41,7 +41,7 @@ class Quotas:
 
     def __init__(
         self,
-        repo: UsageRepository,
+        repo: UsageStore,
         *,
         user_daily_tokens: int,
         room_daily_tokens: int,

@@ -17,8 +17,8 @@ from services.room.events import HumanMessagePosted, RoomChanged
 from services.room.orchestrator.turns import Admission
 from services.room.personas import validate_personas
 from services.room.post_limits import PostLimiter
+from services.room.store.protocol import AccessStore
 from services.room.store.records import AuthorRecord, MemberRecord, PersonaRecord, RoomRecord
-from services.room.store.sql.access import AccessRepository
 from services.room.timeline import Held, Timeline
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Rooms:
         self.replies = replies  # None: mentions are not answered
 
     @property
-    def members(self) -> AccessRepository:
+    def members(self) -> AccessStore:
         return self.access.members
 
     async def create(

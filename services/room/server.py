@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from services.common.clock import utcnow
 from services.common.grpc_security import GrpcSecurity, open_channel
 from services.common.grpc_server import GrpcServer, PortInUse, run, wait_for_signal
 from services.common.log import setup_logging
@@ -36,13 +37,7 @@ from services.room.revocations import Revocations
 from services.room.rooms import Rooms
 from services.room.servicer import RoomServicer
 from services.room.store.records import AutopilotRecord
-from services.room.store.sql.access import AccessRepository
-from services.room.store.sql.accounts import AccountRepository
-from services.room.store.sql.database import create_engine, default_url, migrate
-from services.room.store.sql.models import utcnow
-from services.room.store.sql.outbox import OutboxRepository
-from services.room.store.sql.repository import RoomRepository
-from services.room.store.sql.usage import UsageRepository
+from services.room.store.registry import StoreOptions, UnknownStore, default_url, open_store
 from services.room.timeline import Timeline
 
 logger = logging.getLogger(__name__)
@@ -66,14 +61,16 @@ def subscribe(
 async def serve(settings: RoomSettings) -> None:
     """Run the room service until SIGINT/SIGTERM."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.database_url or default_url(settings.data_dir))
-    await migrate(engine)
     autopilot_defaults = AutopilotRecord(
         max_turns=settings.autopilot_max_turns,
         token_budget=settings.autopilot_token_budget,
         idle_timeout_s=settings.autopilot_idle_timeout_s,
     )
-    repo = RoomRepository(engine, autopilot_defaults)
+    store = await open_store(
+        settings.database_url or default_url(settings.data_dir),
+        StoreOptions(autopilot_defaults=autopilot_defaults),
+    )
+    repo = store.rooms
     stale = await repo.interrupt_streaming()
     if stale:
         logger.info(
@@ -81,7 +78,7 @@ async def serve(settings: RoomSettings) -> None:
         )
     events = RoomEvents()
     hub = RoomHub(typing_ttl_s=settings.typing_ttl_s, events=events)
-    account_repo = AccountRepository(engine)
+    account_repo = store.accounts
     await account_repo.delete_expired(utcnow())
     revocations = Revocations()
     accounts = Accounts(
@@ -91,7 +88,7 @@ async def serve(settings: RoomSettings) -> None:
         events=events,
     )
     quotas = Quotas(
-        UsageRepository(engine),
+        store.usage,
         user_daily_tokens=settings.ai_user_daily_tokens,
         room_daily_tokens=settings.ai_room_daily_tokens,
     )
@@ -134,7 +131,7 @@ async def serve(settings: RoomSettings) -> None:
 
     rooms = Rooms(
         timeline,
-        RoomAccess(account_repo, AccessRepository(engine, autopilot_defaults)),
+        RoomAccess(account_repo, store.access),
         max_message_chars=settings.max_message_chars,
         post_limits=PostLimiter(settings.post_rate, settings.post_burst),
         models=models,
@@ -163,7 +160,7 @@ async def serve(settings: RoomSettings) -> None:
     await autopilot.resume()
     if resumed := await orchestrator.resume():
         logger.info("replies left queued by the last run queued again", extra={"count": resumed})
-    outbox = OutboxRelay(OutboxRepository(engine), accounts, settings.revocation_poll_s)
+    outbox = OutboxRelay(store.outbox, accounts, settings.revocation_poll_s)
     await outbox.start()
     try:
         await wait_for_signal()
@@ -180,7 +177,7 @@ async def serve(settings: RoomSettings) -> None:
     finally:
         await outbox.close()
         await llm_channel.close()
-        await engine.dispose()
+        await store.close()
     logger.info("room service stopped")
 
 
@@ -190,7 +187,7 @@ def main() -> None:
     setup_logging("room", settings.log_level, settings.log_format)
     try:
         run(serve(settings))
-    except PortInUse as exc:
+    except (PortInUse, UnknownStore) as exc:
         logger.error("%s", exc)
         sys.exit(2)
 

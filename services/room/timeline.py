@@ -25,8 +25,8 @@ from services.common.pb import room_pb2 as pb
 from services.room.convert import message_pb, room_pb
 from services.room.events import RoomEvent
 from services.room.hub import GatewayStream, RoomHub
+from services.room.store.protocol import RoomStore
 from services.room.store.records import AuthorRecord, RoomRecord
-from services.room.store.sql.repository import RoomRepository
 
 
 def room_updated(room: pb.Room) -> pb.SessionEvent:
@@ -38,7 +38,7 @@ class Held:
     """A room's lock, held: each write here is published right after it commits."""
 
     room_id: str
-    repo: RoomRepository
+    repo: RoomStore
     hub: RoomHub
 
     def publish(self, event: pb.SessionEvent) -> None:
@@ -90,7 +90,7 @@ class Held:
         return message
 
     async def finish_reply(self, message_id: str, **fields: Any) -> pb.Message:
-        """Store a reply's final state (`RoomRepository.finish_message` fields) and publish it."""
+        """Store a reply's final state (`RoomStore.finish_message` fields) and publish it."""
         message = message_pb(await self.repo.finish_message(message_id, **fields))
         self.publish(pb.SessionEvent(message=message))
         return message
@@ -115,7 +115,7 @@ class Timeline:
     """Every room's ordered writes and broadcasts, over one repository and one hub; what
     those writes mean to the rest of the service goes out as `events` (the hub's)."""
 
-    def __init__(self, repo: RoomRepository, hub: RoomHub) -> None:
+    def __init__(self, repo: RoomStore, hub: RoomHub) -> None:
         self.repo = repo
         self.hub = hub
         self.events = hub.events

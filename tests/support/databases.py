@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from sqlalchemy import make_url
 
-from services.room.store.sql.database import default_url
+from services.room.store.registry import default_url
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONNECT_TIMEOUT_S = 5.0

@@ -37,7 +37,6 @@ from services.room.orchestrator.summary import is_command
 from services.room.orchestrator.system import AUTOPILOT, post_system_message
 from services.room.orchestrator.turns import Orchestrator
 from services.room.store.records import MessageRecord, RoomRecord
-from services.room.store.sql.autopilot import AutopilotStore
 from services.room.timeline import Timeline
 
 logger = logging.getLogger(__name__)
@@ -146,7 +145,7 @@ class Autopilot:
         self.timeline = timeline
         self.repo = timeline.repo
         self.models = models  # None: summary_model ids are not checked against the LLM node
-        self.store = AutopilotStore(timeline.repo)
+        self.store = timeline.repo.autopilot
         self.hub = timeline.hub
         self.orchestrator = orchestrator
         self.config = config

@@ -41,7 +41,6 @@ from services.room.orchestrator.context import (
 from services.room.orchestrator.system import SUMMARY, post_system_message
 from services.room.quota import Quotas, Reservation
 from services.room.store.records import MessageRecord, PersonaRecord, RoomRecord, SummaryRecord
-from services.room.store.sql.autopilot import AutopilotStore
 from services.room.timeline import Timeline
 
 logger = logging.getLogger(__name__)
@@ -114,7 +113,7 @@ class Summarizer:
     ) -> None:
         self.timeline = timeline
         self.repo = timeline.repo
-        self.store = AutopilotStore(timeline.repo)
+        self.store = timeline.repo.autopilot
         self.llm = llm
         self.config = config
         self.window = window

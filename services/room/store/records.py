@@ -8,6 +8,10 @@ from datetime import datetime
 # What every store says when a room or message does not exist (clients see it).
 ROOM_NOT_FOUND = "Room not found."
 MESSAGE_NOT_FOUND = "Message not found."
+MEMBER_NOT_FOUND = "Member not found."
+INVITE_INVALID = "Invite not found or no longer valid."
+USERNAME_TAKEN = "That username is taken."
+LAST_OWNER = "A room needs an owner: make someone else owner first."
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +159,12 @@ class InviteRecord:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """One revocation: a credential id, or an account id for a disabled account."""
+
+    id: int
+    credential_id: str | None
+    account_id: str | None

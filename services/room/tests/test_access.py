@@ -13,9 +13,10 @@ from services.common.errors import (
 )
 from services.common.pb import room_pb2 as pb
 from services.room.access import OWNERS_ONLY, VIEWERS_CANNOT_SEND
-from services.room.store.records import ROOM_NOT_FOUND
-from services.room.store.sql.access import INVITE_INVALID, LAST_OWNER
+from services.room.store.records import INVITE_INVALID, LAST_OWNER, ROOM_NOT_FOUND
 from services.room.tests.conftest import FakeClock, World, attach, drain
+
+pytestmark = pytest.mark.unit
 
 MISSING = "00000000-0000-0000-0000-000000000000"
 OPEN, INVITE = pb.ROOM_ACCESS_OPEN, pb.ROOM_ACCESS_INVITE

@@ -33,6 +33,8 @@ from services.room.revocations import Revocations
 from services.room.store.sql.accounts import AccountRepository
 from services.room.tests.conftest import FAST_HASHER, PASSWORD, FakeClock
 
+pytestmark = pytest.mark.unit
+
 
 async def stored_hash(accounts: Accounts, username: str) -> str | None:
     found = await accounts.repo.get_by_username(username)

@@ -17,6 +17,8 @@ from services.room.store.sql.accounts import AccountRepository
 from services.room.store.sql.database import create_engine
 from services.room.tests.conftest import FAST_HASHER
 
+pytestmark = pytest.mark.unit
+
 Run = Callable[..., tuple[int, str, str]]
 
 

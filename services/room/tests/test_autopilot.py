@@ -18,6 +18,8 @@ from services.room.store.records import AuthorRecord, PersonaRecord, RoomRecord
 from services.room.store.sql.repository import RoomRepository
 from services.room.timeline import Timeline
 
+pytestmark = pytest.mark.unit
+
 ANA = pb.User(id="u1", name="Ana")
 NO_PAUSE = AutopilotConfig(delay_base_s=0, delay_per_char_s=0, delay_max_s=0, seed=1)
 

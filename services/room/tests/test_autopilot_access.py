@@ -17,6 +17,8 @@ from services.room.servicer import RoomServicer
 from services.room.store.records import ROOM_NOT_FOUND
 from services.room.tests.conftest import World, attach, drain, stirred_autopilot
 
+pytestmark = pytest.mark.unit
+
 OPEN = pb.ROOM_ACCESS_OPEN
 OWNER, MEMBER, VIEWER = pb.ROOM_ROLE_OWNER, pb.ROOM_ROLE_MEMBER, pb.ROOM_ROLE_VIEWER
 TEN_TURNS = pb.AutopilotPatch(max_turns=10)

@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.cli.main import main
+from services.common.clock import utcnow
 from services.common.pb import account_pb2 as apb
 from services.room.accounts import Accounts
 from services.room.events import AccountDisabled, RoomEvents
@@ -19,9 +20,11 @@ from services.room.outbox import OutboxRelay
 from services.room.passwords import Passwords
 from services.room.revocations import Revocations, Watch
 from services.room.store.sql.accounts import AccountRepository
-from services.room.store.sql.models import RevocationOutbox, utcnow
+from services.room.store.sql.models import RevocationOutbox
 from services.room.store.sql.outbox import OutboxRepository
 from services.room.tests.conftest import FAST_HASHER, PASSWORD
+
+pytestmark = pytest.mark.unit
 
 WAIT_S = 20.0
 

@@ -17,6 +17,8 @@ from services.room.quota import QuotaExceeded, Quotas
 from services.room.store.sql.usage import UsageRepository
 from services.room.tests.conftest import FakeClock, World, attach, drain
 
+pytestmark = pytest.mark.unit
+
 ROOM_REFUSAL = (
     "Daily AI token quota for this room is used up (1,000 tokens); it resets at 00:00 UTC."
 )

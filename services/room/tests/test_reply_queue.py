@@ -18,6 +18,8 @@ from services.room.orchestrator.turns import PERSONA_GONE, Orchestrator, TurnLim
 from services.room.tests.conftest import World, attach
 from services.room.tests.test_quota import FakeLlm
 
+pytestmark = pytest.mark.unit
+
 TIMEOUT_S = 10
 
 

@@ -14,6 +14,8 @@ from services.room.servicer import RoomServicer
 from services.room.session import JOIN_DENIED
 from services.room.tests.conftest import World, attach, drain, room_servicer
 
+pytestmark = pytest.mark.unit
+
 OPEN, MEMBER, VIEWER = pb.ROOM_ACCESS_OPEN, pb.ROOM_ROLE_MEMBER, pb.ROOM_ROLE_VIEWER
 
 

@@ -22,9 +22,10 @@ from services.room.orchestrator.summary import (
     is_command,
 )
 from services.room.store.records import AuthorRecord, PersonaRecord
-from services.room.store.sql.autopilot import AutopilotStore
 from services.room.store.sql.repository import RoomRepository
 from services.room.timeline import Timeline
+
+pytestmark = pytest.mark.unit
 
 ANA = AuthorRecord(id="u1", name="Ana", kind="human")
 SAGE = PersonaRecord(
@@ -178,7 +179,7 @@ async def test_by_default_the_first_personas_model_folds_in_chunks_that_fit_it(
 
 async def test_a_room_summary_model_overrides_the_default(repo: RoomRepository) -> None:
     room = await repo.create_room("Lab", "u1", [SAGE])
-    await AutopilotStore(repo).update(room.id, {"summary_model": "big"})
+    await repo.autopilot.update(room.id, {"summary_model": "big"})
     llm = FakeLlm(["Short."])
     await say(repo, room.id, 1, 40)
     await context(repo, summarizer(repo, llm, model="default-model"), room.id)

@@ -10,8 +10,12 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from services.common.clock import utcnow
 from services.common.errors import FailedPrecondition, NotFound, PermissionDenied
 from services.room.store.records import (
+    INVITE_INVALID,
+    LAST_OWNER,
+    MEMBER_NOT_FOUND,
     ROOM_NOT_FOUND,
     AutopilotRecord,
     InviteRecord,
@@ -19,15 +23,12 @@ from services.room.store.records import (
     RoomRecord,
 )
 from services.room.store.sql.base import Repository
-from services.room.store.sql.models import Account, Invite, Room, RoomMember, RoomRemoval, utcnow
+from services.room.store.sql.models import Account, Invite, Room, RoomMember, RoomRemoval
 from services.room.store.sql.personas import load_personas
 from services.room.store.sql.rows import load_summaries, room_record
 
 ROLE_RANK = {"viewer": 1, "member": 2, "owner": 3}
-MEMBER_NOT_FOUND = "Member not found."
 INVITE_NOT_FOUND = "Invite not found."
-INVITE_INVALID = "Invite not found or no longer valid."
-LAST_OWNER = "A room needs an owner: make someone else owner first."
 REMOVED = "You were removed from this room; an owner can invite you back."
 
 

@@ -10,13 +10,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.clock import utcnow
 from services.common.errors import Conflict
-from services.room.store.records import AccountRecord, CredentialRecord
+from services.room.store.records import USERNAME_TAKEN, AccountRecord, CredentialRecord
 from services.room.store.sql.base import Repository
-from services.room.store.sql.models import Account, Credential, utcnow
+from services.room.store.sql.models import Account, Credential
 from services.room.store.sql.outbox import add_revocations
-
-USERNAME_TAKEN = "That username is taken."
 
 
 class AccountRepository(Repository):

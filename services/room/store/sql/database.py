@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from services.common.errors import InvalidArgument
 from services.common.validation import text_problem
 
-DATABASE_FILE = "chimera.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Held for the migration transaction so room-service instances starting together on one
@@ -40,11 +39,6 @@ T = TypeVar("T")
 
 # A URL without a driver gets the async one this package is written against.
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-
-
-def default_url(data_dir: Path) -> str:
-    """The URL of the default database: a SQLite file in `data_dir`."""
-    return f"sqlite+aiosqlite:///{data_dir.resolve() / DATABASE_FILE}"
 
 
 def create_engine(url: str) -> AsyncEngine:

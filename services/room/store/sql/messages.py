@@ -8,6 +8,7 @@ from uuid import uuid4
 
 from sqlalchemy import Connection, Select, Table, Update, literal, select, update
 
+from services.common.clock import utcnow
 from services.common.errors import InvalidArgument, NotFound
 from services.room.store.records import (
     MESSAGE_NOT_FOUND,
@@ -17,7 +18,7 @@ from services.room.store.records import (
 )
 from services.room.store.sql.base import Repository
 from services.room.store.sql.dialect import upsert
-from services.room.store.sql.models import Message, Room, utcnow
+from services.room.store.sql.models import Message, Room
 from services.room.store.sql.rows import message_record
 
 FINAL_STATUSES = frozenset({"complete", "interrupted", "error"})

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.clock import utcnow
+from services.room.store.records import OutboxRecord
 from services.room.store.sql.base import Repository
-from services.room.store.sql.models import RevocationOutbox, utcnow
-
-
-@dataclass(frozen=True)
-class OutboxRecord:
-    """One revocation: a credential id, or an account id for a disabled account."""
-
-    id: int
-    credential_id: str | None
-    account_id: str | None
+from services.room.store.sql.models import RevocationOutbox
 
 
 def add_revocations(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.clock import utcnow
 from services.common.errors import NotFound
 from services.room.store.records import (
     ROOM_NOT_FOUND,
@@ -18,8 +19,9 @@ from services.room.store.records import (
     RoomRecord,
     SummaryRecord,
 )
+from services.room.store.sql.autopilot import AutopilotRepository
 from services.room.store.sql.messages import MessageRows
-from services.room.store.sql.models import Room, RoomMember, utcnow
+from services.room.store.sql.models import Room, RoomMember
 from services.room.store.sql.personas import (
     add_personas,
     check_handles,
@@ -39,13 +41,10 @@ class RoomRepository(MessageRows):
         # What a room's autopilot settings are until someone sets them.
         self.autopilot_defaults = autopilot_defaults or AutopilotRecord()
 
-    def write_session(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """A begun write transaction, queued with this engine's writers (for sibling stores)."""
-        return self._write()
-
-    def read_session(self) -> AsyncSession:
-        """A session for reads (for sibling stores)."""
-        return self._sessions()
+    @functools.cached_property
+    def autopilot(self) -> AutopilotRepository:
+        """The rooms' autopilot state and summaries, on the same engine."""
+        return AutopilotRepository(self._engine, self)
 
     # --- rooms ----------------------------------------------------------------------------------
 

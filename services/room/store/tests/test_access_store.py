@@ -1,4 +1,4 @@
-"""AccessRepository: members, roles, invites and visible rooms, on SQLite and on PostgreSQL."""
+"""The AccessStore contract: members, roles, invites and visible rooms, on every store."""
 
 from __future__ import annotations
 
@@ -6,29 +6,29 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.clock import utcnow
 from services.common.errors import FailedPrecondition, NotFound
-from services.room.store.records import AccountRecord
-from services.room.store.sql.access import INVITE_INVALID, AccessRepository
-from services.room.store.sql.accounts import AccountRepository
-from services.room.store.sql.models import utcnow
-from services.room.store.sql.repository import RoomRepository
+from services.room.store.protocol import AccessStore, RoomStore
+from services.room.store.records import INVITE_INVALID, AccountRecord
+from services.room.store.registry import Store
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def rooms(engine: AsyncEngine) -> RoomRepository:
-    return RoomRepository(engine)
+def rooms(store: Store) -> RoomStore:
+    return store.rooms
 
 
 @pytest.fixture
-def access(engine: AsyncEngine) -> AccessRepository:
-    return AccessRepository(engine)
+def access(store: Store) -> AccessStore:
+    return store.access
 
 
 @pytest.fixture
-async def people(engine: AsyncEngine) -> dict[str, AccountRecord]:
-    repo = AccountRepository(engine)
+async def people(store: Store) -> dict[str, AccountRecord]:
+    repo = store.accounts
     made = {
         name: await repo.create_account(username=name, name=name.title(), kind="user")
         for name in ("alice", "bob", "carol")
@@ -38,7 +38,7 @@ async def people(engine: AsyncEngine) -> dict[str, AccountRecord]:
 
 
 async def test_creator_is_owner_and_room_has_its_access(
-    rooms: RoomRepository, access: AccessRepository, people: dict[str, AccountRecord]
+    rooms: RoomStore, access: AccessStore, people: dict[str, AccountRecord]
 ) -> None:
     alice = people["alice"]
     room = await rooms.create_room("Plans", alice.id, owner_id=alice.id)
@@ -58,7 +58,7 @@ async def test_creator_is_owner_and_room_has_its_access(
 
 
 async def test_visible_rooms_are_member_rooms_and_open_ones(
-    rooms: RoomRepository, access: AccessRepository, people: dict[str, AccountRecord]
+    rooms: RoomStore, access: AccessStore, people: dict[str, AccountRecord]
 ) -> None:
     alice, bob, guest = people["alice"], people["bob"], people["guest"]
     private = await rooms.create_room("private", alice.id, owner_id=alice.id)
@@ -89,7 +89,7 @@ async def test_visible_rooms_are_member_rooms_and_open_ones(
 
 
 async def test_ensure_member_adds_once(
-    rooms: RoomRepository, access: AccessRepository, people: dict[str, AccountRecord]
+    rooms: RoomStore, access: AccessStore, people: dict[str, AccountRecord]
 ) -> None:
     alice, bob = people["alice"], people["bob"]
     room = await rooms.create_room("open", alice.id, access="open", owner_id=alice.id)
@@ -107,7 +107,7 @@ async def test_ensure_member_adds_once(
 
 
 async def test_roles_change_but_the_last_owner_stays(
-    rooms: RoomRepository, access: AccessRepository, people: dict[str, AccountRecord]
+    rooms: RoomStore, access: AccessStore, people: dict[str, AccountRecord]
 ) -> None:
     alice, bob = people["alice"], people["bob"]
     room = await rooms.create_room("r", alice.id, owner_id=alice.id)
@@ -131,7 +131,7 @@ async def test_roles_change_but_the_last_owner_stays(
 
 
 async def test_invites_are_accepted_until_used_up(
-    rooms: RoomRepository, access: AccessRepository, people: dict[str, AccountRecord]
+    rooms: RoomStore, access: AccessStore, people: dict[str, AccountRecord]
 ) -> None:
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
     room = await rooms.create_room("r", alice.id, owner_id=alice.id)
@@ -151,7 +151,7 @@ async def test_invites_are_accepted_until_used_up(
 
 
 async def test_invites_keep_the_higher_role(
-    rooms: RoomRepository, access: AccessRepository, people: dict[str, AccountRecord]
+    rooms: RoomStore, access: AccessStore, people: dict[str, AccountRecord]
 ) -> None:
     alice, bob = people["alice"], people["bob"]
     room = await rooms.create_room("r", alice.id, owner_id=alice.id)
@@ -173,7 +173,7 @@ async def test_invites_keep_the_higher_role(
 
 
 async def test_expired_revoked_and_guest_refused_invites(
-    rooms: RoomRepository, access: AccessRepository, people: dict[str, AccountRecord]
+    rooms: RoomStore, access: AccessStore, people: dict[str, AccountRecord]
 ) -> None:
     alice, bob, guest = people["alice"], people["bob"], people["guest"]
     room = await rooms.create_room("r", alice.id, owner_id=alice.id)

@@ -1,24 +1,26 @@
-"""AccountRepository: accounts and credentials, on SQLite and on PostgreSQL."""
+"""The AccountStore contract: accounts and credentials, on every store."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.clock import utcnow
 from services.common.errors import Conflict
-from services.room.store.sql.accounts import AccountRepository
-from services.room.store.sql.models import utcnow
-from services.room.store.sql.repository import RoomRepository
+from services.room.store.protocol import AccountStore
+from services.room.store.registry import Store, UnknownStore, default_url, open_store, scheme
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def repo(engine: AsyncEngine) -> AccountRepository:
-    return AccountRepository(engine)
+def repo(store: Store) -> AccountStore:
+    return store.accounts
 
 
-async def test_account_round_trip_and_unique_username(repo: AccountRepository) -> None:
+async def test_account_round_trip_and_unique_username(repo: AccountStore) -> None:
     alice = await repo.create_account(
         username="alice", name="Alice", kind="user", password_hash="$argon2id$x"
     )
@@ -31,7 +33,7 @@ async def test_account_round_trip_and_unique_username(repo: AccountRepository) -
         await repo.create_account(username="alice", name="Other", kind="user")
 
 
-async def test_guests_have_no_username_and_never_collide(repo: AccountRepository) -> None:
+async def test_guests_have_no_username_and_never_collide(repo: AccountStore) -> None:
     first = await repo.create_account(username=None, name="Guest", kind="guest")
     second = await repo.create_account(username=None, name="Guest", kind="guest")
 
@@ -39,7 +41,7 @@ async def test_guests_have_no_username_and_never_collide(repo: AccountRepository
     assert [a.id for a in await repo.list_accounts(10)] == [second.id, first.id]
 
 
-async def test_update_account(repo: AccountRepository) -> None:
+async def test_update_account(repo: AccountStore) -> None:
     alice = await repo.create_account(username="alice", name="Alice", kind="user")
 
     changed = await repo.update_account(alice.id, admin=True, disabled=True, password_hash="h2")
@@ -49,7 +51,7 @@ async def test_update_account(repo: AccountRepository) -> None:
     assert await repo.update_account("missing", admin=True) is None
 
 
-async def test_credentials_found_by_hash_touched_and_deleted(repo: AccountRepository) -> None:
+async def test_credentials_found_by_hash_touched_and_deleted(repo: AccountStore) -> None:
     alice = await repo.create_account(username="alice", name="Alice", kind="user")
     expires = utcnow() + timedelta(days=1)
     session = await repo.add_credential(alice.id, "session", "a" * 64, expires_at=expires)
@@ -78,7 +80,7 @@ async def test_credentials_found_by_hash_touched_and_deleted(repo: AccountReposi
     assert await repo.find_credential("a" * 64) is None
 
 
-async def test_delete_credentials_of_a_kind_and_expired(repo: AccountRepository) -> None:
+async def test_delete_credentials_of_a_kind_and_expired(repo: AccountStore) -> None:
     alice = await repo.create_account(username="alice", name="Alice", kind="user")
     now = utcnow()
     one = await repo.add_credential(alice.id, "session", "1" * 64)
@@ -90,8 +92,7 @@ async def test_delete_credentials_of_a_kind_and_expired(repo: AccountRepository)
     assert [c.name for c in await repo.list_credentials(alice.id, "api_token")] == ["t"]
 
 
-async def test_repositories_on_one_sqlite_engine_share_its_writer_lock(engine: AsyncEngine) -> None:
-    accounts, rooms = AccountRepository(engine), RoomRepository(engine)
-    assert accounts._write_lock is rooms._write_lock
-    if engine.dialect.name == "sqlite":
-        assert accounts._write_lock is not None
+async def test_a_url_naming_no_store_is_refused_with_the_setting_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(UnknownStore, match=r"CHIMERA_DATABASE_URL.*'mysql'"):
+        await open_store("mysql+aiomysql://db/chimera")
+    assert scheme(default_url(tmp_path)) == "sqlite"

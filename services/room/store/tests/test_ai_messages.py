@@ -1,15 +1,17 @@
-"""AI replies in the room store: start, checkpoint, finish, restart recovery, context windows."""
+"""The RoomStore contract for AI replies: start, checkpoint, finish, restart recovery, context."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import InvalidArgument, NotFound
+from services.room.store.protocol import RoomStore
 from services.room.store.records import AuthorRecord, MessageRecord
-from services.room.store.sql.repository import RoomRepository
+from services.room.store.registry import Store
+
+pytestmark = pytest.mark.unit
 
 ALICE = AuthorRecord(id="user-alice", name="Alice", kind="human")
 ALPHA = AuthorRecord(id="persona:alpha", name="Alpha", kind="ai", handle="alpha")
@@ -18,16 +20,16 @@ MISSING = "00000000-0000-0000-0000-000000000000"
 
 
 @pytest.fixture
-def repo(engine: AsyncEngine) -> RoomRepository:
-    return RoomRepository(engine)
+def repo(store: Store) -> RoomStore:
+    return store.rooms
 
 
-async def say(repo: RoomRepository, room_id: str, content: str) -> MessageRecord:
+async def say(repo: RoomStore, room_id: str, content: str) -> MessageRecord:
     message, _ = await repo.post_message(room_id, ALICE, content, client_msg_id=None, reply_to=None)
     return message
 
 
-async def history(repo: RoomRepository, room_id: str) -> list[MessageRecord]:
+async def history(repo: RoomStore, room_id: str) -> list[MessageRecord]:
     messages, _ = await repo.load_history(room_id, before=None, after=None, limit=500)
     return messages
 
@@ -35,7 +37,7 @@ async def history(repo: RoomRepository, room_id: str) -> list[MessageRecord]:
 # --- lifecycle ----------------------------------------------------------------------------------
 
 
-async def test_reply_starts_streaming_and_empty_in_the_room_sequence(repo: RoomRepository) -> None:
+async def test_reply_starts_streaming_and_empty_in_the_room_sequence(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     question = await say(repo, room.id, "@alpha what is 2+2?")
 
@@ -55,7 +57,7 @@ async def test_reply_starts_streaming_and_empty_in_the_room_sequence(repo: RoomR
     assert (await repo.get_room(room.id)).last_seq == 2
 
 
-async def test_reply_is_checkpointed_then_finished(repo: RoomRepository) -> None:
+async def test_reply_is_checkpointed_then_finished(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     question = await say(repo, room.id, "@alpha count to three")
     reply = await repo.start_ai_message(room.id, ALPHA, reply_to=question.id)
@@ -97,7 +99,7 @@ async def test_reply_is_checkpointed_then_finished(repo: RoomRepository) -> None
     assert await repo.get_message(room.id, reply.id) == finished
 
 
-async def test_failed_reply_keeps_its_partial_text_and_reason(repo: RoomRepository) -> None:
+async def test_failed_reply_keeps_its_partial_text_and_reason(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     reply = await repo.start_ai_message(room.id, ALPHA)
     await repo.checkpoint_message(reply.id, "Once upon")
@@ -119,7 +121,7 @@ async def test_failed_reply_keeps_its_partial_text_and_reason(repo: RoomReposito
     assert (await history(repo, room.id))[-1] == failed
 
 
-async def test_checkpoint_after_the_end_changes_nothing(repo: RoomRepository) -> None:
+async def test_checkpoint_after_the_end_changes_nothing(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     reply = await repo.start_ai_message(room.id, ALPHA)
     stopped = await repo.finish_message(reply.id, content="Partial", status="interrupted")
@@ -131,7 +133,7 @@ async def test_checkpoint_after_the_end_changes_nothing(repo: RoomRepository) ->
     assert stopped.status == "interrupted"
 
 
-async def test_human_and_ai_messages_share_one_dense_sequence(repo: RoomRepository) -> None:
+async def test_human_and_ai_messages_share_one_dense_sequence(repo: RoomStore) -> None:
     rooms = [await repo.create_room(f"room {i}", "user-alice") for i in range(2)]
 
     async def either(i: int) -> MessageRecord:
@@ -151,12 +153,12 @@ async def test_human_and_ai_messages_share_one_dense_sequence(repo: RoomReposito
 # --- refusals -----------------------------------------------------------------------------------
 
 
-async def test_reply_in_unknown_room_is_not_found(repo: RoomRepository) -> None:
+async def test_reply_in_unknown_room_is_not_found(repo: RoomStore) -> None:
     with pytest.raises(NotFound, match=r"^Room not found\.$"):
         await repo.start_ai_message(MISSING, ALPHA)
 
 
-async def test_reply_to_a_message_of_another_room_is_rejected(repo: RoomRepository) -> None:
+async def test_reply_to_a_message_of_another_room_is_rejected(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     other_room = await repo.create_room("Random", "user-alice")
     elsewhere = await say(repo, other_room.id, "@alpha hi")
@@ -168,14 +170,14 @@ async def test_reply_to_a_message_of_another_room_is_rejected(repo: RoomReposito
     assert (await repo.start_ai_message(room.id, ALPHA)).seq == 1
 
 
-async def test_reply_needs_an_ai_author(repo: RoomRepository) -> None:
+async def test_reply_needs_an_ai_author(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     with pytest.raises(ValueError, match="kind 'ai'"):
         await repo.start_ai_message(room.id, ALICE)
     assert await history(repo, room.id) == []
 
 
-async def test_finishing_needs_a_final_status_and_a_known_message(repo: RoomRepository) -> None:
+async def test_finishing_needs_a_final_status_and_a_known_message(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     reply = await repo.start_ai_message(room.id, ALPHA)
 
@@ -187,7 +189,7 @@ async def test_finishing_needs_a_final_status_and_a_known_message(repo: RoomRepo
     assert await repo.get_message(room.id, reply.id) == reply
 
 
-async def test_message_is_found_only_in_its_own_room(repo: RoomRepository) -> None:
+async def test_message_is_found_only_in_its_own_room(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     other_room = await repo.create_room("Random", "user-alice")
     message = await say(repo, room.id, "hello")
@@ -201,7 +203,7 @@ async def test_message_is_found_only_in_its_own_room(repo: RoomRepository) -> No
 # --- restart ------------------------------------------------------------------------------------
 
 
-async def test_restart_interrupts_only_streaming_replies(repo: RoomRepository) -> None:
+async def test_restart_interrupts_only_streaming_replies(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     other_room = await repo.create_room("Random", "user-alice")
     human = await say(repo, room.id, "@alpha @beta go")
@@ -227,7 +229,7 @@ async def test_restart_interrupts_only_streaming_replies(repo: RoomRepository) -
 # --- context window -----------------------------------------------------------------------------
 
 
-async def test_recent_messages_window(repo: RoomRepository) -> None:
+async def test_recent_messages_window(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     other_room = await repo.create_room("Random", "user-alice")
     posted = [await say(repo, room.id, f"m{i}") for i in range(1, 11)]
@@ -248,7 +250,7 @@ async def test_recent_messages_window(repo: RoomRepository) -> None:
     assert await window(10, 0) == []
 
 
-async def test_recent_messages_include_replies_in_their_final_state(repo: RoomRepository) -> None:
+async def test_recent_messages_include_replies_in_their_final_state(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     question = await say(repo, room.id, "@alpha hi")
     answer = await repo.start_ai_message(room.id, ALPHA, reply_to=question.id)

@@ -1,19 +1,17 @@
-"""A room's personas through RoomRepository, on SQLite and on PostgreSQL."""
+"""The RoomStore contract for personas, on every store."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import InvalidArgument, NotFound
+from services.room.store.protocol import RoomStore
 from services.room.store.records import PersonaRecord
-from services.room.store.sql.repository import RoomRepository
+from services.room.store.registry import Store
+
+pytestmark = pytest.mark.unit
 
 MISSING_ROOM = "00000000-0000-0000-0000-000000000000"
 ALPHA = PersonaRecord(
@@ -44,11 +42,11 @@ GAMMA = PersonaRecord(
 
 
 @pytest.fixture
-def repo(engine: AsyncEngine) -> RoomRepository:
-    return RoomRepository(engine)
+def repo(store: Store) -> RoomStore:
+    return store.rooms
 
 
-async def test_personas_round_trip_in_order(repo: RoomRepository) -> None:
+async def test_personas_round_trip_in_order(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice", [GAMMA, ALPHA, BETA])
     assert room.personas == (GAMMA, ALPHA, BETA)
     assert await repo.get_room(room.id) == room
@@ -56,13 +54,13 @@ async def test_personas_round_trip_in_order(repo: RoomRepository) -> None:
     assert listed == room
 
 
-async def test_room_without_personas_has_none(repo: RoomRepository) -> None:
+async def test_room_without_personas_has_none(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice")
     assert room.personas == ()
     assert (await repo.get_room(room.id)).personas == ()
 
 
-async def test_update_replaces_personas(repo: RoomRepository) -> None:
+async def test_update_replaces_personas(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice", [ALPHA, BETA])
 
     # Reordered, one kept with new settings, one dropped, one added.
@@ -80,7 +78,7 @@ async def test_update_replaces_personas(repo: RoomRepository) -> None:
     assert await repo.get_room(room.id) == emptied
 
 
-async def test_personas_are_per_room(repo: RoomRepository) -> None:
+async def test_personas_are_per_room(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice", [ALPHA, BETA])
     other_room = await repo.create_room("Random", "user-alice", [BETA, ALPHA])
 
@@ -91,7 +89,7 @@ async def test_personas_are_per_room(repo: RoomRepository) -> None:
     assert [listed.personas for listed in await repo.list_rooms(10)] == [(BETA, ALPHA), (GAMMA,)]
 
 
-async def test_duplicate_handles_are_rejected_and_change_nothing(repo: RoomRepository) -> None:
+async def test_duplicate_handles_are_rejected_and_change_nothing(repo: RoomStore) -> None:
     twin = PersonaRecord("alpha", "Other Alpha", "gpt-4o-mini", "", 1.0, 100)
     with pytest.raises(InvalidArgument, match=r"^Persona handles must be unique in a room\.$"):
         await repo.create_room("General", "user-alice", [ALPHA, BETA, twin])
@@ -103,41 +101,13 @@ async def test_duplicate_handles_are_rejected_and_change_nothing(repo: RoomRepos
     assert await repo.get_room(room.id) == room
 
 
-async def test_updating_personas_of_unknown_room_is_not_found(repo: RoomRepository) -> None:
+async def test_updating_personas_of_unknown_room_is_not_found(repo: RoomStore) -> None:
     with pytest.raises(NotFound, match=r"^Room not found\.$"):
         await repo.update_room(MISSING_ROOM, personas=[ALPHA])
 
 
-async def test_concurrent_persona_replacements_leave_one_whole_set(repo: RoomRepository) -> None:
+async def test_concurrent_persona_replacements_leave_one_whole_set(repo: RoomStore) -> None:
     room = await repo.create_room("General", "user-alice", [ALPHA])
     sets = [[ALPHA, BETA], [BETA, GAMMA], [GAMMA, ALPHA, BETA], [BETA]]
     await asyncio.gather(*(repo.update_room(room.id, personas=s) for s in sets * 3))
     assert list((await repo.get_room(room.id)).personas) in sets
-
-
-@contextmanager
-def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
-async def test_listing_rooms_costs_the_same_for_any_number_of_rooms(
-    engine: AsyncEngine, repo: RoomRepository
-) -> None:
-    await repo.create_room("room 0", "user-alice", [ALPHA, BETA])
-    with count_statements(engine) as for_one:
-        assert len(await repo.list_rooms(50)) == 1
-    for i in range(1, 6):
-        await repo.create_room(f"room {i}", "user-alice", [GAMMA, ALPHA])
-    with count_statements(engine) as for_six:
-        listed = await repo.list_rooms(50)
-    assert [len(room.personas) for room in listed] == [2] * 6
-    assert len(for_six) == len(for_one)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -14,13 +16,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, column, func, insert, inspect, select, table, text
+from sqlalchemy import Connection, column, event, func, insert, inspect, select, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import InvalidArgument, NotFound
 from services.room.store.records import AuthorRecord, MessageRecord, PersonaRecord, RoomRecord
+from services.room.store.registry import default_url
 from services.room.store.sql import database as database_module
-from services.room.store.sql.database import alembic_config, create_engine, default_url, migrate
+from services.room.store.sql.accounts import AccountRepository
+from services.room.store.sql.database import alembic_config, create_engine, migrate
 from services.room.store.sql.models import Base, Message, UTCDateTime
 from services.room.store.sql.repository import RoomRepository
 from tests.support.databases import (
@@ -30,6 +34,8 @@ from tests.support.databases import (
     drop_postgres_database,
     skip_or_fail,
 )
+
+pytestmark = pytest.mark.unit
 
 ALICE = AuthorRecord(id="user-alice", name="Alice", kind="human")
 BOB = AuthorRecord(id="user-bob", name="Bob", kind="human")
@@ -578,3 +584,43 @@ async def test_messages_survive_reopening_the_database(database_url: str) -> Non
         assert history == [message]
     finally:
         await reopened.dispose()
+
+
+async def test_repositories_on_one_sqlite_engine_share_its_writer_lock(engine: AsyncEngine) -> None:
+    accounts, rooms = AccountRepository(engine), RoomRepository(engine)
+    assert accounts._write_lock is rooms._write_lock
+    if engine.dialect.name == "sqlite":
+        assert accounts._write_lock is not None
+
+
+@contextmanager
+def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_listing_rooms_costs_the_same_for_any_number_of_rooms(
+    engine: AsyncEngine,
+) -> None:
+    repo = RoomRepository(engine)
+    await repo.create_room("room 0", "user-alice", [persona("alpha"), persona("beta")])
+    with count_statements(engine) as for_one:
+        assert len(await repo.list_rooms(50)) == 1
+    for i in range(1, 6):
+        await repo.create_room(f"room {i}", "user-alice", [persona("gamma"), persona("alpha")])
+    with count_statements(engine) as for_six:
+        listed = await repo.list_rooms(50)
+    assert [len(room.personas) for room in listed] == [2] * 6
+    assert for_one and len(for_six) == len(for_one)
+
+
+def persona(handle: str) -> PersonaRecord:
+    return PersonaRecord(handle, handle.title(), "m", "", 0.7, 16)
