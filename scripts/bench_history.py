@@ -1,7 +1,8 @@
 """Benchmark: a 50-message history page at --big stored messages against --small, per database.
 
 Keyset pagination should make a page cost the same however long the history is: the printed
-ratio big/small should stay at or under 1.5x. Each size gets its own freshly filled database;
+ratio big/small should stay at or under 1.5x, at p50 and at p99. Pages are asked for at
+places spread over the whole history (the same places, as fractions, in both sizes). Each size gets its own freshly filled database;
 the measured calls go through RoomRepository.load_history on an engine built exactly as the
 room service builds it, alternating small and big so drift hits both alike.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import secrets
 import statistics
 import tempfile
@@ -53,15 +55,25 @@ class Filled:
     count: int
 
 
-Case = Callable[[Filled], Awaitable[tuple[list[MessageRecord], bool]]]
+# A case asks for one page of `f` at `where` (0..1: how far into the history), so that the calls
+# of a run page across the whole range instead of asking for one page the caches already hold.
+Case = Callable[[Filled, float], Awaitable[tuple[list[MessageRecord], bool]]]
+
+
+def _seq(f: Filled, where: float) -> int:
+    """A seq at `where` through the history, with a full page on either side of it."""
+    return PAGE + 1 + int(where * (f.count - 2 * PAGE - 1))
+
 
 CASES: dict[str, Case] = {
-    "newest page": lambda f: f.repo.load_history(f.room_id, before=None, after=None, limit=PAGE),
-    "before=middle": lambda f: f.repo.load_history(
-        f.room_id, before=f.count // 2, after=None, limit=PAGE
+    "newest page": lambda f, _where: f.repo.load_history(
+        f.room_id, before=None, after=None, limit=PAGE
     ),
-    "after=middle": lambda f: f.repo.load_history(
-        f.room_id, before=None, after=f.count // 2, limit=PAGE
+    "before=anywhere": lambda f, where: f.repo.load_history(
+        f.room_id, before=_seq(f, where), after=None, limit=PAGE
+    ),
+    "after=anywhere": lambda f, where: f.repo.load_history(
+        f.room_id, before=None, after=_seq(f, where), limit=PAGE
     ),
 }
 
@@ -162,16 +174,18 @@ async def filled(url: str, count: int) -> Filled:
 
 async def measure(small: Filled, big: Filled, rounds: int) -> dict[str, dict[str, list[float]]]:
     """Milliseconds per call, per case and size, alternating small and big calls."""
+    spots = random.Random(1)
     for _ in range(WARMUP_ROUNDS):
         for case in CASES.values():
-            await case(small)
-            await case(big)
+            await case(small, spots.random())
+            await case(big, spots.random())
     samples: dict[str, dict[str, list[float]]] = {name: {"small": [], "big": []} for name in CASES}
     for _ in range(rounds):
+        where = spots.random()  # the same place, as a fraction, in both sizes
         for name, case in CASES.items():
             for size, target in (("small", small), ("big", big)):
                 started = time.perf_counter_ns()
-                page, _ = await case(target)
+                page, _ = await case(target, where)
                 samples[name][size].append((time.perf_counter_ns() - started) / 1e6)
                 assert len(page) == PAGE
     return samples
@@ -187,7 +201,8 @@ def report(db: str, small: int, big: int, samples: dict[str, dict[str, list[floa
     for name, sizes in samples.items():
         s50, s99 = _percentiles(sizes["small"])
         b50, b99 = _percentiles(sizes["big"])
-        verdict = "ok" if b50 / s50 <= TARGET_RATIO else f"OVER {TARGET_RATIO}x"
+        worst = max(b50 / s50, b99 / s99)  # the tail is judged too, not only the median
+        verdict = "ok" if worst <= TARGET_RATIO else f"OVER {TARGET_RATIO}x"
         print(
             f"  {name:<14} {s50:9.3f} {s99:9.3f} {b50:9.3f} {b99:9.3f}"
             f" {b50 / s50:8.2f}x {b99 / s99:8.2f}x  {verdict}"

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import math
 import os
 import platform
 import resource
@@ -41,6 +42,10 @@ def percentile(values: Sequence[float], q: float) -> float:
     pos = q * (len(ordered) - 1)
     lo = int(pos)
     hi = min(lo + 1, len(ordered) - 1)
+    if pos == lo or ordered[hi] == ordered[lo]:
+        return ordered[lo]
+    if math.isinf(ordered[hi]):  # a sample that never came (an undelivered message)
+        return ordered[hi]
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
