@@ -19,6 +19,48 @@ from tests.support.databases import (
 )
 from tests.support.stack import Stack
 
+pytest_plugins = ["pytester"]
+
+# Each test module declares its tier with a module-level marker: `pytestmark = pytest.mark.unit`
+# (in-process), `integration` (real room service and gateway processes) or `e2e` (`chimera up`).
+TIERS = ("unit", "integration", "e2e")
+NO_CUDA = "needs a CUDA device (torch.cuda.is_available() is false or torch is not installed)"
+
+# ---------------------------------------------------------------------------------------------
+# Markers: a test without a tier fails collection; `gpu` tests skip where there is no CUDA device.
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: `-m unit` still refuses untiered tests
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse tests without a tier marker; skip `gpu` tests when CUDA is unavailable."""
+    untiered = sorted(
+        {
+            item.nodeid.split("::")[0]
+            for item in items
+            if not any(item.get_closest_marker(tier) for tier in TIERS)
+        }
+    )
+    if untiered:
+        raise pytest.UsageError(
+            f"tests without a tier marker (one of {', '.join(TIERS)}); add e.g. "
+            "`pytestmark = pytest.mark.unit` to: " + ", ".join(untiered)
+        )
+    gpu = [item for item in items if item.get_closest_marker("gpu")]
+    if gpu and not cuda_available():
+        for item in gpu:
+            item.add_marker(pytest.mark.skip(reason=NO_CUDA))
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device; torch is imported only when a `gpu` test is collected."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
 # ---------------------------------------------------------------------------------------------
 # Database fixtures: every test that takes them runs once on SQLite and once on PostgreSQL.
 # ---------------------------------------------------------------------------------------------
