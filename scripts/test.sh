@@ -3,8 +3,8 @@
 # Python suite (unit, integration with real processes and databases, end-to-end `chimera up`),
 # the web app's unit tests, and the browser tests in Debian's headless Chromium.
 # Extra arguments go to pytest, e.g. ./scripts/test.sh -k resume -x
-# --fast as the first argument runs only lint and the unit tier (pytest -m unit): no types, no
-# processes, no web app or browser; e.g. ./scripts/test.sh --fast -x
+# --fast as the first argument runs only lint and the unit tier on SQLite (pytest -m 'unit and
+# not postgres'): no types, no processes, no web app or browser; e.g. ./scripts/test.sh --fast -x
 # PostgreSQL tests use 127.0.0.1:5432 (override: CHIMERA_TEST_POSTGRES_URL); with CI=true
 # they must run, elsewhere they skip with the reason when no server is reachable.
 # CHIMERA_SKIP_BROWSER=1 leaves out the web app and browser tests (for quick local runs).
@@ -23,9 +23,10 @@ echo "==> lint (ruff)"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 if [ "$fast" = 1 ]; then
-    # No mypy here: the full run and CI type-check; the unit tier alone takes minutes on 2 cores.
-    echo "==> unit tests (pytest -m unit)"
-    .venv/bin/python -m pytest -m unit -q "$@"
+    # No mypy and no PostgreSQL halves here (the full run and CI have both): the unit tier on
+    # SQLite only, so the lane stays near a minute on 2 cores.
+    echo "==> unit tests on SQLite (pytest -m 'unit and not postgres')"
+    .venv/bin/python -m pytest -m "unit and not postgres" -q "$@"
     exit 0
 fi
 echo "==> types (mypy)"
