@@ -1,6 +1,6 @@
 import { createContext, useCallback, useContext, useState } from "react";
-import { ApiError, type Api } from "../api";
-import type { Me } from "../types";
+import { ApiError, type Api } from "../api/api";
+import type { Me } from "../api/types";
 
 /** Why the app is back at the sign-in screen. */
 export type SignOutReason = "user" | "expired" | "ended";

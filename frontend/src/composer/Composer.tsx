@@ -9,9 +9,9 @@ import {
   type KeyboardEvent,
   type Ref,
 } from "react";
-import { CloseIcon, SendIcon } from "../components/icons";
-import { snippet } from "../components/format";
-import type { Message, Persona, User } from "../types";
+import { CloseIcon, SendIcon } from "../ui/icons";
+import { snippet } from "../ui/format";
+import type { Message, Persona, User } from "../api/types";
 import { applyMention, mentionCandidates, mentionQuery, type MentionCandidate } from "./mentions";
 import { TypingSignal } from "./typing";
 

@@ -1,5 +1,5 @@
 // `@` autocomplete: find the mention being typed, list who matches, insert the pick.
-import type { Persona, User } from "../types";
+import type { Persona, User } from "../api/types";
 
 export interface MentionCandidate {
   key: string;

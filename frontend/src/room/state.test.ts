@@ -1,8 +1,8 @@
 // @vitest-environment node
 import { describe, expect, it } from "vitest";
 import { aiReply, ana, ben, message, room, welcome } from "../test/fixtures";
-import { DEFAULT_AUTOPILOT } from "../rooms/autopilot";
-import type { ServerFrame } from "../types";
+import { DEFAULT_AUTOPILOT } from "../autopilot/autopilot";
+import type { ServerFrame } from "../api/types";
 import {
   AUTOPILOT_OFF,
   highestSeq,

@@ -1,7 +1,7 @@
 // The state of one open room and the pure reducer that folds server frames, REST pages and
 // connection events into it. Messages are upserted by id and kept ordered by seq.
-import type { ConnectionState, FatalReason } from "../socket";
-import type { AutopilotStatus, Message, OutboxItem, Room, RoomRole, ServerFrame, User } from "../types";
+import type { ConnectionState, FatalReason } from "../realtime/socket";
+import type { AutopilotStatus, Message, OutboxItem, Room, RoomRole, ServerFrame, User } from "../api/types";
 
 /** How long a typing indicator lasts without a repeat (the server's TTL is 6 s). */
 export const TYPING_TTL_MS = 6_500;

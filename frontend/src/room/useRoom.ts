@@ -1,8 +1,8 @@
 // Wires a RoomConnection and the REST history to the room reducer for one open room.
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
-import { ApiError, type Api } from "../api";
-import { RoomConnection, type FatalReason } from "../socket";
-import type { AutopilotPatch, Message, Room } from "../types";
+import { ApiError, type Api } from "../api/api";
+import { RoomConnection, type FatalReason } from "../realtime/socket";
+import type { AutopilotPatch, Message, Room } from "../api/types";
 import { highestSeq, initialRoomState, roomReducer, type RoomState } from "./state";
 
 export const PAGE_SIZE = 50;

@@ -1,4 +1,4 @@
-import type { Message, Room, User, WelcomeFrame } from "../types";
+import type { Message, Room, User, WelcomeFrame } from "../api/types";
 
 export const ana: User = { id: "u-ana", name: "Ana" };
 export const ben: User = { id: "u-ben", name: "Ben" };
