@@ -58,7 +58,7 @@ class _HealthServicer(health.aio.HealthServicer):
 
     async def Watch(
         self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext
-    ) -> None:  # type: ignore[override]
+    ) -> None:
         condition = self._server_watchers[request.service]
         self._watcher_count_by_service[request.service] += 1
         last_status = None

@@ -46,7 +46,7 @@ async def grpc_serving(address: str, service: str) -> bool:
             )
         except grpc.aio.AioRpcError:
             return False
-    return reply.status == health_pb2.HealthCheckResponse.SERVING
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
 async def http_ok(url: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from services.common.ids import ms_to_iso
 from services.common.pb import account_pb2 as apb
@@ -35,7 +35,7 @@ ACCESS_VALUES: dict[str, pb.RoomAccess] = {
 
 def role_name(role: int) -> str | None:
     """A room role as clients see it; None for "not a member"."""
-    return ROLES.get(role)  # type: ignore[call-overload]
+    return ROLES.get(cast(pb.RoomRole, role))
 
 
 def optional_time(ms: int) -> str | None:

@@ -61,7 +61,7 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
             messages=[
                 ChatTurn(role=m.role, content=m.content, name=m.name or None)
                 for m in request.messages
-            ],  # type: ignore[arg-type]
+            ],
             temperature=request.temperature if request.HasField("temperature") else None,
             max_tokens=request.max_tokens or None,
             stop=list(request.stop),

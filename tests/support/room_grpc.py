@@ -30,13 +30,17 @@ class RoomGrpc:
 
     async def register(self, username: str, password: str = PASSWORD) -> apb.SessionGrant:
         """A new account, signed in."""
-        return await self.accounts.Register(
+        grant: apb.SessionGrant = await self.accounts.Register(
             apb.RegisterRequest(username=username, password=password), timeout=TIMEOUT_S
         )
+        return grant
 
     async def guest(self, name: str = "Guest") -> apb.SessionGrant:
         """A new guest account, signed in."""
-        return await self.accounts.CreateGuest(apb.GuestRequest(name=name), timeout=TIMEOUT_S)
+        grant: apb.SessionGrant = await self.accounts.CreateGuest(
+            apb.GuestRequest(name=name), timeout=TIMEOUT_S
+        )
+        return grant
 
 
 async def register_actor(channel: grpc.aio.Channel, username: str) -> pb.User:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from services.common.pb import account_pb2 as apb
@@ -15,7 +17,7 @@ router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
 @router.get("/users", response_model=AdminUserList)
-async def list_users(user: AdminUser, gateway: GatewayDep) -> dict:
+async def list_users(user: AdminUser, gateway: GatewayDep) -> dict[str, Any]:
     """Every account, guests included."""
     reply = await gateway.accounts.ListAccounts(
         apb.ListAccountsRequest(actor_id=user.id), timeout=gateway.timeout
@@ -26,7 +28,7 @@ async def list_users(user: AdminUser, gateway: GatewayDep) -> dict:
 @router.patch("/users/{user_id}", response_model=AdminUserOut)
 async def update_user(
     user_id: str, body: AdminUserPatch, user: AdminUser, gateway: GatewayDep
-) -> dict:
+) -> dict[str, Any]:
     """Disable (or re-enable) an account: its credentials fail and its sockets close (1008)."""
     account = await gateway.accounts.SetAccountDisabled(
         apb.SetAccountDisabledRequest(actor_id=user.id, account_id=user_id, disabled=body.disabled),
@@ -38,7 +40,7 @@ async def update_user(
 
 
 @router.get("/rooms", response_model=RoomList)
-async def list_all_rooms(user: AdminUser, gateway: GatewayDep) -> dict:
+async def list_all_rooms(user: AdminUser, gateway: GatewayDep) -> dict[str, Any]:
     """Every room (names and settings only: admins read no one's messages)."""
     reply = await gateway.rooms.ListRooms(
         pb.ListRoomsRequest(actor=actor(user), all_rooms=True), timeout=gateway.timeout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from fastapi import APIRouter, Request, Response
 
@@ -33,7 +35,7 @@ LOCKED = "Too many failed sign-ins for this account; try again later."
 
 def start_session(
     grant: apb.SessionGrant, request: Request, response: Response, gateway: Gateway
-) -> dict:
+) -> dict[str, Any]:
     """The body of a new session, with its cookies set on `response`."""
     secure = is_secure(request, gateway.settings.cookie_secure)
     set_session_cookies(
@@ -56,7 +58,7 @@ def client_addr(request: Request) -> tuple[tuple[str, str], ...]:
 )
 async def register(
     body: RegisterIn, request: Request, response: Response, gateway: GatewayDep
-) -> dict:
+) -> dict[str, Any]:
     """Create an account and sign in (the web session cookie is set too)."""
     grant = await gateway.accounts.Register(
         apb.RegisterRequest(username=body.username, password=body.password, name=body.name or ""),
@@ -74,7 +76,9 @@ async def register(
         429: {"description": "Too many attempts from this address, or for this username from it."}
     },
 )
-async def login(body: LoginIn, request: Request, response: Response, gateway: GatewayDep) -> dict:
+async def login(
+    body: LoginIn, request: Request, response: Response, gateway: GatewayDep
+) -> dict[str, Any]:
     """Sign in with a username and password; every failure reads the same."""
     try:
         grant = await gateway.accounts.Login(
@@ -107,7 +111,9 @@ async def logout(user: CurrentUser, request: Request, gateway: GatewayDep) -> Re
 
 
 @router.get("/me", response_model=MeOut)
-async def me(user: CurrentUser, request: Request, response: Response, gateway: GatewayDep) -> dict:
+async def me(
+    user: CurrentUser, request: Request, response: Response, gateway: GatewayDep
+) -> dict[str, Any]:
     """The signed-in account."""
     if user.via == "cookie" and not request.cookies.get(CSRF_COOKIE):
         # A browser that lost its CSRF cookie gets a new one instead of failing every write.
@@ -116,7 +122,7 @@ async def me(user: CurrentUser, request: Request, response: Response, gateway: G
     return me_json(user)
 
 
-def me_json(user: Identity) -> dict:
+def me_json(user: Identity) -> dict[str, Any]:
     """The account as `GET /api/me` shows it."""
     return {
         "id": user.id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -14,7 +16,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-async def healthz() -> dict:
+async def healthz() -> dict[str, Any]:
     """The gateway process is alive."""
     return {"status": "ok"}
 

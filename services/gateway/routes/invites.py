@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
@@ -24,7 +24,7 @@ def invite_url(request: Request, token: str) -> str:
 @router.post("/rooms/{room_id}/invites", status_code=201, response_model=NewInviteOut)
 async def create_invite(
     room_id: str, body: InviteIn, user: CurrentUser, gateway: GatewayDep, request: Request
-) -> dict:
+) -> dict[str, Any]:
     """Owners: a new invite; its token and link are in this answer only."""
     reply = await gateway.rooms.CreateInvite(
         pb.CreateInviteRequest(
@@ -44,7 +44,7 @@ async def create_invite(
 
 
 @router.get("/rooms/{room_id}/invites", response_model=InviteList)
-async def list_invites(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict:
+async def list_invites(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict[str, Any]:
     """Owners: the room's invites, without their tokens."""
     reply = await gateway.rooms.ListInvites(
         pb.ListInvitesRequest(actor=actor(user), room_id=room_id), timeout=gateway.timeout
@@ -65,7 +65,9 @@ async def revoke_invite(
 
 
 @router.post("/invites/{token}/accept", response_model=RoomOut)
-async def accept_invite(token: InviteToken, user: CurrentUser, gateway: GatewayDep) -> dict:
+async def accept_invite(
+    token: InviteToken, user: CurrentUser, gateway: GatewayDep
+) -> dict[str, Any]:
     """Join the invite's room with its role; returns the room."""
     room = await gateway.rooms.AcceptInvite(
         pb.AcceptInviteRequest(actor=actor(user), token=token), timeout=gateway.timeout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from services.common.pb import room_pb2 as pb
@@ -15,7 +17,7 @@ REMOVED = "Removed from the room."
 
 
 @router.get("", response_model=MemberList)
-async def list_members(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict:
+async def list_members(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict[str, Any]:
     """Who belongs to the room, with their roles."""
     reply = await gateway.rooms.ListMembers(
         pb.ListMembersRequest(actor=actor(user), room_id=room_id), timeout=gateway.timeout
@@ -26,7 +28,7 @@ async def list_members(room_id: str, user: CurrentUser, gateway: GatewayDep) -> 
 @router.patch("/{user_id}", response_model=MemberOut)
 async def update_member(
     room_id: str, user_id: str, body: MemberPatch, user: CurrentUser, gateway: GatewayDep
-) -> dict:
+) -> dict[str, Any]:
     """Owners: change a member's role (the last owner cannot be demoted)."""
     member = await gateway.rooms.UpdateMember(
         pb.UpdateMemberRequest(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import grpc
 from fastapi import APIRouter, Query, Response
@@ -29,7 +29,7 @@ async def list_messages(
     before: Annotated[int | None, SEQ] = None,
     after: Annotated[int | None, SEQ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> dict:
+) -> dict[str, Any]:
     """No cursor: the newest page. `before`: the newest `limit` below it. `after`: the oldest above it."""
     if before is not None and after is not None:
         raise InvalidArgument("Give at most one of before and after.")
@@ -53,7 +53,7 @@ async def list_messages(
 )
 async def post_message(
     room_id: str, body: MessageIn, user: CurrentUser, gateway: GatewayDep, response: Response
-) -> dict:
+) -> dict[str, Any]:
     """Post a message; WebSocket members see it live. Idempotent by client_msg_id."""
     # A generated key makes the call safe to retry even when the client gave none.
     request = pb.PostMessageRequest(
@@ -77,7 +77,7 @@ async def post_message(
 @router.post("/{message_id}/interrupt", response_model=MessageOut)
 async def interrupt_message(
     room_id: str, message_id: str, user: CurrentUser, gateway: GatewayDep
-) -> dict:
+) -> dict[str, Any]:
     """Stop a streaming AI reply (members and owners); returns it with its partial text."""
     request = pb.InterruptMessageRequest(actor=actor(user), room_id=room_id, message_id=message_id)
     message = await gateway.rooms.InterruptMessage(request, timeout=gateway.timeout)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from services.common.pb import llm_pb2
@@ -14,7 +16,7 @@ LLM_TIMEOUT_S = 10.0
 
 
 @router.get("/models", response_model=ModelList)
-async def list_models(user: CurrentUser, gateway: GatewayDep) -> dict:
+async def list_models(user: CurrentUser, gateway: GatewayDep) -> dict[str, Any]:
     """Every configured model, with whether it is available and, if not, why."""
     reply = await gateway.llm.ListModels(llm_pb2.ListModelsRequest(), timeout=LLM_TIMEOUT_S)
     return {
@@ -33,7 +35,7 @@ async def list_models(user: CurrentUser, gateway: GatewayDep) -> dict:
 
 
 @router.get("/providers", response_model=ProviderList)
-async def list_providers(user: CurrentUser, gateway: GatewayDep) -> dict:
+async def list_providers(user: CurrentUser, gateway: GatewayDep) -> dict[str, Any]:
     """Which backends are configured and whether they are healthy."""
     reply = await gateway.llm.ListProviders(llm_pb2.ListProvidersRequest(), timeout=LLM_TIMEOUT_S)
     return {

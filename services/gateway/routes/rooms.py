@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from services.common.pb import room_pb2 as pb
@@ -36,7 +38,7 @@ def autopilot_patch(body: AutopilotIn) -> pb.AutopilotPatch:
 
 
 @router.post("", status_code=201, response_model=RoomOut)
-async def create_room(body: RoomIn, user: CurrentUser, gateway: GatewayDep) -> dict:
+async def create_room(body: RoomIn, user: CurrentUser, gateway: GatewayDep) -> dict[str, Any]:
     """Create a room; you are its owner."""
     room = await gateway.rooms.CreateRoom(
         pb.CreateRoomRequest(
@@ -52,7 +54,7 @@ async def create_room(body: RoomIn, user: CurrentUser, gateway: GatewayDep) -> d
 
 
 @router.get("", response_model=RoomList)
-async def list_rooms(user: CurrentUser, gateway: GatewayDep) -> dict:
+async def list_rooms(user: CurrentUser, gateway: GatewayDep) -> dict[str, Any]:
     """The rooms you may see (yours and open ones), newest first."""
     reply = await gateway.rooms.ListRooms(
         pb.ListRoomsRequest(actor=actor(user)), timeout=gateway.timeout
@@ -61,7 +63,7 @@ async def list_rooms(user: CurrentUser, gateway: GatewayDep) -> dict:
 
 
 @router.get("/{room_id}", response_model=RoomOut)
-async def get_room(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict:
+async def get_room(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict[str, Any]:
     """One room (404 if it does not exist or is not yours to see)."""
     room = await gateway.rooms.GetRoom(
         pb.GetRoomRequest(room_id=room_id, actor=actor(user)), timeout=gateway.timeout
@@ -72,7 +74,7 @@ async def get_room(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict
 @router.patch("/{room_id}", response_model=RoomOut)
 async def update_room(
     room_id: str, body: RoomPatch, user: CurrentUser, gateway: GatewayDep
-) -> dict:
+) -> dict[str, Any]:
     """Owners: rename, replace personas, change access; members: autopilot. All see it live."""
     request = pb.UpdateRoomRequest(actor=actor(user), room_id=room_id)
     if body.name is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 
 from services.common.pb import account_pb2 as apb
@@ -24,7 +26,7 @@ MAX_DISPLAY_NAME = 64
 )
 async def create_session(
     body: SessionIn, request: Request, response: Response, gateway: GatewayDep
-) -> dict:
+) -> dict[str, Any]:
     """Start a guest session under a display name (where the server allows guests)."""
     name = clean_name(body.name, "Display name", MAX_DISPLAY_NAME)
     grant = await gateway.accounts.CreateGuest(apb.GuestRequest(name=name), timeout=gateway.timeout)

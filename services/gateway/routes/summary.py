@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from services.common.pb import room_pb2 as pb
@@ -13,7 +15,7 @@ router = APIRouter(prefix="/api/rooms/{room_id}/summary", tags=["rooms"])
 
 
 @router.post("", status_code=201, response_model=MessageOut)
-async def post_summary(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict:
+async def post_summary(room_id: str, user: CurrentUser, gateway: GatewayDep) -> dict[str, Any]:
     """Summarize the room (like sending `/summary`; members and owners); all see it live."""
     request = pb.SummaryPostRequest(actor=actor(user), room_id=room_id)
     message = await gateway.rooms.SummaryPost(request, timeout=gateway.settings.summary_timeout_s)

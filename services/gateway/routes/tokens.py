@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from services.common.pb import account_pb2 as apb
@@ -14,7 +16,7 @@ router = APIRouter(prefix="/api/tokens", tags=["tokens"])
 
 
 @router.post("", status_code=201, response_model=NewTokenOut)
-async def create_token(body: TokenIn, user: RegisteredUser, gateway: GatewayDep) -> dict:
+async def create_token(body: TokenIn, user: RegisteredUser, gateway: GatewayDep) -> dict[str, Any]:
     """A new token; its secret is in this answer only (the server keeps a hash)."""
     reply = await gateway.accounts.CreateToken(
         apb.CreateTokenRequest(
@@ -28,7 +30,7 @@ async def create_token(body: TokenIn, user: RegisteredUser, gateway: GatewayDep)
 
 
 @router.get("", response_model=TokenList)
-async def list_tokens(user: RegisteredUser, gateway: GatewayDep) -> dict:
+async def list_tokens(user: RegisteredUser, gateway: GatewayDep) -> dict[str, Any]:
     """Your tokens, without their secrets."""
     reply = await gateway.accounts.ListTokens(
         apb.ListTokensRequest(actor_id=user.id), timeout=gateway.timeout

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import cast
 
 import grpc
 from fastapi import APIRouter, WebSocket
@@ -53,6 +52,9 @@ VIEWER_STOP_MESSAGE = "Viewers cannot stop replies."
 VIEWER_AUTOPILOT_MESSAGE = "Viewers cannot change the autopilot."
 
 
+VIA_BEARER: Via = "bearer"
+
+
 class _Closed(Exception):
     """Close the socket with this code before it joins the room."""
 
@@ -67,7 +69,7 @@ async def _receive_text(websocket: WebSocket, max_bytes: int) -> str | None:
     message = await websocket.receive()
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
-    text = message.get("text")
+    text: str | None = message.get("text")
     if text is None:
         return None
     if len(text) > max_bytes // 4 and len(text.encode()) > max_bytes:
@@ -95,7 +97,7 @@ async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[Hello, Identit
         raise _Closed(CLOSE_INVALID_HELLO, "invalid hello frame") from None
     if not isinstance(frame, Hello):
         raise _Closed(CLOSE_UNAUTHENTICATED, "first frame must be hello")
-    token, via = frame.token, cast(Via, "bearer")
+    token, via = frame.token, VIA_BEARER
     if not token:  # the web app: the browser sent the session cookie with the upgrade
         token, via = websocket.cookies.get(SESSION_COOKIE, ""), "cookie"
     try:
@@ -109,7 +111,7 @@ async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[Hello, Identit
 async def _role(gateway: Gateway, room_id: str, user: Identity) -> int:
     """The caller's role in the room as it is now; 4403 when it is missing or not theirs to see."""
     try:
-        room = await gateway.rooms.GetRoom(
+        room: pb.Room = await gateway.rooms.GetRoom(
             pb.GetRoomRequest(room_id=room_id, actor=actor(user)), timeout=gateway.timeout
         )
     except grpc.aio.AioRpcError as exc:

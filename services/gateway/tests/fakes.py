@@ -165,7 +165,7 @@ class FakeRooms(RoomServiceServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, "Room not found.")
         room = pb.Room()
         room.CopyFrom(self.rooms[request.room_id].room)
-        room.role = role
+        room.role = cast(pb.RoomRole, role)
         return room
 
     def LoadHistory(self, request, context):  # type: ignore[no-untyped-def]

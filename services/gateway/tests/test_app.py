@@ -89,7 +89,7 @@ def connect(http: TestClient, path: str, **kwargs: Any) -> Iterator[WebSocketTes
 
 def hello(ws: WebSocketTestSession, token: str | None) -> dict[str, Any]:
     ws.send_json({"type": "hello", **({"token": token} if token else {})})
-    welcome = ws.receive_json()
+    welcome: dict[str, Any] = ws.receive_json()
     assert welcome["type"] == "welcome", welcome
     return welcome
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
@@ -23,15 +24,15 @@ def app() -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=LIMIT)
 
     @app.post("/echo")
-    async def echo(request: Request) -> dict:
+    async def echo(request: Request) -> dict[str, Any]:
         return {"size": len(await request.body())}
 
     @app.post("/json")
-    async def json_body(body: dict) -> dict:
+    async def json_body(body: dict[str, Any]) -> dict[str, Any]:
         return {"keys": len(body)}
 
     @app.get("/boom")
-    async def boom() -> dict:
+    async def boom() -> dict[str, Any]:
         raise RuntimeError("internal detail")
 
     return app

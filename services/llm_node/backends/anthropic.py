@@ -48,7 +48,10 @@ class AnthropicBackend(HostedBackend[AsyncAnthropic, AsyncStream[RawMessageStrea
     async def _open(
         self, client: AsyncAnthropic, params: dict[str, Any]
     ) -> AsyncStream[RawMessageStreamEvent]:
-        return await client.messages.create(**params, stream=True)
+        stream: AsyncStream[RawMessageStreamEvent] = await client.messages.create(
+            **params, stream=True
+        )
+        return stream
 
     async def _read(
         self, stream: AsyncStream[RawMessageStreamEvent]

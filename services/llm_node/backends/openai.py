@@ -49,9 +49,10 @@ class OpenAIBackend(HostedBackend[AsyncOpenAI, AsyncStream[ChatCompletionChunk]]
     async def _open(
         self, client: AsyncOpenAI, params: dict[str, Any]
     ) -> AsyncStream[ChatCompletionChunk]:
-        return await client.chat.completions.create(
+        stream: AsyncStream[ChatCompletionChunk] = await client.chat.completions.create(
             **params, stream=True, stream_options={"include_usage": True}
         )
+        return stream
 
     async def _read(
         self, stream: AsyncStream[ChatCompletionChunk]

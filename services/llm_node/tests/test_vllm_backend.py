@@ -27,7 +27,7 @@ from services.llm_node.backends.base import (
     GenerationRequest,
     ModelSpec,
 )
-from services.llm_node.backends.transformers import encode_chat
+from services.llm_node.backends.chat_text import encode_chat
 from services.llm_node.backends.vllm import (
     NO_GPU,
     NOT_INSTALLED,
@@ -187,7 +187,7 @@ async def test_wiring_with_a_stand_in_engine(monkeypatch: pytest.MonkeyPatch) ->
         len(backend.tokenizer.encode("hello world", add_special_tokens=False))
     ]
     await backend.close()
-    assert engine.calls[-1] == ("shutdown",)
+    assert engine.calls[-1:] == [("shutdown",)]
     assert await backend.health() == (False, "not started")
 
 

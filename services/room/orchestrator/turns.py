@@ -174,7 +174,7 @@ class Orchestrator:
         assert reply.ticket is not None
         if reply.message.status == pb.MESSAGE_STATUS_QUEUED:
             self._waiting[reply.ticket] = reply
-        reply.task = self.spawn(reply.room_id, self._run(reply))  # type: ignore[arg-type]
+        reply.task = self.spawn(reply.room_id, self._run(reply))
 
     async def resume(self) -> int:
         """Startup: queue again every reply the last run left waiting; how many."""
@@ -280,7 +280,7 @@ class Orchestrator:
                     return None  # someone spoke meanwhile: the caller decides again
                 message = await held.start_reply(persona_author(persona), reply_to=trigger_id)
                 reply = Reply(room.id, persona, message, "", ticket)
-                reply.task = asyncio.current_task()  # type: ignore[assignment]
+                reply.task = asyncio.current_task()
                 self.writer.replies[message.id] = reply
             try:
                 await self.writer.generate(reply, room)

@@ -4,7 +4,7 @@ usage and the revocation outbox."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -54,9 +54,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         # SQLite hands back the naive UTC value that was bound; PostgreSQL an aware one.
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        stored = cast(datetime, value)
+        if stored.tzinfo is None:
+            return stored.replace(tzinfo=UTC)
+        return stored.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

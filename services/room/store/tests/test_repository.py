@@ -169,7 +169,7 @@ def _schema_diff(connection: Connection) -> list[object]:
     context = MigrationContext.configure(
         connection, opts={"compare_type": True, "compare_server_default": True}
     )
-    return compare_metadata(context, Base.metadata)
+    return list(compare_metadata(context, Base.metadata))
 
 
 async def test_migrations_apply_to_empty_database_and_rerun_as_noop(database_url: str) -> None:
