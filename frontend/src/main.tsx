@@ -6,7 +6,10 @@ import "./styles/app.css";
 import "./styles/messages.css";
 import "./styles/autopilot.css";
 
-createRoot(document.getElementById("root")!).render(
+const root = document.getElementById("root");
+if (!root) throw new Error("index.html has no #root element");
+
+createRoot(root).render(
   <StrictMode>
     <App />
   </StrictMode>,

@@ -2,9 +2,9 @@ import { cleanup, render, screen, waitFor, within } from "@testing-library/react
 import userEventLib from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Api } from "../api/api";
-import { SessionContext } from "../app/context";
-import { apiError, fakeServer, json, type FakeServer } from "../test/server";
 import type { ApiToken, Me } from "../api/types";
+import { SessionContext } from "../app/context";
+import { apiError, type FakeServer, fakeServer, json } from "../test/server";
 import { TokensPage } from "./TokensPage";
 
 const userEvent = userEventLib.setup({ delay: null });
@@ -20,7 +20,12 @@ beforeEach(() => {
     "GET /api/tokens": () => json({ tokens }),
     "POST /api/tokens": (body) => {
       const { name, expires_in_days } = body as { name: string; expires_in_days?: number };
-      const created = { id: "t1", name, created_at: "2026-03-01T10:00:00Z", expires_at: expires_in_days ? "2026-03-31T10:00:00Z" : null };
+      const created = {
+        id: "t1",
+        name,
+        created_at: "2026-03-01T10:00:00Z",
+        expires_at: expires_in_days ? "2026-03-31T10:00:00Z" : null,
+      };
       tokens = [...tokens, { ...created, last_used_at: null }];
       return json({ ...created, token: SECRET }, 201);
     },

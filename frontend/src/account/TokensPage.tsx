@@ -1,7 +1,7 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { ApiError } from "../api/api";
-import { useFailure, useSession } from "../app/context";
 import type { ApiToken, NewApiToken } from "../api/types";
+import { useFailure, useSession } from "../app/context";
 import { CopyField } from "../ui/CopyField";
 import { longTime } from "../ui/format";
 import { BackIcon } from "../ui/icons";
@@ -80,7 +80,9 @@ export function TokensPage() {
           <code>Authorization: Bearer …</code>). Keep it secret, like a password.
         </p>
         {user.kind !== "user" ? (
-          <p className="notice-info">API tokens belong to accounts. Guests cannot create them: sign up for an account.</p>
+          <p className="notice-info">
+            API tokens belong to accounts. Guests cannot create them: sign up for an account.
+          </p>
         ) : (
           <>
             <form className="token-form" onSubmit={submit} noValidate aria-label="New token">
@@ -116,12 +118,17 @@ export function TokensPage() {
               </button>
             </form>
             {created && (
-              <div className="secret-once" role="region" aria-label="Your new token">
-                <CopyField label={`New token “${created.name}”`} value={created.token} copyLabel="Copy token" warning={TOKEN_WARNING} />
+              <section className="secret-once" aria-label="Your new token">
+                <CopyField
+                  label={`New token “${created.name}”`}
+                  value={created.token}
+                  copyLabel="Copy token"
+                  warning={TOKEN_WARNING}
+                />
                 <button type="button" className="btn" onClick={() => setCreated(null)}>
                   Done, hide it
                 </button>
-              </div>
+              </section>
             )}
             {error && (
               <p role="alert" className="form-error">

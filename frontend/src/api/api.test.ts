@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi, type Mock } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, type Mock, vi } from "vitest";
 import { Api, ApiError, continueAsGuest, currentUser, login, logout, readCookie, register } from "./api";
 
 type FetchArgs = [string, RequestInit];
@@ -62,7 +62,12 @@ describe("the REST client", () => {
       expect(headers.authorization).toBeUndefined();
     }
     fetchMock.mockImplementation(async () => new Response(null, { status: 204 }));
-    for (const call of [() => api.revokeToken("t1"), () => api.removeMember("r1", "u2"), () => api.revokeInvite("r1", "i1"), logout]) {
+    for (const call of [
+      () => api.revokeToken("t1"),
+      () => api.removeMember("r1", "u2"),
+      () => api.revokeInvite("r1", "i1"),
+      logout,
+    ]) {
       await call();
       expect(lastCall().init.method).toMatch(/DELETE|POST/);
       expect(lastCall().headers["X-CSRF-Token"]).toBe("csrf-123");
@@ -104,7 +109,9 @@ describe("the REST client", () => {
   });
 
   it("restores the user from /api/me, and reads a 401 as signed out", async () => {
-    fetchMock.mockImplementation(async () => json({ id: "u1", name: "Ana", username: "ana", kind: "user", admin: false }));
+    fetchMock.mockImplementation(async () =>
+      json({ id: "u1", name: "Ana", username: "ana", kind: "user", admin: false }),
+    );
     expect(await currentUser()).toMatchObject({ id: "u1", username: "ana" });
     expect(lastCall().url).toBe("/api/me");
     fetchMock.mockImplementation(async () => json({ error: { code: "unauthenticated", message: "No." } }, 401));

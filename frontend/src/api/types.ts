@@ -35,8 +35,7 @@ export interface Persona {
 }
 
 /** What PATCH/POST accept for a persona: everything but handle and model is optional. */
-export type PersonaInput = Pick<Persona, "handle" | "model"> &
-  Partial<Omit<Persona, "handle" | "model">>;
+export type PersonaInput = Pick<Persona, "handle" | "model"> & Partial<Omit<Persona, "handle" | "model">>;
 
 export interface Room {
   id: string;

@@ -1,11 +1,11 @@
 import { act, cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import userEventLib from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { App } from "./App";
+import type { Me } from "../api/types";
 import { FakeSocket } from "../test/fakeSocket";
 import { room, welcome } from "../test/fixtures";
-import { apiError, fakeServer, json, type FakeServer } from "../test/server";
-import type { Me } from "../api/types";
+import { apiError, type FakeServer, fakeServer, json } from "../test/server";
+import { App } from "./App";
 
 const userEvent = userEventLib.setup({ delay: null });
 
@@ -168,7 +168,8 @@ describe("App: invite links", () => {
   it("asks a signed-out visitor to sign in, then accepts the invite and opens the room", async () => {
     window.location.hash = "#/invite/inv-token-1";
     server.routes["POST /api/auth/login"] = () => json({ user: ana, token: "t" });
-    server.routes["POST /api/invites/inv-token-1/accept"] = () => json(room({ id: "r9", name: "Secret plans", role: "member" }));
+    server.routes["POST /api/invites/inv-token-1/accept"] = () =>
+      json(room({ id: "r9", name: "Secret plans", role: "member" }));
     server.routes["GET /api/rooms/r9"] = () => json(room({ id: "r9", name: "Secret plans", role: "member" }));
     server.routes["GET /api/rooms/r9/messages"] = () => json({ messages: [], has_more: false });
     render(<App />);
@@ -204,7 +205,9 @@ describe("App: the room list", () => {
   it("lists exactly the rooms the server returns", async () => {
     signedIn();
     server.routes["GET /api/rooms"] = () =>
-      json({ rooms: [room({ id: "a", name: "Alpha", role: "owner" }), room({ id: "b", name: "Beta", role: "viewer" })] });
+      json({
+        rooms: [room({ id: "a", name: "Alpha", role: "owner" }), room({ id: "b", name: "Beta", role: "viewer" })],
+      });
     render(<App />);
     const nav = within(await screen.findByRole("navigation", { name: "Rooms" }));
     await waitFor(() => expect(nav.getAllByRole("listitem")).toHaveLength(2));

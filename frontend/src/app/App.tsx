@@ -1,16 +1,16 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { TokensPage } from "../account/TokensPage";
 import { Api, ApiError, currentUser, logout } from "../api/api";
-import { SessionContext, type SignOutReason } from "./context";
-import { useRoute } from "./route";
-import { dropLegacySession, rememberName } from "./session";
-import { useTheme } from "./theme";
-import { AuthScreen } from "./AuthScreen";
-import { CreateRoom } from "../room-settings/CreateRoom";
+import type { Me, Room } from "../api/types";
 import { InviteAccept } from "../members/InviteAccept";
 import { RoomView } from "../room/RoomView";
+import { CreateRoom } from "../room-settings/CreateRoom";
+import { AuthScreen } from "./AuthScreen";
+import { SessionContext, type SignOutReason } from "./context";
+import { useRoute } from "./route";
 import { Sidebar } from "./Sidebar";
-import { TokensPage } from "../account/TokensPage";
-import type { Me, Room } from "../api/types";
+import { dropLegacySession, rememberName } from "./session";
+import { useTheme } from "./theme";
 
 type AuthState =
   | { status: "loading" }
@@ -84,23 +84,9 @@ export function App() {
         </main>
       );
     case "signedOut":
-      return (
-        <AuthScreen
-          onSignedIn={onSignedIn}
-          reason={auth.reason}
-          invite={route.name === "invite"}
-        />
-      );
+      return <AuthScreen onSignedIn={onSignedIn} reason={auth.reason} invite={route.name === "invite"} />;
     case "signedIn":
-      return (
-        <Shell
-          key={auth.user.id}
-          user={auth.user}
-          theme={theme}
-          onToggleTheme={toggleTheme}
-          signOut={signOut}
-        />
-      );
+      return <Shell key={auth.user.id} user={auth.user} theme={theme} onToggleTheme={toggleTheme} signOut={signOut} />;
   }
 }
 
@@ -130,10 +116,7 @@ function Shell({ user, theme, onToggleTheme, signOut }: ShellProps) {
     );
   }, [api, signOut]);
 
-  const context = useMemo(
-    () => ({ user, api, signOut, refreshRooms: refresh }),
-    [user, api, signOut, refresh],
-  );
+  const context = useMemo(() => ({ user, api, signOut, refreshRooms: refresh }), [user, api, signOut, refresh]);
 
   // Rooms made by others are not pushed: look again when the window comes back into view.
   useEffect(() => {
@@ -154,7 +137,7 @@ function Shell({ user, theme, onToggleTheme, signOut }: ShellProps) {
     });
   }, []);
 
-  let main;
+  let main: ReactNode;
   switch (route.name) {
     case "room":
       main = <RoomView key={route.roomId} roomId={route.roomId} onRoomChanged={upsertRoom} />;

@@ -1,8 +1,8 @@
-import { useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { type FormEvent, type KeyboardEvent, useId, useRef, useState } from "react";
 import { ApiError, continueAsGuest, login, register } from "../api/api";
+import type { AuthResult, Me } from "../api/types";
 import type { SignOutReason } from "./context";
 import { lastName } from "./session";
-import type { AuthResult, Me } from "../api/types";
 
 export type AuthMode = "signin" | "register" | "guest";
 
@@ -172,6 +172,7 @@ function AccountForm({ mode, onSignedIn }: { mode: "signin" | "register"; onSign
           autoCapitalize="off"
           autoCorrect="off"
           spellCheck={false}
+          // biome-ignore lint/a11y/noAutofocus: the sign-in screen is a page of its own; its first field is where everyone starts
           autoFocus
           onChange={(e) => setUsername(e.target.value)}
           aria-invalid={shown && !!usernameError}
@@ -255,6 +256,7 @@ function GuestForm({ onSignedIn }: { onSignedIn: (user: Me) => void }) {
           value={name}
           maxLength={64}
           autoComplete="nickname"
+          // biome-ignore lint/a11y/noAutofocus: the guest tab's only field; the tab was just chosen
           autoFocus
           onChange={(e) => setName(e.target.value)}
           aria-invalid={!!error}

@@ -1,8 +1,8 @@
-import { useSession } from "./context";
-import { roomHref, TOKENS_HREF, type Route } from "./route";
-import type { Theme } from "./theme";
 import type { Room } from "../api/types";
 import { KeyIcon, MoonIcon, PlusIcon, SunIcon } from "../ui/icons";
+import { useSession } from "./context";
+import { type Route, roomHref, TOKENS_HREF } from "./route";
+import type { Theme } from "./theme";
 
 interface Props {
   rooms: Room[] | null;
@@ -45,9 +45,7 @@ export function Sidebar({ rooms, error, route, theme, onToggleTheme, onSignOut }
                     {room.role === "viewer" && <span className="badge">view only</span>}
                   </span>
                   {room.personas.length > 0 && (
-                    <span className="room-list-meta">
-                      {room.personas.map((p) => `@${p.handle}`).join(" ")}
-                    </span>
+                    <span className="room-list-meta">{room.personas.map((p) => `@${p.handle}`).join(" ")}</span>
                   )}
                 </a>
               </li>
@@ -58,7 +56,11 @@ export function Sidebar({ rooms, error, route, theme, onToggleTheme, onSignOut }
         {error && <p className="field-error sidebar-note">{error}</p>}
       </div>
       {user.kind === "user" && (
-        <a href={TOKENS_HREF} className="new-room sidebar-link" aria-current={route.name === "tokens" ? "page" : undefined}>
+        <a
+          href={TOKENS_HREF}
+          className="new-room sidebar-link"
+          aria-current={route.name === "tokens" ? "page" : undefined}
+        >
           <KeyIcon /> API tokens
         </a>
       )}

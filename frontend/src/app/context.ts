@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useState } from "react";
-import { ApiError, type Api } from "../api/api";
+import { type Api, ApiError } from "../api/api";
 import type { Me } from "../api/types";
 
 /** Why the app is back at the sign-in screen. */

@@ -2,12 +2,12 @@ import { act, cleanup, render, screen } from "@testing-library/react";
 import userEventLib from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Api } from "../api/api";
+import type { Me, Room, RoomRole } from "../api/types";
 import { SessionContext } from "../app/context";
-import { DEFAULT_AUTOPILOT } from "./autopilot";
+import { RoomView } from "../room/RoomView";
 import { FakeSocket } from "../test/fakeSocket";
 import { ana, message, room, welcome } from "../test/fixtures";
-import type { Me, Room, RoomRole } from "../api/types";
-import { RoomView } from "../room/RoomView";
+import { DEFAULT_AUTOPILOT } from "./autopilot";
 
 const userEvent = userEventLib.setup({ delay: null });
 const off = { state: "off" as const, handle: null, reason: null };
@@ -28,7 +28,18 @@ beforeEach(() => {
     if (url === "/api/rooms/r1" && !init?.method?.match(/PATCH/)) return json(restRoom);
     if (url.includes("/messages")) return json({ messages: [message(1, { content: "hello there" })], has_more: false });
     if (url === "/api/models") {
-      return json({ models: [{ id: "gpt-4o-mini", backend: "openai", model: "gpt-4o-mini", available: true, reason: null, context_window: 128000 }] });
+      return json({
+        models: [
+          {
+            id: "gpt-4o-mini",
+            backend: "openai",
+            model: "gpt-4o-mini",
+            available: true,
+            reason: null,
+            context_window: 128000,
+          },
+        ],
+      });
     }
     if (init?.method === "PATCH") return json(room({ autopilot: { ...DEFAULT_AUTOPILOT, strategy: "round_robin" } }));
     return json({ error: { code: "not_found", message: "Not found." } }, 404);
@@ -44,7 +55,9 @@ afterEach(() => {
 async function joined(role: RoomRole = "owner") {
   restRoom = { ...restRoom, role };
   render(
-    <SessionContext.Provider value={{ user: me, api: new Api(), signOut: () => undefined, refreshRooms: () => undefined }}>
+    <SessionContext.Provider
+      value={{ user: me, api: new Api(), signOut: () => undefined, refreshRooms: () => undefined }}
+    >
       <RoomView roomId="r1" onRoomChanged={() => undefined} />
     </SessionContext.Provider>,
   );
@@ -85,9 +98,7 @@ describe("autopilot in the room", () => {
     const [, init] = fetchMock.mock.calls.find(([, i]) => i?.method === "PATCH")!;
     const body = JSON.parse(String(init.body));
     expect(body.autopilot).toEqual({ strategy: "round_robin" });
-    expect(body.personas).toEqual([
-      expect.objectContaining({ handle: "sage", muted: true, talkativeness: 0.5 }),
-    ]);
+    expect(body.personas).toEqual([expect.objectContaining({ handle: "sage", muted: true, talkativeness: 0.5 })]);
   });
 
   it("lets a member change only the autopilot: personas stay the owner's", async () => {

@@ -1,5 +1,5 @@
-import { DEFAULT_AUTOPILOT, statusText } from "./autopilot";
 import type { AutopilotPatch, AutopilotStatus, Room } from "../api/types";
+import { DEFAULT_AUTOPILOT, statusText } from "./autopilot";
 
 interface Props {
   room: Room;

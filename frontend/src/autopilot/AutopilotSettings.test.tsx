@@ -2,10 +2,10 @@ import { cleanup, fireEvent, render, screen } from "@testing-library/react";
 import userEventLib from "@testing-library/user-event";
 import { useState } from "react";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_AUTOPILOT, toAutopilotDraft, type AutopilotDraft } from "./autopilot";
-import { toDraft, type PersonaDraft } from "../room-settings/personas";
+import { type PersonaDraft, toDraft } from "../room-settings/personas";
 import { room } from "../test/fixtures";
 import { AutopilotSettings } from "./AutopilotSettings";
+import { type AutopilotDraft, DEFAULT_AUTOPILOT, toAutopilotDraft } from "./autopilot";
 
 const userEvent = userEventLib.setup({ delay: null });
 

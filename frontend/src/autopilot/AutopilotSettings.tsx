@@ -1,13 +1,7 @@
 import { useId } from "react";
-import {
-  DEFAULT_AUTOPILOT,
-  STRATEGIES,
-  stoppedText,
-  type AutopilotDraft,
-  type AutopilotErrors,
-} from "./autopilot";
-import type { DraftErrors, PersonaDraft } from "../room-settings/personas";
 import type { Autopilot, AutopilotStrategy, ModelInfo } from "../api/types";
+import type { DraftErrors, PersonaDraft } from "../room-settings/personas";
+import { type AutopilotDraft, type AutopilotErrors, DEFAULT_AUTOPILOT, STRATEGIES, stoppedText } from "./autopilot";
 
 interface Props {
   autopilot: Autopilot | undefined;

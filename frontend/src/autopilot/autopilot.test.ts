@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Persona } from "../api/types";
 import {
-  DEFAULT_AUTOPILOT,
   autopilotPatch,
+  DEFAULT_AUTOPILOT,
   statusText,
   stoppedText,
   toAutopilotDraft,

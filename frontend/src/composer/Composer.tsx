@@ -1,18 +1,18 @@
 import {
+  type FormEvent,
+  type KeyboardEvent,
+  type Ref,
   useEffect,
   useId,
   useLayoutEffect,
   useMemo,
   useRef,
   useState,
-  type FormEvent,
-  type KeyboardEvent,
-  type Ref,
 } from "react";
-import { CloseIcon, SendIcon } from "../ui/icons";
-import { snippet } from "../ui/format";
 import type { Message, Persona, User } from "../api/types";
-import { applyMention, mentionCandidates, mentionQuery, type MentionCandidate } from "./mentions";
+import { snippet } from "../ui/format";
+import { CloseIcon, SendIcon } from "../ui/icons";
+import { applyMention, type MentionCandidate, mentionCandidates, mentionQuery } from "./mentions";
 import { TypingSignal } from "./typing";
 
 export const MAX_MESSAGE_CHARS = 16_000;
@@ -46,7 +46,7 @@ export function Composer(props: Props) {
   const query = mentionQuery(text, caret);
   const candidates: MentionCandidate[] =
     query && dismissed !== query.start ? mentionCandidates(query.query, personas, people, meId) : [];
-  const open = candidates.length > 0;
+  const open = query !== null && candidates.length > 0;
   const selected = open ? Math.min(active, candidates.length - 1) : -1;
 
   useEffect(() => setActive(0), [query?.query, query?.start]);
@@ -107,7 +107,7 @@ export function Composer(props: Props) {
       if (event.key === "Escape") {
         event.preventDefault();
         event.stopPropagation();
-        setDismissed(query!.start);
+        setDismissed(query.start);
         return;
       }
     }
@@ -133,12 +133,16 @@ export function Composer(props: Props) {
           </button>
         </div>
       )}
+      {/* The combobox pattern: focus stays in the textarea (aria-activedescendant), options take no tab stop. */}
       {open && (
+        // biome-ignore lint/a11y/noNoninteractiveElementToInteractiveRole: a listbox of options, styled as a list
         <ul className="mention-menu" role="listbox" id={listId} aria-label="Mention suggestions">
           {candidates.map((c, i) => (
+            // biome-ignore lint/a11y/useFocusableInteractive: focus stays in the textarea (see above)
             <li
               key={c.key}
               id={`${listId}-${i}`}
+              // biome-ignore lint/a11y/noNoninteractiveElementToInteractiveRole: an option of the listbox above
               role="option"
               aria-selected={i === selected}
               onMouseDown={(e) => {

@@ -8,7 +8,10 @@ describe("TypingSignal", () => {
 
   it("sends active once per interval while typing, then inactive after a pause", () => {
     const sent: boolean[] = [];
-    const signal = new TypingSignal((a) => sent.push(a), () => Date.now());
+    const signal = new TypingSignal(
+      (a) => sent.push(a),
+      () => Date.now(),
+    );
     signal.input(false);
     signal.input(false);
     expect(sent).toEqual([true]);

@@ -16,7 +16,10 @@ export class TypingSignal {
 
   /** The user typed; `empty` when the box is now empty (which counts as stopping). */
   input(empty: boolean): void {
-    if (empty) return this.stop();
+    if (empty) {
+      this.stop();
+      return;
+    }
     const now = this.now();
     if (!this.active || now - this.lastSent >= TYPING_REPEAT_MS) {
       this.send(true);

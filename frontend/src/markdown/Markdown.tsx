@@ -1,4 +1,4 @@
-import { memo, useMemo, useSyncExternalStore, type MouseEvent } from "react";
+import { type MouseEvent, memo, useMemo, useSyncExternalStore } from "react";
 import { highlighterVersion, subscribeHighlighter } from "./highlight";
 import { renderMarkdown } from "./render";
 
@@ -21,5 +21,8 @@ export const Markdown = memo(function Markdown({ source }: { source: string }) {
   // Re-render once the highlighter has loaded, so code shown plain gets its colours.
   const html = useMemo(() => renderMarkdown(source), [source, highlighter]);
   // The HTML comes from renderMarkdown, which escapes raw HTML and runs DOMPurify.
+  // biome-ignore lint/security/noDangerouslySetInnerHtml: sanitised by renderMarkdown (see above)
+  // biome-ignore lint/a11y/noStaticElementInteractions: the click is delegated from the code blocks' Copy buttons
+  // biome-ignore lint/a11y/useKeyWithClickEvents: those buttons take the keyboard themselves
   return <div className="markdown" onClick={onCopyClick} dangerouslySetInnerHTML={{ __html: html }} />;
 });

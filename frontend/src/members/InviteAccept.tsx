@@ -1,8 +1,8 @@
 import { useEffect, useState } from "react";
-import { ApiError, type Api } from "../api/api";
+import { type Api, ApiError } from "../api/api";
+import type { Room } from "../api/types";
 import { useSession } from "../app/context";
 import { navigate, roomHref } from "../app/route";
-import type { Room } from "../api/types";
 
 /** One accept per token at a time (a remount must not send a second one). */
 const pending = new Map<string, Promise<Room>>();

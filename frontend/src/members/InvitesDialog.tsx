@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { type FormEvent, useCallback, useEffect, useState } from "react";
 import type { InviteOptions } from "../api/api";
+import type { Invite, InviteRole, NewInvite } from "../api/types";
 import { useFailure, useSession } from "../app/context";
 import { inviteHref } from "../app/route";
-import type { Invite, InviteRole, NewInvite } from "../api/types";
 import { CopyField } from "../ui/CopyField";
 import { Dialog } from "../ui/Dialog";
 import { longTime } from "../ui/format";
@@ -31,7 +31,15 @@ function describe(invite: Invite): string {
 }
 
 /** The owner's invite links: create one (its link shown once), see and revoke the others. */
-export function InvitesDialog({ roomId, roomName, onClose }: { roomId: string; roomName: string; onClose: () => void }) {
+export function InvitesDialog({
+  roomId,
+  roomName,
+  onClose,
+}: {
+  roomId: string;
+  roomName: string;
+  onClose: () => void;
+}) {
   const { api } = useSession();
   const [invites, setInvites] = useState<Invite[] | null>(null);
   const [created, setCreated] = useState<NewInvite | null>(null);
@@ -48,7 +56,8 @@ export function InvitesDialog({ roomId, roomName, onClose }: { roomId: string; r
   useEffect(load, [load]);
 
   const uses = maxUses.trim() === "" ? null : Number(maxUses);
-  const usesError = uses !== null && (!Number.isInteger(uses) || uses < 1) ? "A whole number, 1 or more (or empty)." : null;
+  const usesError =
+    uses !== null && (!Number.isInteger(uses) || uses < 1) ? "A whole number, 1 or more (or empty)." : null;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -129,9 +138,9 @@ export function InvitesDialog({ roomId, roomName, onClose }: { roomId: string; r
         </div>
       </form>
       {created && (
-        <div className="secret-once" role="region" aria-label="New invite link">
+        <section className="secret-once" aria-label="New invite link">
           <CopyField label="Invite link" value={inviteUrl(created)} copyLabel="Copy link" warning={INVITE_WARNING} />
-        </div>
+        </section>
       )}
       {error && (
         <p role="alert" className="form-error">

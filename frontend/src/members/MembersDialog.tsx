@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useState } from "react";
+import type { Member, RoomRole } from "../api/types";
 import { useFailure, useSession } from "../app/context";
 import { navigate } from "../app/route";
-import type { Member, RoomRole } from "../api/types";
-import { Dialog } from "../ui/Dialog";
 import { Avatar } from "../room/MessageItem";
+import { Dialog } from "../ui/Dialog";
 
 const ROLE_LABELS: Record<RoomRole, string> = { owner: "Owner", member: "Member", viewer: "Viewer" };
 const ROLE_ORDER: Record<RoomRole, number> = { owner: 0, member: 1, viewer: 2 };
@@ -46,7 +46,9 @@ export function MembersDialog({ roomId, roomName, myRole, onClose }: Props) {
   const changeRole = (member: Member, role: RoomRole) =>
     act(member.user.id, async () => {
       const updated = await api.setRole(roomId, member.user.id, role);
-      setMembers((list) => list?.map((m) => (m.user.id === member.user.id ? { ...m, ...updated, user: m.user } : m)) ?? null);
+      setMembers(
+        (list) => list?.map((m) => (m.user.id === member.user.id ? { ...m, ...updated, user: m.user } : m)) ?? null,
+      );
     });
 
   const remove = (member: Member) =>

@@ -3,9 +3,9 @@ import { cleanup, render, screen, waitFor, within } from "@testing-library/react
 import userEventLib from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Api } from "../api/api";
-import { SessionContext } from "../app/context";
-import { apiError, fakeServer, json, type FakeServer } from "../test/server";
 import type { Invite, Me, Member, RoomRole } from "../api/types";
+import { SessionContext } from "../app/context";
+import { apiError, type FakeServer, fakeServer, json } from "../test/server";
 import { InvitesDialog, inviteUrl } from "./InvitesDialog";
 import { MembersDialog } from "./MembersDialog";
 
@@ -42,7 +42,14 @@ describe("InvitesDialog", () => {
     let invites: Invite[] = [];
     server.routes["GET /api/rooms/r1/invites"] = () => json({ invites });
     server.routes["POST /api/rooms/r1/invites"] = (body) => {
-      const created = { id: "i1", role: "viewer", max_uses: 3, uses: 0, expires_at: "2026-03-02T10:00:00Z", created_at: "2026-03-01T10:00:00Z" } as const;
+      const created = {
+        id: "i1",
+        role: "viewer",
+        max_uses: 3,
+        uses: 0,
+        expires_at: "2026-03-02T10:00:00Z",
+        created_at: "2026-03-01T10:00:00Z",
+      } as const;
       invites = [created];
       expect(body).toEqual({ role: "viewer", max_uses: 3, expires_in_hours: 24 });
       return json({ ...created, token: "inv-secret", url: "http://chimera.test/#/invite/inv-secret" }, 201);
@@ -61,7 +68,9 @@ describe("InvitesDialog", () => {
     await userEvent.click(screen.getByRole("button", { name: "Create invite link" }));
 
     const shown = within(await screen.findByRole("region", { name: "New invite link" }));
-    expect((shown.getByLabelText("Invite link") as HTMLInputElement).value).toBe("http://chimera.test/#/invite/inv-secret");
+    expect((shown.getByLabelText("Invite link") as HTMLInputElement).value).toBe(
+      "http://chimera.test/#/invite/inv-secret",
+    );
     expect(shown.getByText(/shown only this once/)).toBeTruthy();
     await userEvent.click(shown.getByRole("button", { name: "Copy link" }));
     expect(writeText).toHaveBeenCalledWith("http://chimera.test/#/invite/inv-secret");
@@ -86,7 +95,16 @@ describe("InvitesDialog", () => {
 
   it("builds the link from this page when the server gives none", () => {
     const location = { origin: "https://chat.example", pathname: "/app/" } as Location;
-    const invite = { id: "i", role: "member", max_uses: null, uses: 0, expires_at: null, created_at: "", token: "t k", url: "" } as const;
+    const invite = {
+      id: "i",
+      role: "member",
+      max_uses: null,
+      uses: 0,
+      expires_at: null,
+      created_at: "",
+      token: "t k",
+      url: "",
+    } as const;
     expect(inviteUrl(invite, location)).toBe("https://chat.example/app/#/invite/t%20k");
   });
 });
@@ -94,11 +112,18 @@ describe("InvitesDialog", () => {
 describe("MembersDialog", () => {
   beforeEach(() => {
     server.routes["GET /api/rooms/r1/members"] = () =>
-      json({ members: [member("u-ben", "Ben", "member"), member("u-ana", "Ana", "owner"), member("g-1", "Cleo", "viewer", true)] });
+      json({
+        members: [
+          member("u-ben", "Ben", "member"),
+          member("u-ana", "Ana", "owner"),
+          member("g-1", "Cleo", "viewer", true),
+        ],
+      });
   });
 
   it("lets the owner change a role and remove a member", async () => {
-    server.routes["PATCH /api/rooms/r1/members/u-ben"] = (body) => json({ ...member("u-ben", "Ben", "viewer"), ...(body as object) });
+    server.routes["PATCH /api/rooms/r1/members/u-ben"] = (body) =>
+      json({ ...member("u-ben", "Ben", "viewer"), ...(body as object) });
     server.routes["DELETE /api/rooms/r1/members/g-1"] = () => json(null, 204);
     withSession(<MembersDialog roomId="r1" roomName="Plans" myRole="owner" onClose={() => undefined} />);
     const list = within(await screen.findByRole("list", { name: "Members" }));

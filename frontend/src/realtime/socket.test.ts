@@ -1,8 +1,8 @@
 // @vitest-environment node
 import { beforeEach, describe, expect, it } from "vitest";
-import { backoffDelay, RoomConnection, type ConnectionEvent } from "./socket";
 import { FakeSocket } from "../test/fakeSocket";
 import { message, welcome } from "../test/fixtures";
+import { backoffDelay, type ConnectionEvent, RoomConnection } from "./socket";
 
 /** Timers the test fires by hand, so nothing depends on wall-clock time. */
 class ManualTimers {

@@ -2,8 +2,9 @@
 // reconnect with backoff and jitter, a heartbeat, and an outbox that sends every composed
 // message exactly once per socket, under the client_msg_id it got when it was composed.
 // No React here: the app subscribes to events, tests drive it with a fake socket.
-import { newClientMsgId } from "./ids";
+
 import type { AutopilotPatch, ClientFrame, OutboxItem, ServerFrame } from "../api/types";
+import { newClientMsgId } from "./ids";
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "offline";
 /**
@@ -336,8 +337,7 @@ export class RoomConnection {
   private scheduleReconnect(fixedDelay?: number): void {
     if (this.stopped || this.retryTimer !== null) return;
     const delay =
-      fixedDelay ??
-      backoffDelay(this.attempt, this.opts.initialBackoffMs, this.opts.maxBackoffMs, this.opts.random());
+      fixedDelay ?? backoffDelay(this.attempt, this.opts.initialBackoffMs, this.opts.maxBackoffMs, this.opts.random());
     this.attempt += 1;
     this.setState(this.opts.isOnline() ? "reconnecting" : "offline", delay);
     this.retryTimer = this.opts.setTimer(() => {
@@ -422,9 +422,7 @@ export class RoomConnection {
   }
 
   private updateItem(clientMsgId: string, patch: Partial<OutboxItem>): void {
-    this.outboxItems = this.outboxItems.map((i) =>
-      i.client_msg_id === clientMsgId ? { ...i, ...patch } : i,
-    );
+    this.outboxItems = this.outboxItems.map((i) => (i.client_msg_id === clientMsgId ? { ...i, ...patch } : i));
     this.emitOutbox();
   }
 

@@ -2,10 +2,10 @@ import { cleanup, render, screen, waitFor } from "@testing-library/react";
 import userEventLib from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Api } from "../api/api";
+import type { Me } from "../api/types";
 import { SessionContext } from "../app/context";
 import { room } from "../test/fixtures";
-import { fakeServer, json, type FakeServer } from "../test/server";
-import type { Me } from "../api/types";
+import { type FakeServer, fakeServer, json } from "../test/server";
 import { CreateRoom } from "./CreateRoom";
 
 const userEvent = userEventLib.setup({ delay: null });

@@ -1,6 +1,6 @@
 import { useId } from "react";
-import { newDraft, type DraftErrors, type PersonaDraft } from "./personas";
 import type { ModelInfo } from "../api/types";
+import { type DraftErrors, newDraft, type PersonaDraft } from "./personas";
 
 interface Props {
   drafts: PersonaDraft[];
@@ -14,7 +14,14 @@ interface Props {
 export function PersonaEditor({ drafts, onChange, models, modelsError, errors }: Props) {
   const update = (key: string, patch: Partial<PersonaDraft>) =>
     onChange(drafts.map((d) => (d.key === key ? { ...d, ...patch } : d)));
-  const add = () => onChange([...drafts, newDraft(models ?? [], drafts.map((d) => d.handle))]);
+  const add = () =>
+    onChange([
+      ...drafts,
+      newDraft(
+        models ?? [],
+        drafts.map((d) => d.handle),
+      ),
+    ]);
   const remove = (key: string) => onChange(drafts.filter((d) => d.key !== key));
   const noneAvailable = models !== null && !models.some((m) => m.available);
 
@@ -87,7 +94,10 @@ function PersonaFields({ index, draft, models, errors, onChange, onRemove }: Fie
               </option>
             ))}
           </select>
-          <p id={`${id}-model-note`} className={errors.model || (selected && !selected.available) ? "field-error" : "hint"}>
+          <p
+            id={`${id}-model-note`}
+            className={errors.model || (selected && !selected.available) ? "field-error" : "hint"}
+          >
             {errors.model ??
               (selected && !selected.available
                 ? `Unavailable: ${selected.reason ?? "unknown reason"}`

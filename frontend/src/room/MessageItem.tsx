@@ -1,6 +1,6 @@
-import { memo, type CSSProperties } from "react";
-import { Markdown } from "../markdown/Markdown";
+import { type CSSProperties, memo } from "react";
 import type { Message } from "../api/types";
+import { Markdown } from "../markdown/Markdown";
 import { hue, initials, shortTime, snippet } from "../ui/format";
 import { ReplyIcon, StopIcon } from "../ui/icons";
 
@@ -20,7 +20,11 @@ interface Props {
 
 export function Avatar({ id, name, ai }: { id: string; name: string; ai: boolean }) {
   return (
-    <span className={ai ? "avatar avatar-ai" : "avatar"} style={{ "--hue": hue(id) } as CSSProperties} aria-hidden="true">
+    <span
+      className={ai ? "avatar avatar-ai" : "avatar"}
+      style={{ "--hue": hue(id) } as CSSProperties}
+      aria-hidden="true"
+    >
       {initials(name)}
     </span>
   );

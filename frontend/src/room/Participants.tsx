@@ -1,6 +1,6 @@
 import type { Persona, User } from "../api/types";
-import { Avatar } from "./MessageItem";
 import { CloseIcon } from "../ui/icons";
+import { Avatar } from "./MessageItem";
 
 interface Props {
   id: string;

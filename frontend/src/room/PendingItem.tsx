@@ -1,5 +1,5 @@
-import { Markdown } from "../markdown/Markdown";
 import type { OutboxItem } from "../api/types";
+import { Markdown } from "../markdown/Markdown";
 import { Avatar } from "./MessageItem";
 
 interface Props {

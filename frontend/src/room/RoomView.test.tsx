@@ -1,11 +1,11 @@
 import { act, cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import userEventLib from "@testing-library/user-event";
-import { afterEach, beforeEach, describe, expect, it, vi, type Mock } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, type Mock, vi } from "vitest";
 import { Api } from "../api/api";
+import type { Me, Message, Room } from "../api/types";
 import { SessionContext, type SignOutReason } from "../app/context";
 import { FakeSocket } from "../test/fakeSocket";
 import { aiReply, ana, ben, message, room, welcome } from "../test/fixtures";
-import type { Me, Message, Room } from "../api/types";
 import { RoomView } from "./RoomView";
 
 const userEvent = userEventLib.setup({ delay: null });
@@ -106,8 +106,7 @@ describe("RoomView", () => {
   it("shows a queued reply with its place as it moves up, and lets anyone stop it", async () => {
     const socket = renderRoom();
     await join(socket);
-    const queued = (position: number) =>
-      aiReply(2, { reply_to: "m1", status: "queued", queue_position: position });
+    const queued = (position: number) => aiReply(2, { reply_to: "m1", status: "queued", queue_position: position });
     act(() => socket.receive({ type: "message", message: queued(2) }));
     const log = screen.getByRole("log");
     expect(within(log).getByText(/Queued \(#2\)/)).toBeTruthy();

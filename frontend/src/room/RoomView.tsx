@@ -1,18 +1,18 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useSession } from "../app/context";
-import { Composer } from "../composer/Composer";
-import { pendingItems } from "./state";
-import { useRoom } from "./useRoom";
 import type { Message, Room } from "../api/types";
+import { useSession } from "../app/context";
 import { AutopilotBar } from "../autopilot/AutopilotBar";
-import { ConnectionStatus } from "../realtime/ConnectionStatus";
-import { typingText } from "../ui/format";
-import { BackIcon, CloseIcon, GearIcon, MembersIcon, PeopleIcon, UserPlusIcon } from "../ui/icons";
+import { Composer } from "../composer/Composer";
 import { InvitesDialog } from "../members/InvitesDialog";
 import { MembersDialog } from "../members/MembersDialog";
-import { Participants } from "./Participants";
+import { ConnectionStatus } from "../realtime/ConnectionStatus";
 import { RoomSettings } from "../room-settings/RoomSettings";
+import { typingText } from "../ui/format";
+import { BackIcon, CloseIcon, GearIcon, MembersIcon, PeopleIcon, UserPlusIcon } from "../ui/icons";
+import { Participants } from "./Participants";
+import { pendingItems } from "./state";
 import { Timeline } from "./Timeline";
+import { useRoom } from "./useRoom";
 
 interface Props {
   roomId: string;
@@ -217,7 +217,11 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
         />
       </div>
       {panel === "settings" && state.room && (
-        <RoomSettings room={{ ...state.room, role: state.role }} onClose={() => setPanel(null)} onSaved={room.roomUpdated} />
+        <RoomSettings
+          room={{ ...state.room, role: state.role }}
+          onClose={() => setPanel(null)}
+          onSaved={room.roomUpdated}
+        />
       )}
       {panel === "members" && (
         <MembersDialog

@@ -2,9 +2,9 @@ import { cleanup, render, screen } from "@testing-library/react";
 import userEventLib from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Api } from "../api/api";
+import type { Me } from "../api/types";
 import { SessionContext } from "../app/context";
 import { ana, message, room } from "../test/fixtures";
-import type { Me } from "../api/types";
 import { SummaryPanel } from "./SummaryPanel";
 
 const userEvent = userEventLib.setup({ delay: null });
@@ -24,7 +24,9 @@ afterEach(() => {
 
 function show(summary: ReturnType<typeof room>["summary"]) {
   render(
-    <SessionContext.Provider value={{ user: me, api: new Api(), signOut: () => undefined, refreshRooms: () => undefined }}>
+    <SessionContext.Provider
+      value={{ user: me, api: new Api(), signOut: () => undefined, refreshRooms: () => undefined }}
+    >
       <SummaryPanel room={room({ summary })} />
     </SessionContext.Provider>,
   );

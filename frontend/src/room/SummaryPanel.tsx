@@ -1,7 +1,7 @@
 import { useId, useState } from "react";
+import type { Room } from "../api/types";
 import { useSession } from "../app/context";
 import { Markdown } from "../markdown/Markdown";
-import type { Room } from "../api/types";
 import { shortTime } from "../ui/format";
 
 interface Props {
@@ -35,8 +35,8 @@ export function SummaryPanel({ room }: Props) {
       {summary ? (
         <>
           <p className="hint">
-            Messages up to #{summary.upto_seq}, as of {shortTime(summary.updated_at)}. Personas read it
-            instead of the messages that no longer fit.
+            Messages up to #{summary.upto_seq}, as of {shortTime(summary.updated_at)}. Personas read it instead of the
+            messages that no longer fit.
           </p>
           <div className="summary-text">
             <Markdown source={summary.text} />

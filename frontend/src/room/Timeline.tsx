@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
-import type { ConnectionState } from "../realtime/socket";
 import type { Message, OutboxItem } from "../api/types";
+import type { ConnectionState } from "../realtime/socket";
 import { MessageItem } from "./MessageItem";
 import { PendingItem } from "./PendingItem";
 
@@ -137,6 +137,7 @@ export function Timeline(props: Props) {
         className="timeline"
         role="log"
         aria-label="Conversation"
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable log must take focus so keyboards can scroll it
         tabIndex={0}
         onScroll={onScroll}
       >
@@ -159,12 +160,13 @@ export function Timeline(props: Props) {
           )}
           {messages.map((m, i) => {
             // A reply right under what it answers needs no quote; further away it does.
-            const showQuote = m.reply_to && (m.author.kind !== "ai" || messages[i - 1]?.id !== m.reply_to);
+            const replyTo = m.reply_to;
+            const showQuote = replyTo && (m.author.kind !== "ai" || messages[i - 1]?.id !== replyTo);
             return (
               <MessageItem
                 key={m.id}
                 message={m}
-                quoted={showQuote ? (byId.get(m.reply_to!) ?? null) : undefined}
+                quoted={showQuote ? (byId.get(replyTo) ?? null) : undefined}
                 mine={m.author.id === meId}
                 continued={continues(messages[i - 1], m)}
                 highlighted={highlight === m.id}

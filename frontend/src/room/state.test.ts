@@ -1,19 +1,19 @@
 // @vitest-environment node
 import { describe, expect, it } from "vitest";
-import { aiReply, ana, ben, message, room, welcome } from "../test/fixtures";
-import { DEFAULT_AUTOPILOT } from "../autopilot/autopilot";
 import type { ServerFrame } from "../api/types";
+import { DEFAULT_AUTOPILOT } from "../autopilot/autopilot";
+import { aiReply, ana, ben, message, room, welcome } from "../test/fixtures";
 import {
   AUTOPILOT_OFF,
   highestSeq,
   initialRoomState,
-  RATE_LIMITED_NOTICE,
   mergePage,
   pendingItems,
-  roomReducer,
-  upsertMessage,
+  RATE_LIMITED_NOTICE,
   type RoomAction,
   type RoomState,
+  roomReducer,
+  upsertMessage,
 } from "./state";
 
 const frame = (f: ServerFrame, now = 0): RoomAction => ({ type: "frame", frame: f, now });
@@ -102,11 +102,12 @@ describe("roomReducer", () => {
   });
 
   it("merges the newest page with live messages that arrived first, without doubles", () => {
-    const s = run(
-      frame(welcome()),
-      frame({ type: "message", message: message(3) }),
-      { type: "page", mode: "newest", messages: [message(1), message(2), message(3)], hasMore: false },
-    );
+    const s = run(frame(welcome()), frame({ type: "message", message: message(3) }), {
+      type: "page",
+      mode: "newest",
+      messages: [message(1), message(2), message(3)],
+      hasMore: false,
+    });
     expect(seqs(s)).toEqual([1, 2, 3]);
     expect(s.loaded).toBe(true);
   });
@@ -130,9 +131,7 @@ describe("roomReducer", () => {
   it("keeps a newer streaming state when an older REST copy arrives", () => {
     const live = aiReply(4, { content: "Hello wor" });
     expect(mergePage([live], [aiReply(4, { content: "Hel" })])[0].content).toBe("Hello wor");
-    expect(mergePage([live], [aiReply(4, { content: "Hello world", status: "complete" })])[0].status).toBe(
-      "complete",
-    );
+    expect(mergePage([live], [aiReply(4, { content: "Hello world", status: "complete" })])[0].status).toBe("complete");
     const done = aiReply(4, { content: "Hi", status: "complete" });
     expect(mergePage([done], [aiReply(4, { content: "H" })])[0]).toBe(done);
   });

@@ -1,7 +1,8 @@
 // The state of one open room and the pure reducer that folds server frames, REST pages and
 // connection events into it. Messages are upserted by id and kept ordered by seq.
-import type { ConnectionState, FatalReason } from "../realtime/socket";
+
 import type { AutopilotStatus, Message, OutboxItem, Room, RoomRole, ServerFrame, User } from "../api/types";
+import type { ConnectionState, FatalReason } from "../realtime/socket";
 
 /** How long a typing indicator lasts without a repeat (the server's TTL is 6 s). */
 export const TYPING_TTL_MS = 6_500;
@@ -208,10 +209,7 @@ function applyFrame(state: RoomState, frame: ServerFrame, now: number): RoomStat
       return {
         ...state,
         messages: upsertMessage(state.messages, message),
-        people:
-          author.kind === "human"
-            ? withPeople(state, [{ id: author.id, name: author.name }])
-            : state.people,
+        people: author.kind === "human" ? withPeople(state, [{ id: author.id, name: author.name }]) : state.people,
         typing: withoutKey(state.typing, author.id),
       };
     }
@@ -315,9 +313,7 @@ export function pendingItems(state: RoomState): OutboxItem[] {
   if (state.outbox.length === 0) return [];
   const meId = state.me?.id;
   const echoed = new Set(
-    state.messages
-      .filter((m) => m.client_msg_id && m.author.id === meId)
-      .map((m) => m.client_msg_id as string),
+    state.messages.filter((m) => m.client_msg_id && m.author.id === meId).map((m) => m.client_msg_id as string),
   );
   return state.outbox.filter((i) => !echoed.has(i.client_msg_id));
 }

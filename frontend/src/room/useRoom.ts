@@ -1,9 +1,9 @@
 // Wires a RoomConnection and the REST history to the room reducer for one open room.
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
-import { ApiError, type Api } from "../api/api";
-import { RoomConnection, type FatalReason } from "../realtime/socket";
+import { type Api, ApiError } from "../api/api";
 import type { AutopilotPatch, Message, Room } from "../api/types";
-import { highestSeq, initialRoomState, roomReducer, type RoomState } from "./state";
+import { type FatalReason, RoomConnection } from "../realtime/socket";
+import { highestSeq, initialRoomState, type RoomState, roomReducer } from "./state";
 
 export const PAGE_SIZE = 50;
 /** How far back a quote's original is looked for before giving up. */
@@ -178,10 +178,9 @@ export function useRoom(
   const interrupt = useCallback(
     (messageId: string) => {
       if (connRef.current?.interrupt(messageId)) return;
-      api.interrupt(roomId, messageId).then(
-        (message) => dispatch({ type: "frame", frame: { type: "message", message }, now: Date.now() }),
-        failed,
-      );
+      api
+        .interrupt(roomId, messageId)
+        .then((message) => dispatch({ type: "frame", frame: { type: "message", message }, now: Date.now() }), failed);
     },
     [api, roomId, failed],
   );

@@ -1,6 +1,7 @@
 // A WebSocket stand-in: records what the client sends and lets a test play the server.
-import type { SocketLike } from "../realtime/socket";
+
 import type { ClientFrame, ServerFrame } from "../api/types";
+import type { SocketLike } from "../realtime/socket";
 
 export class FakeSocket implements SocketLike {
   static all: FakeSocket[] = [];

@@ -47,5 +47,11 @@ export function longTime(iso: string | null | undefined, never = "never"): strin
   if (!iso) return never;
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return never;
-  return date.toLocaleString([], { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
+  return date.toLocaleString([], {
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
 }
