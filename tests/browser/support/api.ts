@@ -73,13 +73,22 @@ export class Api {
     expect(response.ok(), await response.text()).toBe(true);
   }
 
+  /** Post as a well-behaved client: past the room's post limit (429), wait the Retry-After it
+   * names and post again, so seeding a long history stays within the limit. */
   async post(token: string, roomId: string, content: string): Promise<Message> {
-    const response = await this.request.post(`${this.baseURL}/api/rooms/${roomId}/messages`, {
-      data: { content },
-      headers: auth(token),
-    });
-    expect(response.status(), await response.text()).toBe(201);
-    return response.json();
+    for (;;) {
+      const response = await this.request.post(`${this.baseURL}/api/rooms/${roomId}/messages`, {
+        data: { content },
+        headers: auth(token),
+      });
+      const retryAfter = Number(response.headers()['retry-after']);
+      if (response.status() === 429 && retryAfter > 0) {
+        await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+        continue;
+      }
+      expect(response.status(), await response.text()).toBe(201);
+      return response.json();
+    }
   }
 
   /** Stop a streaming AI reply, as any member may. */
