@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install Chimera with its dev tools into .venv and run every check and test: lint, types, the
 # Python suite (unit, integration with real processes and databases, end-to-end `chimera up`),
-# the web app's unit tests, and the browser tests in Debian's headless Chromium.
+# the web app's lint (Biome) and unit tests, and the browser tests in Debian's headless Chromium.
 # Extra arguments go to pytest, e.g. ./scripts/test.sh -k resume -x
 # --fast as the first argument runs only lint and the unit tier on SQLite (pytest -m 'unit and
 # not postgres'): no types, no processes, no web app or browser; e.g. ./scripts/test.sh --fast -x
@@ -39,6 +39,8 @@ if [ "${CHIMERA_SKIP_BROWSER:-}" = 1 ] && [ "${CI:-}" != true ]; then
     exit 0
 fi
 build_frontend
+echo "==> web app lint and format (biome)"
+npm run --prefix frontend --silent lint
 echo "==> web app unit tests (vitest)"
 npm test --prefix frontend --silent
 echo "==> browser tests (Playwright + Chromium)"
