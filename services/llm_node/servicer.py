@@ -161,9 +161,12 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
         counts = None
         if model is not None and model.backend is not None:
             counts = await asyncio.to_thread(model.backend.count_tokens, texts)
+        window = model.context_window if model is not None else 0
         if counts is not None:
-            return pb.CountTokensResponse(counts=counts, exact=True)
-        return pb.CountTokensResponse(counts=[estimate_tokens(t) for t in texts], exact=False)
+            return pb.CountTokensResponse(counts=counts, exact=True, context_window=window)
+        return pb.CountTokensResponse(
+            counts=[estimate_tokens(t) for t in texts], exact=False, context_window=window
+        )
 
 
 _END = object()

@@ -121,9 +121,11 @@ class CountTokensRequest(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., texts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CountTokensResponse(_message.Message):
-    __slots__ = ("counts", "exact")
+    __slots__ = ("counts", "exact", "context_window")
     COUNTS_FIELD_NUMBER: _ClassVar[int]
     EXACT_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_WINDOW_FIELD_NUMBER: _ClassVar[int]
     counts: _containers.RepeatedScalarFieldContainer[int]
     exact: bool
-    def __init__(self, counts: _Optional[_Iterable[int]] = ..., exact: _Optional[bool] = ...) -> None: ...
+    context_window: int
+    def __init__(self, counts: _Optional[_Iterable[int]] = ..., exact: _Optional[bool] = ..., context_window: _Optional[int] = ...) -> None: ...

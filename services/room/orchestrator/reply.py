@@ -34,6 +34,7 @@ from services.room.timeline import Timeline
 logger = logging.getLogger(__name__)
 
 MODEL_INFO_TTL_S = 30.0
+DEFAULT_WINDOW = 8192  # a model whose window nobody said
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Reply:
     finishing: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
     final: pb.Message | None = None
+    room: RoomRecord | None = None  # the room when it was queued, if it starts without waiting
 
     def snapshot(self) -> pb.Message:
         message = pb.Message()
@@ -98,7 +100,11 @@ def _tokens_used(
 
 
 class ModelInfo:
-    """Context windows (cached briefly) and token counts, from the LLM node."""
+    """Context windows (cached briefly) and token counts, from the LLM node.
+
+    CountTokens answers with the model's window too, so the count a reply makes before Generate
+    is its only preparatory call; ListModels is asked only when no count has said (an older node,
+    or a model the node does not have)."""
 
     def __init__(self, llm: LlmServiceStub) -> None:
         self.llm = llm
@@ -110,13 +116,15 @@ class ModelInfo:
             return cached[1]
         reply = await self.llm.ListModels(llm_pb2.ListModelsRequest(), timeout=10)
         for info in reply.models:
-            self._windows[info.id] = (time.monotonic(), info.context_window or 8192)
-        return self._windows.get(model_id, (0.0, 8192))[1]
+            self._windows[info.id] = (time.monotonic(), info.context_window or DEFAULT_WINDOW)
+        return self._windows.get(model_id, (0.0, DEFAULT_WINDOW))[1]
 
     async def count(self, model_id: str, texts: list[str]) -> list[int]:
         reply = await self.llm.CountTokens(
             llm_pb2.CountTokensRequest(model_id=model_id, texts=texts), timeout=30
         )
+        if reply.context_window:
+            self._windows[model_id] = (time.monotonic(), reply.context_window)
         return list(reply.counts)
 
 
@@ -165,7 +173,9 @@ class ReplyWriter:
                 counted.update(zip(texts, counts, strict=True))
                 return counts
 
-            turns = await self.summarizer.context(persona, room, transcript, count=count_tokens)
+            turns = await self.summarizer.context(
+                persona, room, transcript, count=count_tokens, counted=counted
+            )
             if self.quotas is not None:
                 prompt_estimate = await self._prompt_estimate(persona.model, turns, counted)
                 reservation = await self.quotas.reserve(

@@ -141,10 +141,12 @@ class Summarizer:
         transcript: Sequence[MessageRecord],
         *,
         count: Count | None = None,
+        counted: dict[str, int] | None = None,
     ) -> list[Turn]:
         """The persona's system prompt, then the newest messages that fit its window; if any drop,
         the room summary (extended with them first) joins the system prompt. `count` replaces the
-        token counter for the persona's texts."""
+        token counter for the persona's texts; `counted` learns what a turn made of counted
+        parts costs (the system prompt with the summary), so nobody counts it again."""
         count = count or self.count
         shown = [m for m in transcript if m.content.strip() and not is_command(m.content)]
         turns = [as_turn(m, persona) for m in shown]
@@ -174,7 +176,10 @@ class Summarizer:
         block = summary_block(summary)
         cost = counts[1] if summary is room.summary else (await count(persona.model, [block]))[0]
         first = first_fitting(costs, budget - cost - PER_MESSAGE_OVERHEAD)
-        return [Turn("system", f"{base}\n\n{block}"), *turns[first:]]
+        system = f"{base}\n\n{block}"
+        if counted is not None:
+            counted[system] = counts[0] + cost
+        return [Turn("system", system), *turns[first:]]
 
     async def _fold(self, room: RoomRecord, dropped: list[MessageRecord]) -> SummaryRecord | None:
         """Fold the messages of `dropped` not yet in the room summary into it; the new summary."""

@@ -53,6 +53,7 @@ class Admission:
     handles: tuple[str, ...]
     scheduler: FairScheduler | None = None
     held: bool = field(default=True)
+    room: RoomRecord | None = None  # as read to find the handles: the replies reuse it
 
     def release(self) -> None:
         if self.held and self.scheduler is not None:
@@ -98,7 +99,7 @@ class Orchestrator:
         room = await self.repo.get_room(room_id)
         handles = tuple(mentioned(content, [p.handle for p in room.personas]))
         self.scheduler.reserve(account_id, len(handles))  # no await since the count: exact
-        return Admission(account_id, handles, self.scheduler)
+        return Admission(account_id, handles, self.scheduler, room=room)
 
     async def answer(self, held: Held, message: pb.Message, admission: Admission) -> None:
         """A post `admit` let through is stored: store and announce its replies, queued.
@@ -135,7 +136,8 @@ class Orchestrator:
 
     async def _queue_mentions(self, held: Held, message: pb.Message, admission: Admission) -> None:
         try:
-            room = await self.repo.get_room(message.room_id)
+            # The room as admit read it, just before this hold: only the lock's holder changes it.
+            room = admission.room or await self.repo.get_room(message.room_id)
             personas = {p.handle: p for p in room.personas}
             for handle in admission.handles:
                 if (persona := personas.get(handle)) is not None:
@@ -167,7 +169,9 @@ class Orchestrator:
         except BaseException:
             self.scheduler.release(ticket)
             raise
-        self._track(Reply(room.id, persona, message, asker_id, ticket))
+        # A reply that starts at once goes on with this room; one that waits reads it again.
+        started_with = room if status == "streaming" else None
+        self._track(Reply(room.id, persona, message, asker_id, ticket, room=started_with))
 
     def _track(self, reply: Reply) -> None:
         self.writer.replies[reply.message.id] = reply
@@ -212,7 +216,8 @@ class Orchestrator:
             await reply.ticket.started.wait()
             self._waiting.pop(reply.ticket, None)
             self._announce()  # the rest of the line moved up
-            room = await self.repo.get_room(reply.room_id)
+            room = reply.room or await self.repo.get_room(reply.room_id)
+            reply.room = None  # a resumed or requeued turn reads the room as it is then
             persona = next((p for p in room.personas if p.handle == reply.persona.handle), None)
             if persona is None:
                 error = PERSONA_GONE.format(handle=reply.persona.handle)
