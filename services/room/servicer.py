@@ -45,8 +45,6 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
     ) -> None:
         self.rooms = rooms
         self.members = members
-        self.hub = hub
-        self.timeline = rooms.timeline
         self.orchestrator = orchestrator
         self.autopilot = autopilot
         self.sessions = RoomSessions(
