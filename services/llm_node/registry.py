@@ -48,6 +48,12 @@ def _openai_compatible(spec: ModelSpec) -> LlmBackend:
     return OpenAICompatibleBackend(spec)
 
 
+def _fake(spec: ModelSpec) -> LlmBackend:
+    from services.llm_node.backends.fake import FakeBackend
+
+    return FakeBackend(spec)
+
+
 def _anthropic(spec: ModelSpec) -> LlmBackend:
     from services.llm_node.backends.anthropic import AnthropicBackend
 
@@ -61,6 +67,7 @@ BACKENDS: dict[str, Callable[[ModelSpec], LlmBackend]] = {
     "openai": _openai,
     "openai_compatible": _openai_compatible,
     "anthropic": _anthropic,
+    "fake": _fake,  # scripted replies, delays and failures: tests, demos, load runs
 }
 
 

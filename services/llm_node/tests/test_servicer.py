@@ -5,20 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import grpc
 import pytest
 import pytest_asyncio
 
-from services.common.grpc_server import GrpcServer
 from services.common.pb import llm_pb2 as pb
 from services.common.pb import llm_pb2_grpc
 from services.llm_node.backends.base import ModelSpec, estimate_tokens
 from services.llm_node.registry import ModelRegistry
-from services.llm_node.server import SERVICE_NAME
-from services.llm_node.servicer import LlmServicer
+from tests.support.llm_node import serving
 from tests.support.providers import FakeProvider, openai_server, split_tokens
 
 pytestmark = [pytest.mark.unit, pytest.mark.asyncio(loop_scope="module")]
@@ -50,24 +48,6 @@ def compatible(model_id: str, provider: FakeProvider, **fields: object) -> Model
         base_url=provider.base_url,
         **fields,  # type: ignore[arg-type]
     )
-
-
-@asynccontextmanager
-async def serving(registry: ModelRegistry) -> AsyncIterator[llm_pb2_grpc.LlmServiceStub]:
-    """`registry` started and served by a real gRPC server on a free port."""
-    async with AsyncExitStack() as stack:
-        await registry.start()
-        stack.push_async_callback(registry.close)
-        for model in registry.models.values():
-            if model.backend is not None:
-                model.backend.backoff_s = 0.01  # retries stay real, just quick
-        server = GrpcServer(host="127.0.0.1", port=0, service_names=[SERVICE_NAME])
-        llm_pb2_grpc.add_LlmServiceServicer_to_server(LlmServicer(registry), server.server)
-        port = await server.start()
-        stack.push_async_callback(server.stop, 1.0)
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        stack.push_async_callback(channel.close)
-        yield llm_pb2_grpc.LlmServiceStub(channel)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, cast
 
 import pytest
+import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.pb import llm_pb2
 from services.common.pb import room_pb2 as pb
-from services.common.pb.llm_pb2_grpc import LlmServiceStub
+from services.llm_node.backends.fake import Step
 from services.room.orchestrator.turns import Orchestrator, TurnLimits
 from services.room.quota import QuotaExceeded, Quotas
 from services.room.store.sql.usage import UsageRepository
 from services.room.tests.conftest import FakeClock, World, attach, drain
+from tests.support.llm_node import LlmNode, fake_model, llm_node
 
 pytestmark = pytest.mark.unit
 
@@ -85,57 +85,27 @@ async def test_zero_means_unlimited(engine: AsyncEngine, clock: FakeClock) -> No
 # --- replies ----------------------------------------------------------------------------------------
 
 
-class FakeCall:
-    """A Generate stream: a few deltas, then the final usage."""
-
-    def __init__(self, final: llm_pb2.GenerateFinal) -> None:
-        self.final = final
-
-    def __aiter__(self) -> AsyncIterator[llm_pb2.GenerateChunk]:
-        return self._chunks()
-
-    async def _chunks(self) -> AsyncIterator[llm_pb2.GenerateChunk]:
-        for word in ("Hello", " there"):
-            yield llm_pb2.GenerateChunk(delta=llm_pb2.GenerateDelta(text=word))
-        yield llm_pb2.GenerateChunk(final=self.final)
-
-    def cancel(self) -> None:
-        pass
-
-
-class FakeLlm:
-    """Just enough of LlmServiceStub for a reply; one token per 4 characters."""
-
-    def __init__(self) -> None:
-        self.generated: list[llm_pb2.GenerateRequest] = []
-
-    async def ListModels(self, request: Any, timeout: float) -> llm_pb2.ListModelsResponse:
-        return llm_pb2.ListModelsResponse(models=[llm_pb2.ModelInfo(id="m", context_window=4096)])
-
-    async def CountTokens(
-        self, request: llm_pb2.CountTokensRequest, timeout: float
-    ) -> llm_pb2.CountTokensResponse:
-        return llm_pb2.CountTokensResponse(counts=[len(t) // 4 + 1 for t in request.texts])
-
-    def Generate(self, request: llm_pb2.GenerateRequest, timeout: float) -> FakeCall:
-        self.generated.append(request)
-        return FakeCall(llm_pb2.GenerateFinal(prompt_tokens=150, completion_tokens=50, model="m"))
+@pytest_asyncio.fixture
+async def node() -> AsyncIterator[LlmNode]:
+    """An LLM node whose model "m" answers "Hello there", reporting 150 + 50 tokens used."""
+    answer = Step(text="Hello there", prompt_tokens=150, completion_tokens=50)
+    async with llm_node(fake_model("m", answer, context_window=4096)) as node:
+        yield node
 
 
 def metered(
-    world: World, engine: AsyncEngine, clock: FakeClock, user_daily_tokens: int
-) -> tuple[FakeLlm, Quotas, Orchestrator]:
-    """An orchestrator on a FakeLlm whose replies count against a room quota of 1,000 tokens."""
-    llm = FakeLlm()
+    world: World, engine: AsyncEngine, clock: FakeClock, node: LlmNode, user_daily_tokens: int
+) -> tuple[Quotas, Orchestrator]:
+    """An orchestrator on `node` whose replies count against a room quota of 1,000 tokens."""
     quotas = Quotas(
         UsageRepository(engine),
         user_daily_tokens=user_daily_tokens,
         room_daily_tokens=1000,
         clock=clock,
     )
-    orchestrator = Orchestrator(world.timeline, cast(LlmServiceStub, llm), TurnLimits(), quotas)
+    orchestrator = Orchestrator(world.timeline, node.stub, TurnLimits(), quotas)
     world.rooms.replies = orchestrator  # mentions in posts are answered
-    return llm, quotas, orchestrator
+    return quotas, orchestrator
 
 
 async def reply_to(
@@ -159,9 +129,9 @@ async def reply_to(
 
 
 async def test_replies_are_refused_once_the_quota_would_pass(
-    world: World, engine: AsyncEngine, clock: FakeClock
+    world: World, engine: AsyncEngine, clock: FakeClock, node: LlmNode
 ) -> None:
-    llm, quotas, orchestrator = metered(world, engine, clock, user_daily_tokens=0)
+    quotas, orchestrator = metered(world, engine, clock, node, user_daily_tokens=0)
     alice = await world.user("alice")
     bot = pb.Persona(handle="bot", model="m", max_tokens=800)
     room = await world.rooms.create(alice, "Room", [bot])
@@ -179,7 +149,7 @@ async def test_replies_are_refused_once_the_quota_would_pass(
         ROOM_REFUSAL,
         "",
     )
-    assert len(llm.generated) == 1  # the refused reply never reached the model
+    assert len(node.fake("m").requests) == 1  # the refused reply never reached the model
     assert await quotas.used("room", room.id) == 200
 
     clock.advance(days=1)
@@ -190,9 +160,9 @@ async def test_replies_are_refused_once_the_quota_would_pass(
 
 
 async def test_autopilot_turns_count_against_the_room_only(
-    world: World, engine: AsyncEngine, clock: FakeClock
+    world: World, engine: AsyncEngine, clock: FakeClock, node: LlmNode
 ) -> None:
-    _, quotas, orchestrator = metered(world, engine, clock, user_daily_tokens=500)
+    quotas, orchestrator = metered(world, engine, clock, node, user_daily_tokens=500)
     alice = await world.user("alice")
     bot = pb.Persona(handle="bot", model="m", max_tokens=500)
     room = await world.rooms.create(alice, "Room", [bot])
@@ -216,9 +186,9 @@ async def test_autopilot_turns_count_against_the_room_only(
 
 
 async def test_summaries_count_against_the_asker_and_the_room(
-    world: World, engine: AsyncEngine, clock: FakeClock
+    world: World, engine: AsyncEngine, clock: FakeClock, node: LlmNode
 ) -> None:
-    llm, quotas, orchestrator = metered(world, engine, clock, user_daily_tokens=0)
+    quotas, orchestrator = metered(world, engine, clock, node, user_daily_tokens=0)
     alice = await world.user("alice")
     room = await world.rooms.create(alice, "Room", [pb.Persona(handle="bot", model="m")])
     await world.rooms.post(room.id, alice, "We ship on Friday.", "", "")
@@ -232,5 +202,5 @@ async def test_summaries_count_against_the_asker_and_the_room(
     # 200 used; a summary may need its prompt + 800 (report_max_tokens): over 1000.
     refused = await orchestrator.summarizer.post(room.id, asker_id=alice.id)
     assert refused.content == f"No summary: {ROOM_REFUSAL}"
-    assert len(llm.generated) == 1
+    assert len(node.fake("m").requests) == 1
     await orchestrator.close()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import cast
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 import pytest
+import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.pb import llm_pb2
 from services.common.pb import room_pb2 as pb
-from services.common.pb.llm_pb2_grpc import LlmServiceStub
+from services.llm_node.backends.base import ChatTurn
+from services.llm_node.backends.fake import Step
 from services.room.hub import RoomHub
 from services.room.orchestrator.context import Turn
 from services.room.orchestrator.summary import (
@@ -24,6 +24,7 @@ from services.room.orchestrator.summary import (
 from services.room.store.records import AuthorRecord, PersonaRecord
 from services.room.store.sql.repository import RoomRepository
 from services.room.timeline import Timeline
+from tests.support.llm_node import LlmNode, fake_model, llm_node
 
 pytestmark = pytest.mark.unit
 
@@ -35,33 +36,41 @@ WINDOW = 400  # words of "small": the system prompt, the reply budget and ~16 me
 WIDE = 4_000  # words of every other model
 
 
+MODELS = ("small", "wide", "big")
+
+
 @dataclass
-class FakeLlm:
-    """Answers every generation with the next scripted text and records the requests."""
+class Asked:
+    """One generation a model was asked for."""
 
-    answers: list[str]
-    requests: list[llm_pb2.GenerateRequest] = field(default_factory=list)
+    model_id: str
+    messages: list[ChatTurn]
 
-    def Generate(self, request: llm_pb2.GenerateRequest, timeout: float) -> _Call:
-        self.requests.append(request)
-        return _Call(self.answers.pop(0))
+
+class ScriptedLlm:
+    """A real LLM node whose models answer with the next scripted text; what they were asked.
+
+    Every model plays the same script: each test folds with one model only.
+    """
+
+    def __init__(self, node: LlmNode, answers: list[str]) -> None:
+        self.node, self.stub = node, node.stub
+        for model_id in MODELS:
+            node.fake(model_id).script = [Step(text=answer) for answer in answers]
+
+    @property
+    def requests(self) -> list[Asked]:
+        return [Asked(m, r.messages) for m in MODELS for r in self.node.fake(m).requests]
 
     def prompt(self, index: int = -1) -> str:
         """Every message of one request, joined."""
         return "\n".join(m.content for m in self.requests[index].messages)
 
 
-@dataclass
-class _Call:
-    text: str
-
-    async def __aiter__(self) -> AsyncIterator[llm_pb2.GenerateChunk]:
-        for word in self.text.split(" "):
-            yield llm_pb2.GenerateChunk(delta=llm_pb2.GenerateDelta(text=word + " "))
-        yield llm_pb2.GenerateChunk(final=llm_pb2.GenerateFinal(finish_reason="stop"))
-
-    def cancel(self) -> None:
-        pass
+@pytest_asyncio.fixture
+async def scripted() -> AsyncIterator[Callable[[list[str]], ScriptedLlm]]:
+    async with llm_node(*(fake_model(m) for m in MODELS)) as node:
+        yield lambda answers: ScriptedLlm(node, answers)
 
 
 async def window(model: str) -> int:
@@ -77,10 +86,10 @@ def repo(engine: AsyncEngine) -> RoomRepository:
     return RoomRepository(engine)
 
 
-def summarizer(repo: RoomRepository, llm: FakeLlm, **config: object) -> Summarizer:
+def summarizer(repo: RoomRepository, llm: ScriptedLlm, **config: object) -> Summarizer:
     return Summarizer(
         Timeline(repo, RoomHub(typing_ttl_s=5)),
-        cast(LlmServiceStub, llm),
+        llm.stub,
         SummaryConfig(max_tokens=30, keep_ratio=0.5, **config),  # type: ignore[arg-type]
         window=window,
         count=count_words,
@@ -104,9 +113,11 @@ def lines_in(text: str) -> set[int]:
     return {int(w[4:]) for w in text.replace(":", " ").split() if w.startswith("line")}
 
 
-async def test_nothing_is_folded_while_everything_fits(repo: RoomRepository) -> None:
+async def test_nothing_is_folded_while_everything_fits(
+    repo: RoomRepository, scripted: Callable[[list[str]], ScriptedLlm]
+) -> None:
     room = await repo.create_room("Lab", "u1", [SAGE])
-    llm = FakeLlm([])
+    llm = scripted([])
     await say(repo, room.id, 1, 5)
     turns = await context(repo, summarizer(repo, llm), room.id)
     assert llm.requests == []
@@ -116,10 +127,10 @@ async def test_nothing_is_folded_while_everything_fits(repo: RoomRepository) -> 
 
 
 async def test_dropped_messages_are_folded_and_the_summary_extended_not_rebuilt(
-    repo: RoomRepository,
+    repo: RoomRepository, scripted: Callable[[list[str]], ScriptedLlm]
 ) -> None:
     room = await repo.create_room("Lab", "u1", [SAGE])
-    llm = FakeLlm(["Ana counted to the start.", "Ana counted on and on."])
+    llm = scripted(["Ana counted to the start.", "Ana counted on and on."])
     summary = summarizer(repo, llm, model="wide")
     await say(repo, room.id, 1, 40)
 
@@ -160,10 +171,10 @@ async def test_dropped_messages_are_folded_and_the_summary_extended_not_rebuilt(
 
 
 async def test_by_default_the_first_personas_model_folds_in_chunks_that_fit_it(
-    repo: RoomRepository,
+    repo: RoomRepository, scripted: Callable[[list[str]], ScriptedLlm]
 ) -> None:
     room = await repo.create_room("Lab", "u1", [SAGE])
-    llm = FakeLlm([f"Part {n}." for n in range(1, 10)])
+    llm = scripted([f"Part {n}." for n in range(1, 10)])
     await say(repo, room.id, 1, 40)
     await context(repo, summarizer(repo, llm), room.id)
     assert len(llm.requests) > 1 and {r.model_id for r in llm.requests} == {"small"}
@@ -177,20 +188,24 @@ async def test_by_default_the_first_personas_model_folds_in_chunks_that_fit_it(
     assert (stored.text, stored.upto_seq) == (f"Part {len(chunks)}.", max(chunks[-1]))
 
 
-async def test_a_room_summary_model_overrides_the_default(repo: RoomRepository) -> None:
+async def test_a_room_summary_model_overrides_the_default(
+    repo: RoomRepository, scripted: Callable[[list[str]], ScriptedLlm]
+) -> None:
     room = await repo.create_room("Lab", "u1", [SAGE])
     await repo.autopilot.update(room.id, {"summary_model": "big"})
-    llm = FakeLlm(["Short."])
+    llm = scripted(["Short."])
     await say(repo, room.id, 1, 40)
     await context(repo, summarizer(repo, llm, model="default-model"), room.id)
     assert llm.requests[0].model_id == "big"
 
 
 async def test_summary_command_reports_from_the_summary_and_newer_messages(
-    repo: RoomRepository,
+    repo: RoomRepository, scripted: Callable[[list[str]], ScriptedLlm]
 ) -> None:
     room = await repo.create_room("Lab", "u1", [SAGE])
-    llm = FakeLlm(["Folded.", "**Summary** Ana counts. **Decisions** None. **Action items** None."])
+    llm = scripted(
+        ["Folded.", "**Summary** Ana counts. **Decisions** None. **Action items** None."]
+    )
     summary = summarizer(repo, llm, model="wide")
     await say(repo, room.id, 1, 40)
     await context(repo, summary, room.id)
@@ -211,9 +226,11 @@ async def test_summary_command_reports_from_the_summary_and_newer_messages(
     assert history[0].id == posted.id
 
 
-async def test_without_any_model_the_summary_says_why(repo: RoomRepository) -> None:
+async def test_without_any_model_the_summary_says_why(
+    repo: RoomRepository, scripted: Callable[[list[str]], ScriptedLlm]
+) -> None:
     room = await repo.create_room("Empty", "u1")
-    llm = FakeLlm([])
+    llm = scripted([])
     nothing = await summarizer(repo, llm).post(room.id)
     assert nothing.content == "Nothing to summarize yet."
     await say(repo, room.id, 1, 1)
