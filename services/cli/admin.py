@@ -1,4 +1,4 @@
-"""`chimera admin`: its commands and flags; what they do is services/room/admin.py."""
+"""`chimera admin`: its commands and flags; what they do is services/room/accounts/admin.py."""
 
 from __future__ import annotations
 
@@ -40,6 +40,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     """Run one `chimera admin` command; the exit status."""
     # Imported here: the store (SQLAlchemy, the migrations) loads only for `chimera admin`.
-    from services.room.admin import run as run_command
+    from services.room.accounts.admin import run as run_command
 
     return run_command(args)

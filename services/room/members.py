@@ -10,7 +10,7 @@ from services.common.clock import utcnow
 from services.common.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from services.common.pb import room_pb2 as pb
 from services.room.access import OWNERS_ONLY, is_owner
-from services.room.accounts import hash_secret, new_secret
+from services.room.accounts.service import hash_secret, new_secret
 from services.room.convert import ROLE_NAMES, invite_pb, member_pb, room_pb
 from services.room.rooms import INVALID_ACTOR, Rooms
 from services.room.store.records import INVITE_INVALID, MEMBER_NOT_FOUND

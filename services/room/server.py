@@ -12,8 +12,10 @@ from services.common.log import setup_logging
 from services.common.pb import account_pb2, account_pb2_grpc, room_pb2, room_pb2_grpc
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.room.access import RoomAccess
-from services.room.account_servicer import AccountServicer
-from services.room.accounts import AccountPolicy, Accounts
+from services.room.accounts.outbox import OutboxRelay
+from services.room.accounts.revocations import Revocations
+from services.room.accounts.service import AccountPolicy, Accounts
+from services.room.accounts.servicer import AccountServicer
 from services.room.catalog import ModelCatalog
 from services.room.config import RoomSettings
 from services.room.events import (
@@ -30,10 +32,8 @@ from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
 from services.room.orchestrator.scheduler import SchedulerLimits
 from services.room.orchestrator.summary import SummaryConfig
 from services.room.orchestrator.turns import Orchestrator, TurnLimits
-from services.room.outbox import OutboxRelay
 from services.room.post_limits import PostLimiter
 from services.room.quota import Quotas
-from services.room.revocations import Revocations
 from services.room.rooms import Rooms
 from services.room.servicer import RoomServicer
 from services.room.store.records import AutopilotRecord

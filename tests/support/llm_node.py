@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 
 from services.common.grpc_server import GrpcServer
+from services.common.pb import llm_pb2 as pb
 from services.common.pb import llm_pb2_grpc
 from services.llm_node.backends.base import ModelSpec
 from services.llm_node.backends.fake import FakeBackend, Step
@@ -22,12 +23,45 @@ from services.llm_node.server import SERVICE_NAME
 from services.llm_node.servicer import LlmServicer
 
 
+class RecordingServicer(LlmServicer):
+    """The node's own servicer, noting the name of every call it serves, in order."""
+
+    def __init__(self, registry: ModelRegistry) -> None:
+        super().__init__(registry)
+        self.calls: list[str] = []
+
+    async def ListModels(
+        self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListModelsResponse:
+        self.calls.append("ListModels")
+        return await super().ListModels(request, context)
+
+    async def CountTokens(
+        self, request: pb.CountTokensRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CountTokensResponse:
+        self.calls.append("CountTokens")
+        return await super().CountTokens(request, context)
+
+    async def Generate(
+        self, request: pb.GenerateRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.GenerateChunk]:
+        self.calls.append("Generate")
+        async for chunk in super().Generate(request, context):
+            yield chunk
+
+
 @dataclass
 class LlmNode:
-    """The stub the room service would hold, and the registry behind it."""
+    """The stub the room service would hold, and the node behind it."""
 
     stub: llm_pb2_grpc.LlmServiceStub
     registry: ModelRegistry
+    servicer: RecordingServicer
+
+    @property
+    def calls(self) -> list[str]:
+        """Every call the node served, by method name."""
+        return self.servicer.calls
 
     def fake(self, model_id: str) -> FakeBackend:
         """The started fake backend of `model_id`."""
@@ -56,8 +90,10 @@ def fake_model(
 
 
 @asynccontextmanager
-async def serving(registry: ModelRegistry) -> AsyncIterator[llm_pb2_grpc.LlmServiceStub]:
-    """`registry` started and served by a real gRPC server on a free port."""
+async def serving(
+    registry: ModelRegistry, servicer: LlmServicer | None = None
+) -> AsyncIterator[llm_pb2_grpc.LlmServiceStub]:
+    """`registry` started and served (by `servicer`) on a real gRPC server on a free port."""
     async with AsyncExitStack() as stack:
         await registry.start()
         stack.push_async_callback(registry.close)
@@ -65,7 +101,9 @@ async def serving(registry: ModelRegistry) -> AsyncIterator[llm_pb2_grpc.LlmServ
             if model.backend is not None:
                 model.backend.backoff_s = 0.01  # retries stay real, just quick
         server = GrpcServer(host="127.0.0.1", port=0, service_names=[SERVICE_NAME])
-        llm_pb2_grpc.add_LlmServiceServicer_to_server(LlmServicer(registry), server.server)
+        llm_pb2_grpc.add_LlmServiceServicer_to_server(
+            servicer or LlmServicer(registry), server.server
+        )
         port = await server.start()
         stack.push_async_callback(server.stop, 1.0)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
@@ -74,8 +112,11 @@ async def serving(registry: ModelRegistry) -> AsyncIterator[llm_pb2_grpc.LlmServ
 
 
 @asynccontextmanager
-async def llm_node(*specs: ModelSpec) -> AsyncIterator[LlmNode]:
+async def llm_node(
+    *specs: ModelSpec, servicer: type[RecordingServicer] = RecordingServicer
+) -> AsyncIterator[LlmNode]:
     """A node serving `specs`, reachable through `LlmNode.stub`."""
     registry = ModelRegistry(list(specs))
-    async with serving(registry) as stub:
-        yield LlmNode(stub, registry)
+    recording = servicer(registry)
+    async with serving(registry, recording) as stub:
+        yield LlmNode(stub, registry, recording)

@@ -12,14 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.pb import room_pb2 as pb
 from services.room.access import RoomAccess
-from services.room.accounts import AccountPolicy, Accounts
+from services.room.accounts.passwords import Passwords
+from services.room.accounts.revocations import Revocations
+from services.room.accounts.service import AccountPolicy, Accounts
 from services.room.events import HumanMessagePosted, PresenceChanged, RoomWorkSettled
 from services.room.hub import GatewayStream, RoomHub
 from services.room.members import Members
 from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
 from services.room.orchestrator.turns import Orchestrator
-from services.room.passwords import Passwords
-from services.room.revocations import Revocations
 from services.room.rooms import Rooms
 from services.room.servicer import RoomServicer
 from services.room.store.records import AccountRecord

@@ -20,7 +20,9 @@ from services.common.errors import (
     Unauthenticated,
 )
 from services.common.pb import account_pb2 as apb
-from services.room.accounts import (
+from services.room.accounts.passwords import LoginLimiter, Passwords
+from services.room.accounts.revocations import Revocations
+from services.room.accounts.service import (
     GUESTS_NOT_ALLOWED,
     INVALID_CREDENTIALS,
     INVALID_LOGIN,
@@ -28,8 +30,6 @@ from services.room.accounts import (
     Accounts,
 )
 from services.room.events import AccountDisabled
-from services.room.passwords import LoginLimiter, Passwords
-from services.room.revocations import Revocations
 from services.room.store.sql.accounts import AccountRepository
 from services.room.tests.conftest import FAST_HASHER, PASSWORD, FakeClock
 

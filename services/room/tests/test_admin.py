@@ -11,8 +11,8 @@ import pytest
 
 from services.cli.main import main
 from services.common.errors import Unauthenticated
-from services.room.accounts import Accounts
-from services.room.passwords import Passwords
+from services.room.accounts.passwords import Passwords
+from services.room.accounts.service import Accounts
 from services.room.store.sql.accounts import AccountRepository
 from services.room.store.sql.database import create_engine
 from services.room.tests.conftest import FAST_HASHER

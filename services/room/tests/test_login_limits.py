@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.room.passwords import LoginLimiter
+from services.room.accounts.passwords import LoginLimiter
 
 pytestmark = pytest.mark.unit
 

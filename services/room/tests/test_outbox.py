@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.cli.main import main
 from services.common.clock import utcnow
 from services.common.pb import account_pb2 as apb
-from services.room.accounts import Accounts
+from services.room.accounts.outbox import OutboxRelay
+from services.room.accounts.passwords import Passwords
+from services.room.accounts.revocations import Revocations, Watch
+from services.room.accounts.service import Accounts
 from services.room.events import AccountDisabled, RoomEvents
-from services.room.outbox import OutboxRelay
-from services.room.passwords import Passwords
-from services.room.revocations import Revocations, Watch
 from services.room.store.sql.accounts import AccountRepository
 from services.room.store.sql.models import RevocationOutbox
 from services.room.store.sql.outbox import OutboxRepository

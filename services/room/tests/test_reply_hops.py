@@ -3,56 +3,42 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from typing import Any
 
+import grpc
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.pb import llm_pb2
 from services.common.pb import room_pb2 as pb
-from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.room.orchestrator.turns import Orchestrator, TurnLimits
 from services.room.quota import Quotas
 from services.room.store.sql.usage import UsageRepository
 from services.room.tests.conftest import FakeClock, World, attach
-from services.room.tests.test_quota import FakeCall, FakeLlm
+from tests.support.llm_node import LlmNode, RecordingServicer, fake_model, llm_node
 
 pytestmark = pytest.mark.unit
 
 
-class CountingLlm(FakeLlm):
-    """A FakeLlm that notes each call; its CountTokens says the window when `window` is set."""
-
-    def __init__(self, window: int) -> None:
-        super().__init__()
-        self.window = window
-        self.calls: list[str] = []
-
-    async def ListModels(self, request: Any, timeout: float) -> llm_pb2.ListModelsResponse:
-        self.calls.append("ListModels")
-        return await super().ListModels(request, timeout)
+class OlderNode(RecordingServicer):
+    """A node from before CountTokens said the context window."""
 
     async def CountTokens(
-        self, request: llm_pb2.CountTokensRequest, timeout: float
+        self, request: llm_pb2.CountTokensRequest, context: grpc.aio.ServicerContext
     ) -> llm_pb2.CountTokensResponse:
-        self.calls.append("CountTokens")
-        reply = await super().CountTokens(request, timeout)
-        reply.context_window = self.window
+        reply = await super().CountTokens(request, context)
+        reply.ClearField("context_window")
         return reply
-
-    def Generate(self, request: llm_pb2.GenerateRequest, timeout: float) -> FakeCall:
-        self.calls.append("Generate")
-        return super().Generate(request, timeout)
 
 
 async def answered(
-    world: World, engine: AsyncEngine, clock: FakeClock, llm: CountingLlm, reads: list[str]
+    world: World, engine: AsyncEngine, clock: FakeClock, llm: LlmNode, reads: list[str]
 ) -> pb.Message:
     """Ask @bot (with quotas on, as the service runs) and return its finished reply."""
     quotas = Quotas(
         UsageRepository(engine), user_daily_tokens=0, room_daily_tokens=100_000, clock=clock
     )
-    orchestrator = Orchestrator(world.timeline, cast(LlmServiceStub, llm), TurnLimits(), quotas)
+    orchestrator = Orchestrator(world.timeline, llm.stub, TurnLimits(), quotas)
     world.rooms.replies = orchestrator
     alice = await world.user("alice")
     room = await world.rooms.create(alice, "Room", [pb.Persona(handle="bot", model="m")])
@@ -82,8 +68,9 @@ async def answered(
 async def test_a_mention_makes_one_preparatory_call_and_reads_the_room_once(
     world: World, engine: AsyncEngine, clock: FakeClock
 ) -> None:
-    llm, reads = CountingLlm(window=4096), list[str]()
-    reply = await answered(world, engine, clock, llm, reads)
+    reads: list[str] = []
+    async with llm_node(fake_model("m", context_window=4096)) as llm:
+        reply = await answered(world, engine, clock, llm, reads)
     assert reply.status == pb.MESSAGE_STATUS_COMPLETE
     assert llm.calls == ["CountTokens", "Generate"]
     assert len(reads) == 1
@@ -92,7 +79,8 @@ async def test_a_mention_makes_one_preparatory_call_and_reads_the_room_once(
 async def test_a_node_that_does_not_say_the_window_is_asked_for_it(
     world: World, engine: AsyncEngine, clock: FakeClock
 ) -> None:
-    llm, reads = CountingLlm(window=0), list[str]()
-    reply = await answered(world, engine, clock, llm, reads)
+    reads: list[str] = []
+    async with llm_node(fake_model("m", context_window=4096), servicer=OlderNode) as llm:
+        reply = await answered(world, engine, clock, llm, reads)
     assert reply.status == pb.MESSAGE_STATUS_COMPLETE
     assert llm.calls == ["CountTokens", "ListModels", "Generate"]

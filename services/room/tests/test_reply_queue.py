@@ -4,63 +4,60 @@ stoppable while they wait, and still answered after a restart."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from typing import cast
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 
 import pytest
+import pytest_asyncio
 
-from services.common.pb import llm_pb2
 from services.common.pb import room_pb2 as pb
-from services.common.pb.llm_pb2_grpc import LlmServiceStub
+from services.llm_node.backends.fake import Step
 from services.room.hub import GatewayStream
 from services.room.orchestrator.scheduler import AiQueueFull, SchedulerLimits
 from services.room.orchestrator.turns import PERSONA_GONE, Orchestrator, TurnLimits
 from services.room.tests.conftest import World, attach
-from services.room.tests.test_quota import FakeLlm
+from tests.support.llm_node import LlmNode, fake_model, llm_node
 
 pytestmark = pytest.mark.unit
 
 TIMEOUT_S = 10
 
 
-class HeldLlm(FakeLlm):
-    """An LLM node whose every reply says "Hi" and then waits for `release`."""
+class HeldLlm:
+    """A real LLM node whose every reply says "Hi" and then waits for `release()`."""
 
-    def __init__(self, *, held: bool = True) -> None:
-        super().__init__()
-        self.release = asyncio.Event()
-        if not held:
-            self.release.set()
-        self.asked: list[str] = []  # the newest human line of each request, in order
+    def __init__(self, node: LlmNode) -> None:
+        self.node, self.stub = node, node.stub
 
-    def Generate(  # type: ignore[override]
-        self, request: llm_pb2.GenerateRequest, timeout: float
-    ) -> HeldCall:
-        self.asked.append(request.messages[-1].content)
-        return HeldCall(self.release)
+    def release(self) -> None:
+        self.node.fake("m").release()
+
+    @property
+    def asked(self) -> list[str]:
+        """The newest human line of each request, in order."""
+        return [r.messages[-1].content for r in self.node.fake("m").requests]
 
 
-class HeldCall:
-    def __init__(self, release: asyncio.Event) -> None:
-        self.release = release
+StartLlm = Callable[..., Awaitable[HeldLlm]]
 
-    def __aiter__(self) -> AsyncIterator[llm_pb2.GenerateChunk]:
-        return self._chunks()
 
-    async def _chunks(self) -> AsyncIterator[llm_pb2.GenerateChunk]:
-        yield llm_pb2.GenerateChunk(delta=llm_pb2.GenerateDelta(text="Hi"))
-        await self.release.wait()
-        yield llm_pb2.GenerateChunk(final=llm_pb2.GenerateFinal(model="m"))
+@pytest_asyncio.fixture
+async def start_llm() -> AsyncIterator[StartLlm]:
+    """Starts nodes: `await start_llm()` holds each reply after "Hi"; `held=False` does not."""
+    async with AsyncExitStack() as stack:
 
-    def cancel(self) -> None:
-        pass
+        async def start(*, held: bool = True) -> HeldLlm:
+            answer = Step(text="Hi", after=1, hold=held)
+            return HeldLlm(await stack.enter_async_context(llm_node(fake_model("m", answer))))
+
+        yield start
 
 
 def orchestrated(world: World, llm: HeldLlm, **slots: int) -> Orchestrator:
     """An orchestrator answering the world's posts, with `slots` (SchedulerLimits fields)."""
     orchestrator = Orchestrator(
         world.timeline,
-        cast(LlmServiceStub, llm),
+        llm.stub,
         TurnLimits(delta_interval_s=0),
         slots=SchedulerLimits(**slots),
     )
@@ -108,8 +105,9 @@ def personas(*handles: str) -> list[pb.Persona]:
 
 async def test_a_reply_behind_the_room_cap_shows_at_once_as_queued_with_its_place(
     world: World,
+    start_llm: StartLlm,
 ) -> None:
-    llm = HeldLlm()
+    llm = await start_llm()
     orchestrator = orchestrated(world, llm, room_slots=1)
     alice = await world.user("alice")
     room = await world.rooms.create(alice, "Room", personas("a", "b", "c"))
@@ -127,7 +125,7 @@ async def test_a_reply_behind_the_room_cap_shows_at_once_as_queued_with_its_plac
     snapshot = {m.author.handle: m for m in orchestrator.streaming(room.id)}
     assert (snapshot["b"].queue_position, snapshot["c"].queue_position) == (1, 2)
 
-    llm.release.set()
+    llm.release()
     await seen.until(lambda: all(seen.status(h) == pb.MESSAGE_STATUS_COMPLETE for h in "abc"))
     # c moved up to first in line while b was answering.
     assert any(
@@ -140,10 +138,11 @@ async def test_a_reply_behind_the_room_cap_shows_at_once_as_queued_with_its_plac
 
 async def test_a_mentions_reply_is_stored_before_anyone_else_can_take_the_room(
     world: World,
+    start_llm: StartLlm,
 ) -> None:
     """Whoever takes the room's lock once the message is out (an autopilot turn deciding who
     speaks next) finds the mention's reply already right behind it: nothing comes between."""
-    orchestrated(world, HeldLlm(held=False))
+    orchestrated(world, await start_llm(held=False))
     alice = await world.user("alice")
     room = await world.rooms.create(alice, "Room", personas("a"))
     seen = Seen(await attach(world, room.id))
@@ -159,8 +158,10 @@ async def test_a_mentions_reply_is_stored_before_anyone_else_can_take_the_room(
     assert seen.first_seen("a").seq == asked.seq + 1
 
 
-async def test_another_members_mention_goes_ahead_of_one_members_flood(world: World) -> None:
-    llm = HeldLlm()
+async def test_another_members_mention_goes_ahead_of_one_members_flood(
+    world: World, start_llm: StartLlm
+) -> None:
+    llm = await start_llm()
     orchestrator = orchestrated(world, llm, room_slots=1)
     mallory, bob = await world.user("mallory"), await world.user("bob")
     room = await world.rooms.create(mallory, "Room", personas("p0", "p1", "p2", "p3", "p4"))
@@ -173,7 +174,7 @@ async def test_another_members_mention_goes_ahead_of_one_members_flood(world: Wo
     await seen.until(lambda: "p4" in seen.replies())
     assert seen.replies()["p4"].queue_position == 1  # ahead of Mallory's three waiting
 
-    llm.release.set()
+    llm.release()
     await seen.until(
         lambda: all(seen.status(f"p{i}") == pb.MESSAGE_STATUS_COMPLETE for i in range(5))
     )
@@ -186,8 +187,9 @@ async def test_another_members_mention_goes_ahead_of_one_members_flood(world: Wo
 
 async def test_an_account_past_its_waiting_bound_is_refused_and_nothing_is_stored(
     world: World,
+    start_llm: StartLlm,
 ) -> None:
-    llm = HeldLlm()
+    llm = await start_llm()
     orchestrator = orchestrated(world, llm, room_slots=1, account_queue=3)
     mallory, bob = await world.user("mallory"), await world.user("bob")
     room = await world.rooms.create(mallory, "Room", personas("a", "b", "c", "d"))
@@ -201,12 +203,14 @@ async def test_an_account_past_its_waiting_bound_is_refused_and_nothing_is_store
     # Text without a mention still goes through, and the bound is per account.
     await world.rooms.post(room.id, mallory, "no mention", "", "")
     await world.rooms.post(room.id, bob, "@d for me", "", "", role="member")
-    llm.release.set()
+    llm.release()
     await orchestrator.close()
 
 
-async def test_a_queued_reply_can_be_stopped_before_it_reaches_the_model(world: World) -> None:
-    llm = HeldLlm()
+async def test_a_queued_reply_can_be_stopped_before_it_reaches_the_model(
+    world: World, start_llm: StartLlm
+) -> None:
+    llm = await start_llm()
     orchestrator = orchestrated(world, llm, room_slots=1)
     alice = await world.user("alice")
     room = await world.rooms.create(alice, "Room", personas("a", "b"))
@@ -217,14 +221,16 @@ async def test_a_queued_reply_can_be_stopped_before_it_reaches_the_model(world: 
     stopped = await orchestrator.stop(room.id, seen.replies()["b"].id)
 
     assert (stopped.status, stopped.content) == (pb.MESSAGE_STATUS_INTERRUPTED, "")
-    llm.release.set()
+    llm.release()
     await seen.until(lambda: seen.status("a") == pb.MESSAGE_STATUS_COMPLETE)
     assert llm.asked == ["alice: @a @b"]  # only a's reply was generated
     await orchestrator.close()
 
 
-async def test_queued_replies_are_answered_after_a_restart(world: World) -> None:
-    before = orchestrated(world, HeldLlm(), room_slots=1)
+async def test_queued_replies_are_answered_after_a_restart(
+    world: World, start_llm: StartLlm
+) -> None:
+    before = orchestrated(world, await start_llm(), room_slots=1)
     alice = await world.user("alice")
     room = await world.rooms.create(alice, "Room", personas("a", "b", "c"))
     seen = Seen(await attach(world, room.id))
@@ -235,7 +241,7 @@ async def test_queued_replies_are_answered_after_a_restart(world: World) -> None
 
     await before.close()  # the room service stops mid-reply: a is cut off, b and c still wait
     await world.rooms.repo.interrupt_streaming()  # as the next start does
-    after = orchestrated(world, HeldLlm(held=False))
+    after = orchestrated(world, await start_llm(held=False))
     assert await after.resume() == 2
     await seen.until(lambda: all(seen.status(h) == pb.MESSAGE_STATUS_COMPLETE for h in ("b", "c")))
     history, _ = await world.rooms.history(alice, room.id, None, None, 50)
@@ -245,8 +251,10 @@ async def test_queued_replies_are_answered_after_a_restart(world: World) -> None
     await after.close()
 
 
-async def test_a_persona_removed_while_its_reply_waits_says_so(world: World) -> None:
-    llm = HeldLlm()
+async def test_a_persona_removed_while_its_reply_waits_says_so(
+    world: World, start_llm: StartLlm
+) -> None:
+    llm = await start_llm()
     orchestrator = orchestrated(world, llm, room_slots=1)
     alice = await world.user("alice")
     room = await world.rooms.create(alice, "Room", personas("a", "b"))
@@ -255,7 +263,7 @@ async def test_a_persona_removed_while_its_reply_waits_says_so(world: World) -> 
     await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_QUEUED)
     await world.rooms.update(alice, room.id, None, personas("a"))
 
-    llm.release.set()
+    llm.release()
     await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_ERROR)
     assert seen.replies()["b"].error == PERSONA_GONE.format(handle="b")
     await orchestrator.close()

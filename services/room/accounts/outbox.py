@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from services.common.clock import utcnow
-from services.room.accounts import Accounts
+from services.room.accounts.service import Accounts
 from services.room.store.protocol import OutboxStore
 
 logger = logging.getLogger(__name__)

@@ -25,10 +25,10 @@ from services.common.errors import (
     Unauthenticated,
 )
 from services.common.validation import clean_name, storable
+from services.room.accounts.passwords import LoginLimiter, Passwords, TooManySignIns
+from services.room.accounts.revocations import Revocations
 from services.room.config import RoomSettings
 from services.room.events import AccountDisabled, RoomEvents
-from services.room.passwords import LoginLimiter, Passwords, TooManySignIns
-from services.room.revocations import Revocations
 from services.room.store.protocol import AccountStore
 from services.room.store.records import USERNAME_TAKEN, AccountRecord, CredentialRecord
 

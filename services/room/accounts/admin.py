@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from services.common.errors import ChimeraError, InvalidArgument
-from services.room.accounts import AccountPolicy, Accounts
+from services.room.accounts.service import AccountPolicy, Accounts
 from services.room.config import RoomSettings
 from services.room.store.registry import StoreOptions, default_url, open_store
 

@@ -11,7 +11,7 @@ from services.common.grpc_errors import streaming, unary
 from services.common.grpc_security import CLIENT_ADDR_KEY
 from services.common.pb import account_pb2 as pb
 from services.common.pb import account_pb2_grpc
-from services.room.accounts import Accounts, Grant
+from services.room.accounts.service import Accounts, Grant
 from services.room.convert import account_pb, principal_pb, token_pb
 
 logger = logging.getLogger(__name__)
