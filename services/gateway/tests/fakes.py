@@ -1,8 +1,10 @@
 """An in-memory AccountService and RoomService on a real (threaded) gRPC server, for gateway tests.
 
 They implement just enough of the contract to drive the gateway: sessions and tokens, rooms
-with members and roles, and a RoomSession that answers joins and sends. The real services are
-tested in services/room and, end to end, in tests/integration.
+with members and roles, each room's message log (dense seqs, idempotent by author and
+client_msg_id, paged by LoadHistory), and a RoomSession that answers joins and sends and hears
+every message committed after its snapshot. The real services are tested in services/room and,
+end to end, in tests/integration.
 """
 
 from __future__ import annotations
@@ -130,8 +132,10 @@ class FakeAccounts(AccountServiceServicer):
 
 @dataclass
 class FakeRoom:
-    room: pb.Room
+    room: pb.Room  # room.last_seq: the newest message's seq
     roles: dict[str, int] = field(default_factory=dict)
+    messages: list[pb.Message] = field(default_factory=list)  # by seq, from 1
+    by_client_id: dict[tuple[str, str], pb.Message] = field(default_factory=dict)
 
 
 class FakeRooms(RoomServiceServicer):
@@ -142,7 +146,16 @@ class FakeRooms(RoomServiceServicer):
         self.streams: dict[str, list[queue.Queue[pb.SessionEvent | None]]] = {}
         self.deny_joins: set[str] = set()  # user ids whose stream joins are refused
         self.fail_sends: set[str] = set()  # contents whose sends end the stream (a broken store)
+        # Contents whose next send is committed and broadcast, and then its stream ends before
+        # the SendResult goes out (the room service dying between the two).
+        self.lose_answers: set[str] = set()
+        self.sends: list[pb.SendMessage] = []  # every send any stream took, in order
+        self.opens = threading.Event()  # cleared: a stream's open waits (a room service restarting)
+        self.opens.set()
         self.sessions_opened = 0
+        # A stream's snapshot and its registration, and a commit and its broadcast, are atomic
+        # with respect to each other (the room lock): every message reaches a stream once.
+        self.lock = threading.Lock()
 
     def add_room(self, roles: dict[str, int], access: pb.RoomAccess = pb.ROOM_ACCESS_INVITE) -> str:
         room = pb.Room(id=_id("room"), name="Room", access=access)
@@ -169,12 +182,68 @@ class FakeRooms(RoomServiceServicer):
         return room
 
     def LoadHistory(self, request, context):  # type: ignore[no-untyped-def]
-        return pb.LoadHistoryResponse()
+        if self._role(request.room_id, request.actor.id) is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, "Room not found.")
+        limit = min(request.limit or 50, 200)
+        with self.lock:
+            messages = list(self.rooms[request.room_id].messages)
+        if request.HasField("after_seq"):
+            later = [m for m in messages if m.seq > request.after_seq]
+            return pb.LoadHistoryResponse(messages=later[:limit], has_more=len(later) > limit)
+        if request.HasField("before_seq"):
+            messages = [m for m in messages if m.seq < request.before_seq]
+        return pb.LoadHistoryResponse(messages=messages[-limit:], has_more=len(messages) > limit)
+
+    def post(
+        self,
+        room_id: str,
+        author: pb.User,
+        content: str,
+        client_msg_id: str = "",
+        *,
+        broadcast: bool = True,
+    ) -> tuple[pb.Message, bool]:
+        """Commit a message under the room's next seq and send it on every stream; a duplicate
+        (same author and client_msg_id) is returned as it was and not sent again.
+
+        broadcast=False: committed, but no stream hears of it (a lost event, which the gateway
+        must notice as a gap in seqs).
+        """
+        with self.lock:
+            fake = self.rooms[room_id]
+            if client_msg_id and (author.id, client_msg_id) in fake.by_client_id:
+                return fake.by_client_id[(author.id, client_msg_id)], True
+            fake.room.last_seq += 1
+            message = pb.Message(
+                id=_id("msg"),
+                room_id=room_id,
+                seq=fake.room.last_seq,
+                content=content,
+                author=pb.Author(id=author.id, name=author.name, kind=pb.AUTHOR_KIND_HUMAN),
+                status=pb.MESSAGE_STATUS_COMPLETE,
+                client_msg_id=client_msg_id,
+            )
+            fake.messages.append(message)
+            if client_msg_id:
+                fake.by_client_id[(author.id, client_msg_id)] = message
+            if broadcast:
+                self._push(room_id, pb.SessionEvent(message=message))
+        return message, False
 
     def push(self, room_id: str, event: pb.SessionEvent) -> None:
         """Send an event on every stream of the room."""
+        with self.lock:
+            self._push(room_id, event)
+
+    def _push(self, room_id: str, event: pb.SessionEvent) -> None:
         for stream in self.streams.get(room_id, []):
             stream.put(event)
+
+    def cut(self, room_id: str) -> None:
+        """End every stream of the room at once (the room service crashing)."""
+        with self.lock:
+            for stream in self.streams.pop(room_id, []):
+                stream.put(None)
 
     def remove_member(self, room_id: str, user_id: str) -> None:
         """What RemoveMember does: forget the role, tell the gateways."""
@@ -187,16 +256,17 @@ class FakeRooms(RoomServiceServicer):
 
         def read() -> None:
             nonlocal room_id
-            seq = itertools.count(1)
             try:
                 for request in request_iterator:
                     kind = request.WhichOneof("kind")
                     if kind == "open":
+                        self.opens.wait()
                         room_id = request.open.room_id
-                        self.sessions_opened += 1
-                        self.streams.setdefault(room_id, []).append(out)
-                        room = self.rooms[room_id].room
-                        out.put(pb.SessionEvent(opened=pb.SessionOpened(room=room)))
+                        with self.lock:
+                            self.sessions_opened += 1
+                            self.streams.setdefault(room_id, []).append(out)
+                            room = self.rooms[room_id].room
+                            out.put(pb.SessionEvent(opened=pb.SessionOpened(room=room)))
                     elif kind == "join":
                         user_id = request.join.user.id
                         if user_id in self.deny_joins or self._role(room_id, user_id) is None:
@@ -213,20 +283,24 @@ class FakeRooms(RoomServiceServicer):
                             self.rooms[room_id].roles[user_id] = role
                             joined = pb.MemberJoined(conn_id=request.join.conn_id, role=role)
                             out.put(pb.SessionEvent(joined=joined))
-                    elif kind == "send" and request.send.content in self.fail_sends:
-                        out.put(None)  # as the room service did: the whole stream fails
-                        return
                     elif kind == "send":
                         send = request.send
-                        message = pb.Message(
-                            id=_id("msg"),
-                            room_id=room_id,
-                            seq=next(seq),
-                            content=send.content,
-                            author=pb.Author(id=send.author.id, name=send.author.name),
+                        self.sends.append(send)
+                        if send.content in self.fail_sends:
+                            out.put(None)  # as the room service did: the whole stream fails
+                            return
+                        message, duplicate = self.post(
+                            room_id, send.author, send.content, send.client_msg_id
                         )
+                        if send.content in self.lose_answers:
+                            self.lose_answers.discard(send.content)
+                            out.put(None)
+                            return
                         result = pb.SendResult(
-                            conn_id=send.conn_id, client_msg_id=send.client_msg_id, message=message
+                            conn_id=send.conn_id,
+                            client_msg_id=send.client_msg_id,
+                            message=message,
+                            duplicate=duplicate,
                         )
                         out.put(pb.SessionEvent(send_result=result))
             except grpc.RpcError:
@@ -239,8 +313,9 @@ class FakeRooms(RoomServiceServicer):
             while (event := out.get()) is not None:
                 yield event
         finally:
-            if room_id:
-                self.streams[room_id].remove(out)
+            with self.lock:
+                if out in self.streams.get(room_id, []):
+                    self.streams[room_id].remove(out)
 
 
 class FakeServices:
@@ -259,5 +334,6 @@ class FakeServices:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.rooms.opens.set()  # no stream left waiting in its open
         self.accounts.end_watches()
         self.server.stop(grace=None)

@@ -25,12 +25,6 @@ pytestmark = pytest.mark.unit
 OWNER, MEMBER, VIEWER = pb.ROOM_ROLE_OWNER, pb.ROOM_ROLE_MEMBER, pb.ROOM_ROLE_VIEWER
 
 
-@pytest.fixture
-def fakes() -> Iterator[FakeServices]:
-    with FakeServices() as services:
-        yield services
-
-
 def gateway(fakes: FakeServices, tmp_path: Path, **settings: Any) -> TestClient:
     return TestClient(
         create_app(

@@ -3,85 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, cast
 
 import grpc
 import pytest
-from starlette.websockets import WebSocket
 
 from services.common.pb import room_pb2 as pb
-from services.common.pb.room_pb2_grpc import RoomServiceStub
-from services.gateway.auth import Identity
 from services.gateway.tests.fakes import FakeServices
-from services.gateway.ws.connection import Connection
-from services.gateway.ws.link import JoinRefused, RoomLink
+from services.gateway.tests.link_support import MEMBER, VIEWER, WAIT_S, open_link, socket_of
+from services.gateway.ws.link import JoinRefused
 from services.gateway.ws.pending import MAX_SEND_ATTEMPTS
 
 pytestmark = pytest.mark.unit
-
-WAIT_S = 10.0
-MEMBER, VIEWER = pb.ROOM_ROLE_MEMBER, pb.ROOM_ROLE_VIEWER
-
-
-class FakeSocket:
-    """What a Connection writes to: the frames, and the close."""
-
-    def __init__(self) -> None:
-        self.scope: dict[str, Any] = {}
-        self.frames: list[dict[str, Any]] = []
-        self.changed = asyncio.Event()
-
-    async def send_text(self, text: str) -> None:
-        self.frames.append(json.loads(text))
-        self.changed.set()
-
-    async def close(self, code: int, reason: str) -> None:
-        self.frames.append({"type": "closed", "code": code})
-        self.changed.set()
-
-    async def wait_for(self, kind: str) -> dict[str, Any]:
-        async with asyncio.timeout(WAIT_S):
-            while True:
-                for frame in self.frames:
-                    if frame["type"] == kind:
-                        return frame
-                self.changed.clear()
-                await self.changed.wait()
-
-
-def socket_of(user_id: str) -> tuple[Connection, FakeSocket]:
-    sock = FakeSocket()
-    identity = Identity(id=user_id, name=user_id, kind="user", credential_id=f"cred-{user_id}")
-    conn = Connection(cast(WebSocket, sock), identity, "room", 100)
-    conn.start([])
-    return conn, sock
-
-
-@pytest.fixture
-def fakes() -> Iterator[FakeServices]:
-    with FakeServices() as services:
-        yield services
-
-
-@pytest.fixture
-async def channel(fakes: FakeServices) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{fakes.port}") as channel:
-        yield channel
-
-
-async def open_link(channel: grpc.aio.Channel, room_id: str) -> RoomLink:
-    link = RoomLink(
-        room_id,
-        RoomServiceStub(channel),
-        gateway_id="gw",
-        call_timeout_s=5,
-        on_closed=lambda _: None,
-    )
-    async with asyncio.timeout(WAIT_S):
-        await link.ready.wait()
-    return link
 
 
 async def test_a_join_is_confirmed_with_its_role_or_refused(

@@ -23,12 +23,6 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def fakes() -> Iterator[FakeServices]:
-    with FakeServices() as services:
-        yield services
-
-
-@pytest.fixture
 def http(fakes: FakeServices, tmp_path: Path) -> Iterator[TestClient]:
     with gateway(fakes, tmp_path) as client:
         yield client

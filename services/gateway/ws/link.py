@@ -1,27 +1,27 @@
 """A gateway's one RoomSession stream for a room, shared by all its local sockets.
 
 Each room event arrives once, is encoded to JSON once, and the same text is
-queued on every local socket. The stream reconnects by itself; on reconnect it
-re-announces its members, re-sends unacknowledged sends (idempotent by
+queued on every local socket. The stream reconnects by itself (ws/stream.py); on
+reconnect it re-announces its members, re-sends unacknowledged sends (idempotent by
 client_msg_id, a bounded number of times: ws/pending.py) and backfills any messages it
-missed, so sockets lose nothing. A socket is welcomed only once the room service has
-confirmed its join (`joined`).
+missed (ws/history.py), so sockets lose nothing; a gap in seqs on the live stream is
+backfilled too. A socket is welcomed only once the room service has confirmed its join
+(`joined`, ws/joins.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
-from collections.abc import AsyncIterator, Callable
-
-import grpc
+from collections.abc import Callable
 
 from services.common.ids import new_id
 from services.common.pb import room_pb2 as pb
 from services.common.pb.room_pb2_grpc import RoomServiceStub
 from services.gateway.convert import autopilot_status_json, message_json, room_json, user_json
 from services.gateway.ws.connection import Connection
+from services.gateway.ws.history import RoomHistory
+from services.gateway.ws.joins import JoinRefused, PendingJoins
 from services.gateway.ws.pending import MAX_PENDING_SENDS, PendingSends
 from services.gateway.ws.protocol import (
     CLOSE_NO_ACCESS,
@@ -29,24 +29,17 @@ from services.gateway.ws.protocol import (
     encode,
     error_frame,
 )
+from services.gateway.ws.stream import RoomStream
+
+__all__ = ["JoinRefused", "RoomLink"]
 
 logger = logging.getLogger(__name__)
 
-HISTORY_PAGE = 200
 SEND_FAILED_MESSAGE = "The room service could not take this message; send it again."
 IN_FLIGHT = (pb.MESSAGE_STATUS_QUEUED, pb.MESSAGE_STATUS_STREAMING)  # replies whose state moves
 
 
-class JoinRefused(Exception):
-    """The room service did not let a socket join: `code` says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class RoomLink:
+class RoomLink(RoomStream):
     """One room's stream to the room service and the local sockets it serves."""
 
     def __init__(
@@ -58,9 +51,7 @@ class RoomLink:
         call_timeout_s: float,
         on_closed: Callable[[RoomLink], None],
     ) -> None:
-        self.room_id = room_id
-        self.stub = stub
-        self.gateway_id = gateway_id
+        super().__init__(room_id, stub, gateway_id=gateway_id)
         self.call_timeout_s = call_timeout_s
         self.on_closed = on_closed
         self.conns: dict[str, Connection] = {}
@@ -70,12 +61,9 @@ class RoomLink:
         self.streaming: dict[str, pb.Message] = {}  # AI replies queued or streaming, text so far
         self.autopilot_status = pb.AutopilotStatus(state="off")  # what the autopilot does now
         self.ready = asyncio.Event()
-        self.connected = False
-        self._was_up = False
-        self._outbox: asyncio.Queue[pb.SessionRequest | None] = asyncio.Queue()
+        self.history = RoomHistory(room_id, stub, call_timeout_s=call_timeout_s)
         self._pending = PendingSends()
-        self._joins: dict[str, asyncio.Future[int]] = {}  # sockets whose join is unconfirmed
-        self._task = asyncio.create_task(self._run(), name=f"room-link-{room_id}")
+        self._joins = PendingJoins()  # sockets whose join is unconfirmed
 
     # --- local sockets -------------------------------------------------------------
 
@@ -83,7 +71,7 @@ class RoomLink:
         """Register a socket. Every message above the returned seq, and every delta, will be
         pushed to it; the returned replies in progress carry their text up to this moment."""
         self.conns[conn.id] = conn
-        self._joins[conn.id] = asyncio.get_running_loop().create_future()
+        self._joins.expect(conn.id)
         self._request(pb.SessionRequest(join=pb.MemberJoin(conn_id=conn.id, user=conn.pb_user)))
         return self.last_seq, [_copy(m) for m in self.streaming.values()]
 
@@ -92,21 +80,18 @@ class RoomLink:
 
         JoinRefused when it said no. A join cut by a reconnect is confirmed on the next stream.
         """
-        future = self._joins.get(conn.id)
-        return conn.role if future is None else await future
+        return await self._joins.role(conn)
 
     def remove(self, conn: Connection) -> None:
         """Unregister a socket and drop its unanswered sends; the last one closes the stream."""
         if self.conns.pop(conn.id, None) is None:
             return
-        join = self._joins.pop(conn.id, None)
-        if join is not None:
-            join.cancel()
+        self._joins.drop(conn.id)
         self._pending.drop_conn(conn.id)
         self._request(pb.SessionRequest(leave=pb.MemberLeave(conn_id=conn.id)))
         if not self.conns:
             self.on_closed(self)
-            self._task.cancel()
+            self._stop()
 
     def participants_with(self, user: pb.User) -> list[pb.User]:
         """Who is online, as this gateway knows it, including `user`.
@@ -161,10 +146,13 @@ class RoomLink:
         """Forward a typing start/stop."""
         self._request(pb.SessionRequest(typing=pb.SetTyping(conn_id=conn.id, active=active)))
 
-    def _request(self, request: pb.SessionRequest) -> None:
-        if self.connected:
-            self._outbox.put_nowait(request)
-        # Otherwise the reconnect re-announces members and pending sends itself.
+    def close_user(self, user_id: str, reason: str) -> None:
+        """Close one account's sockets in this room (4403): it was removed."""
+        for conn in list(self.conns.values()):
+            if conn.user.id == user_id:
+                conn.close(CLOSE_NO_ACCESS, reason)
+
+    # --- history -------------------------------------------------------------------
 
     def reader(self) -> pb.User | None:
         """An account that may read the room, for the stream's own catch-up reads.
@@ -179,90 +167,23 @@ class RoomLink:
         self, after: int, upto: int, actor: pb.User | None = None
     ) -> list[pb.Message]:
         """Messages with after < seq <= upto, oldest first, read as `actor` (default: a member)."""
-        messages: list[pb.Message] = []
-        actor = actor or self.reader()
-        while after < upto and actor is not None:
-            page = await self.stub.LoadHistory(
-                pb.LoadHistoryRequest(
-                    room_id=self.room_id, after_seq=after, limit=HISTORY_PAGE, actor=actor
-                ),
-                timeout=self.call_timeout_s,
-            )
-            batch = [m for m in page.messages if m.seq <= upto]
-            messages.extend(batch)
-            if not batch or not page.has_more or batch[-1].seq >= upto:
-                break
-            after = batch[-1].seq
-        return messages
+        return await self.history.after(after, upto, actor or self.reader())
 
     async def replies_up_to(self, seq: int, actor: pb.User) -> list[pb.Message]:
         """The AI replies among the newest page of messages up to `seq`, in their current state."""
-        page = await self.stub.LoadHistory(
-            pb.LoadHistoryRequest(
-                room_id=self.room_id, before_seq=seq + 1, limit=HISTORY_PAGE, actor=actor
-            ),
-            timeout=self.call_timeout_s,
-        )
-        return [m for m in page.messages if m.author.kind == pb.AUTHOR_KIND_AI]
+        return await self.history.replies_up_to(seq, actor)
 
-    # --- the stream ----------------------------------------------------------------
+    # --- the stream (ws/stream.py reconnects it) -----------------------------------
 
-    async def _run(self) -> None:
-        backoff = 0.05
-        while True:
-            # Our own request iterator, ended below: grpc's task that consumes it then ends too,
-            # even when the call is already over (kill -9), instead of being destroyed pending.
-            call = self.stub.RoomSession(_requests(self._open_outbox()))
-            try:
-                await self._session(call)
-                logger.info("room stream ended", extra={"room_id": self.room_id})
-            except asyncio.CancelledError:
-                call.cancel()
-                raise
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() == grpc.StatusCode.NOT_FOUND:
-                    self._room_gone()
-                    return
-                logger.info(
-                    "room stream lost; reconnecting",
-                    extra={"room_id": self.room_id, "grpc_code": exc.code().name},
-                )
-            except Exception:
-                logger.exception(
-                    "room stream failed; reconnecting", extra={"room_id": self.room_id}
-                )
-            finally:
-                self.connected = False
-                self._outbox.put_nowait(None)
-                call.cancel()
-            if self._was_up:
-                self._give_up_sends()
-            backoff = 0.05 if self._was_up else min(backoff * 2, 2.0)
-            await asyncio.sleep(backoff * (0.5 + random.random()))
+    def opening_requests(self) -> list[pb.SessionRequest]:
+        """Members, then unacknowledged sends: what a new stream must know."""
+        joins = [
+            pb.SessionRequest(join=pb.MemberJoin(conn_id=c.id, user=c.pb_user))
+            for c in self.conns.values()
+        ]
+        return [*joins, *(pb.SessionRequest(send=send) for send in self._pending.all())]
 
-    def _open_outbox(self) -> asyncio.Queue[pb.SessionRequest | None]:
-        """A new stream's requests, starting with its state rebuilt from scratch: members,
-        then unacknowledged sends. The snapshot and the switch to the new outbox happen with
-        no await between them, so every join and send goes out exactly once."""
-        self._was_up = False
-        self._outbox = asyncio.Queue()
-        self._outbox.put_nowait(
-            pb.SessionRequest(open=pb.SessionOpen(room_id=self.room_id, gateway_id=self.gateway_id))
-        )
-        for c in self.conns.values():
-            self._outbox.put_nowait(
-                pb.SessionRequest(join=pb.MemberJoin(conn_id=c.id, user=c.pb_user))
-            )
-        for send in self._pending.all():
-            self._outbox.put_nowait(pb.SessionRequest(send=send))
-        self.connected = True
-        return self._outbox
-
-    async def _session(self, call: grpc.aio.StreamStreamCall) -> None:
-        async for event in call:
-            await self._on_event(event)
-
-    def _give_up_sends(self) -> None:
+    def stream_lost(self) -> None:
         """An opened stream ended: sends that went unanswered too often fail, to their socket."""
         for send in self._pending.stream_ended():
             logger.warning(
@@ -275,7 +196,13 @@ class RoomLink:
                 )
                 conn.push(frame)
 
-    async def _on_event(self, event: pb.SessionEvent) -> None:
+    def room_gone(self) -> None:
+        """The room was deleted (or never was): every socket closes 4403."""
+        for conn in list(self.conns.values()):
+            conn.close(CLOSE_NO_ACCESS, NO_ACCESS_REASON)
+
+    async def on_event(self, event: pb.SessionEvent) -> None:
+        """Apply one room event and push it to the sockets it concerns."""
         kind = event.WhichOneof("kind")
         if kind == "delta":
             self._on_delta(event.delta)
@@ -318,19 +245,14 @@ class RoomLink:
         if conn is None:
             return
         conn.role = joined.role  # as checked now (also on a re-join after a reconnect)
-        future = self._joins.pop(joined.conn_id, None)
-        if future is not None and not future.done():
-            future.set_result(joined.role)
+        self._joins.confirmed(joined.conn_id, joined.role)
 
     def _on_error(self, error: pb.RequestError) -> None:
         target = self.conns.get(error.conn_id)
         if target is None:
             return
-        join = self._joins.pop(error.conn_id, None)
-        if join is not None:  # its join was refused (or failed): the socket never got in
-            if not join.done():
-                join.set_exception(JoinRefused(error.code, error.message))
-            return
+        if self._joins.refused(error.conn_id, error.code, error.message):
+            return  # its join was refused (or failed): the socket never got in
         # A refused join (no access) is the only permission error a reader's socket can get:
         # the gateway answers a viewer's sends, stops and autopilot changes itself, before they
         # reach the room.
@@ -338,12 +260,6 @@ class RoomLink:
             target.close(CLOSE_NO_ACCESS, NO_ACCESS_REASON)
         else:
             target.push(error_frame(error.code, error.message))
-
-    def close_user(self, user_id: str, reason: str) -> None:
-        """Close one account's sockets in this room (4403): it was removed."""
-        for conn in list(self.conns.values()):
-            if conn.user.id == user_id:
-                conn.close(CLOSE_NO_ACCESS, reason)
 
     async def _on_opened(self, opened: pb.SessionOpened) -> None:
         if self.ready.is_set():
@@ -356,7 +272,7 @@ class RoomLink:
         self.last_seq = max(self.last_seq, opened.room.last_seq)
         if not self.ready.is_set():
             self.participants = {u.id: u for u in opened.participants}
-        self._was_up = True
+        self._opened()
         self.ready.set()
         logger.info("room stream open", extra={"room_id": self.room_id, "last_seq": self.last_seq})
 
@@ -366,14 +282,9 @@ class RoomLink:
             actor = self.reader()
             if actor is None:
                 return
-            page = await self.stub.LoadHistory(
-                pb.LoadHistoryRequest(
-                    room_id=self.room_id, after_seq=message.seq - 1, limit=1, actor=actor
-                ),
-                timeout=self.call_timeout_s,
-            )
+            finals = await self.history.current(message, actor)
             self.streaming.pop(message.id, None)
-            for final in page.messages:
+            for final in finals:
                 self._broadcast(encode("message", message=message_json(final)))
 
     def _on_delta(self, delta: pb.MessageDelta) -> None:
@@ -444,23 +355,6 @@ class RoomLink:
         data = frame.encode()  # once for every socket written to at once
         for conn in list(self.conns.values()):
             conn.push(frame, data)
-
-    def _room_gone(self) -> None:
-        for conn in list(self.conns.values()):
-            conn.close(CLOSE_NO_ACCESS, NO_ACCESS_REASON)
-
-    async def close(self) -> None:
-        """Stop the stream (gateway shutdown)."""
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-
-
-async def _requests(
-    outbox: asyncio.Queue[pb.SessionRequest | None],
-) -> AsyncIterator[pb.SessionRequest]:
-    """A stream's requests, until None."""
-    while (request := await outbox.get()) is not None:
-        yield request
 
 
 def _copy(message: pb.Message) -> pb.Message:
