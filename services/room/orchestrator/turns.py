@@ -212,7 +212,10 @@ class Orchestrator:
 
     async def _run(self, reply: Reply) -> None:
         assert reply.ticket is not None
+        reply.running = True
         try:
+            if reply.stop_requested:  # stopped before this task first ran
+                raise asyncio.CancelledError
             await reply.ticket.started.wait()
             self._waiting.pop(reply.ticket, None)
             self._announce()  # the rest of the line moved up
@@ -221,6 +224,7 @@ class Orchestrator:
             persona = next((p for p in room.personas if p.handle == reply.persona.handle), None)
             if persona is None:
                 error = PERSONA_GONE.format(handle=reply.persona.handle)
+                reply.finishing = True  # a stop now must not cut the write short
                 await asyncio.shield(self.writer.finish(reply, "", "error", error=error))
                 return
             reply.persona = persona
@@ -234,6 +238,7 @@ class Orchestrator:
         except asyncio.CancelledError:
             if not reply.stop_requested or reply.finishing:
                 raise  # shutting down: a queued reply stays queued and is resumed
+            reply.finishing = True  # a second stop must not cut the write short
             await asyncio.shield(self.writer.finish(reply, "".join(reply.sent), "interrupted"))
         except Exception:
             logger.exception(
@@ -285,7 +290,7 @@ class Orchestrator:
                     return None  # someone spoke meanwhile: the caller decides again
                 message = await held.start_reply(persona_author(persona), reply_to=trigger_id)
                 reply = Reply(room.id, persona, message, "", ticket)
-                reply.task = asyncio.current_task()
+                reply.task, reply.running = asyncio.current_task(), True
                 self.writer.replies[message.id] = reply
             try:
                 await self.writer.generate(reply, room)
@@ -309,8 +314,8 @@ class Orchestrator:
         if reply is None or reply.room_id != room_id or reply.task is None:
             return False
         reply.stop_requested = True
-        if not reply.finishing:
-            reply.task.cancel()
+        if reply.running and not reply.finishing:
+            reply.task.cancel()  # one that has not run yet sees `stop_requested` when it does
         return True
 
     async def stop(self, room_id: str, message_id: str) -> pb.Message:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -116,6 +118,23 @@ def drain(stream: GatewayStream) -> list[pb.SessionEvent]:
         assert isinstance(event, pb.SessionEvent)
         events.append(event)
     return events
+
+
+class Seen:
+    """Every event one gateway stream of the room got, waited on by condition."""
+
+    timeout_s = 20.0  # per awaited condition; only reached when a test fails
+
+    def __init__(self, stream: GatewayStream) -> None:
+        self.stream = stream
+        self.events: list[pb.SessionEvent] = []
+
+    async def until(self, check: Callable[[], bool]) -> None:
+        async with asyncio.timeout(self.timeout_s):
+            while not check():
+                event = await self.stream.queue.get()
+                assert isinstance(event, pb.SessionEvent)
+                self.events.append(event)
 
 
 def room_servicer(world: World, orchestrator: Any) -> RoomServicer:

@@ -12,9 +12,9 @@ import pytest_asyncio
 
 from services.common.pb import room_pb2 as pb
 from services.llm_node.backends.fake import Step
-from services.room.hub import GatewayStream
 from services.room.orchestrator.scheduler import AiQueueFull, SchedulerLimits
 from services.room.orchestrator.turns import PERSONA_GONE, Orchestrator, TurnLimits
+from services.room.tests import conftest
 from services.room.tests.conftest import World, attach
 from tests.support.llm_node import LlmNode, fake_model, llm_node
 
@@ -65,19 +65,8 @@ def orchestrated(world: World, llm: HeldLlm, **slots: int) -> Orchestrator:
     return orchestrator
 
 
-class Seen:
-    """Every event one gateway stream of the room got, waited on by condition."""
-
-    def __init__(self, stream: GatewayStream) -> None:
-        self.stream = stream
-        self.events: list[pb.SessionEvent] = []
-
-    async def until(self, check: Callable[[], bool]) -> None:
-        async with asyncio.timeout(TIMEOUT_S):
-            while not check():
-                event = await self.stream.queue.get()
-                assert isinstance(event, pb.SessionEvent)
-                self.events.append(event)
+class Seen(conftest.Seen):
+    """What members were shown of the room's AI replies."""
 
     def replies(self) -> dict[str, pb.Message]:
         """Each AI reply as last announced, by persona handle."""
@@ -225,6 +214,32 @@ async def test_a_queued_reply_can_be_stopped_before_it_reaches_the_model(
     await seen.until(lambda: seen.status("a") == pb.MESSAGE_STATUS_COMPLETE)
     assert llm.asked == ["alice: @a @b"]  # only a's reply was generated
     await orchestrator.close()
+
+
+async def test_a_reply_stopped_before_its_turn_first_ran_ends_and_frees_its_place(
+    world: World, start_llm: StartLlm
+) -> None:
+    before = orchestrated(world, await start_llm(), room_slots=1)
+    alice = await world.user("alice")
+    room = await world.rooms.create(alice, "Room", personas("a", "b"))
+    seen = Seen(await attach(world, room.id))
+    await world.rooms.post(room.id, alice, "@a @b", "", "")
+    await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_QUEUED)
+    await before.close()  # b stays queued for the next start
+    await world.rooms.repo.interrupt_streaming()
+    after = orchestrated(world, await start_llm(held=False), room_slots=1)
+
+    assert await after.resume() == 1
+    # Stopped in the same step as the resume: the turn's task exists but has not run yet.
+    b = seen.replies()["b"].id
+    assert after.request_stop(room.id, b)
+    stopped = await asyncio.wait_for(after.stop(room.id, b), TIMEOUT_S)
+
+    assert stopped.status == pb.MESSAGE_STATUS_INTERRUPTED
+    assert after.streaming(room.id) == []  # nobody joining is shown it as still going
+    await world.rooms.post(room.id, alice, "@b again", "", "")  # its place in the room is free
+    await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_COMPLETE)
+    await after.close()
 
 
 async def test_queued_replies_are_answered_after_a_restart(
