@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator
 
 import grpc
 
@@ -18,10 +17,10 @@ from services.llm_node.backends.base import (
     BackendError,
     ChatTurn,
     Delta,
-    Final,
     GenerationRequest,
     estimate_tokens,
 )
+from services.llm_node.pacing import paced
 from services.llm_node.registry import Model, ModelRegistry
 
 logger = logging.getLogger(__name__)
@@ -29,6 +28,7 @@ logger = logging.getLogger(__name__)
 ROLES = ("system", "user", "assistant")
 MAX_MESSAGES = 10_000
 HEALTH_TIMEOUT_S = 5.0
+MAX_DELTA_INTERVAL_MS = 60_000
 
 
 class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
@@ -56,6 +56,9 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
             raise InvalidArgument("Give between 1 and 10,000 messages.")
         if any(m.role not in ROLES for m in request.messages):
             raise InvalidArgument("Message roles are system, user or assistant.")
+        if not 0 <= request.delta_interval_ms <= MAX_DELTA_INTERVAL_MS:
+            raise InvalidArgument("delta_interval_ms is between 0 and 60,000.")
+        interval_s = request.delta_interval_ms / 1000
         generation = GenerationRequest(
             request_id=request.request_id or f"gen-{id(request)}",
             messages=[
@@ -70,7 +73,7 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
         finished = False
         try:
             # aclosing: leaving the loop stops the reader task before the stream is closed below.
-            async with contextlib.aclosing(_batched(stream)) as events:
+            async with contextlib.aclosing(paced(stream, interval_s)) as events:
                 async for event in events:
                     if isinstance(event, Delta):
                         yield pb.GenerateChunk(delta=pb.GenerateDelta(text=event.text))
@@ -167,54 +170,3 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
         return pb.CountTokensResponse(
             counts=[estimate_tokens(t) for t in texts], exact=False, context_window=window
         )
-
-
-_END = object()
-
-
-async def _batched(
-    events: AsyncGenerator[Delta | Final, None],
-) -> AsyncGenerator[Delta | Final, None]:
-    """The backend's events, with deltas that piled up while one was being sent merged into one.
-
-    The first delta goes out as soon as it exists; when the backend produces faster than gRPC
-    sends, the text waiting is sent as one message instead of one per token.
-    """
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-
-    async def pump() -> None:
-        try:
-            async for event in events:
-                queue.put_nowait(event)
-                # A burst already buffered would otherwise be read to its end before the sender
-                # runs at all: let it send the first text now; the rest gathers meanwhile.
-                await asyncio.sleep(0)
-            queue.put_nowait(_END)
-        except Exception as exc:
-            queue.put_nowait(exc)
-
-    reader = asyncio.create_task(pump())
-    try:
-        item = await queue.get()
-        while item is not _END:
-            if isinstance(item, Exception):
-                raise item
-            if isinstance(item, Delta):
-                texts = [item.text]
-                item = None
-                while not queue.empty():
-                    waiting = queue.get_nowait()
-                    if not isinstance(waiting, Delta):
-                        item = waiting
-                        break
-                    texts.append(waiting.text)
-                yield Delta("".join(texts))
-                if item is None:
-                    item = await queue.get()
-                continue
-            yield item
-            item = await queue.get()
-    finally:
-        # Cancelling the reader closes the backend's stream where it waits.
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)

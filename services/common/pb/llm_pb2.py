@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63himera/v1/llm.proto\x12\nchimera.v1\":\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\xae\x01\n\x0fGenerateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12)\n\x08messages\x18\x03 \x03(\x0b\x32\x17.chimera.v1.ChatMessage\x12\x18\n\x0btemperature\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\nmax_tokens\x18\x05 \x01(\x05\x12\x0c\n\x04stop\x18\x06 \x03(\tB\x0e\n\x0c_temperature\"\x1d\n\rGenerateDelta\x12\x0c\n\x04text\x18\x01 \x01(\t\"\x99\x01\n\rGenerateFinal\x12\x15\n\rfinish_reason\x18\x01 \x01(\t\x12\x15\n\rprompt_tokens\x18\x02 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x05\x12\x1e\n\x16time_to_first_token_ms\x18\x04 \x01(\x03\x12\x10\n\x08total_ms\x18\x05 \x01(\x03\x12\r\n\x05model\x18\x06 \x01(\t\"o\n\rGenerateChunk\x12*\n\x05\x64\x65lta\x18\x01 \x01(\x0b\x32\x19.chimera.v1.GenerateDeltaH\x00\x12*\n\x05\x66inal\x18\x02 \x01(\x0b\x32\x19.chimera.v1.GenerateFinalH\x00\x42\x06\n\x04kind\"r\n\tModelInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x11\n\tavailable\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x16\n\x0e\x63ontext_window\x18\x06 \x01(\x05\"\x13\n\x11ListModelsRequest\";\n\x12ListModelsResponse\x12%\n\x06models\x18\x01 \x03(\x0b\x32\x15.chimera.v1.ModelInfo\"c\n\x0cProviderInfo\x12\x0f\n\x07\x62\x61\x63kend\x18\x01 \x01(\t\x12\x0e\n\x06models\x18\x02 \x01(\x05\x12\x11\n\tavailable\x18\x03 \x01(\x05\x12\x0f\n\x07healthy\x18\x04 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\x16\n\x14ListProvidersRequest\"D\n\x15ListProvidersResponse\x12+\n\tproviders\x18\x01 \x03(\x0b\x32\x18.chimera.v1.ProviderInfo\"5\n\x12\x43ountTokensRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\r\n\x05texts\x18\x02 \x03(\t\"L\n\x13\x43ountTokensResponse\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x05\x12\r\n\x05\x65xact\x18\x02 \x01(\x08\x12\x16\n\x0e\x63ontext_window\x18\x03 \x01(\x05\x32\xc5\x02\n\nLlmService\x12\x44\n\x08Generate\x12\x1b.chimera.v1.GenerateRequest\x1a\x19.chimera.v1.GenerateChunk0\x01\x12K\n\nListModels\x12\x1d.chimera.v1.ListModelsRequest\x1a\x1e.chimera.v1.ListModelsResponse\x12T\n\rListProviders\x12 .chimera.v1.ListProvidersRequest\x1a!.chimera.v1.ListProvidersResponse\x12N\n\x0b\x43ountTokens\x12\x1e.chimera.v1.CountTokensRequest\x1a\x1f.chimera.v1.CountTokensResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63himera/v1/llm.proto\x12\nchimera.v1\":\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\xc9\x01\n\x0fGenerateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12)\n\x08messages\x18\x03 \x03(\x0b\x32\x17.chimera.v1.ChatMessage\x12\x18\n\x0btemperature\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\nmax_tokens\x18\x05 \x01(\x05\x12\x0c\n\x04stop\x18\x06 \x03(\t\x12\x19\n\x11\x64\x65lta_interval_ms\x18\x07 \x01(\x05\x42\x0e\n\x0c_temperature\"\x1d\n\rGenerateDelta\x12\x0c\n\x04text\x18\x01 \x01(\t\"\x99\x01\n\rGenerateFinal\x12\x15\n\rfinish_reason\x18\x01 \x01(\t\x12\x15\n\rprompt_tokens\x18\x02 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x05\x12\x1e\n\x16time_to_first_token_ms\x18\x04 \x01(\x03\x12\x10\n\x08total_ms\x18\x05 \x01(\x03\x12\r\n\x05model\x18\x06 \x01(\t\"o\n\rGenerateChunk\x12*\n\x05\x64\x65lta\x18\x01 \x01(\x0b\x32\x19.chimera.v1.GenerateDeltaH\x00\x12*\n\x05\x66inal\x18\x02 \x01(\x0b\x32\x19.chimera.v1.GenerateFinalH\x00\x42\x06\n\x04kind\"r\n\tModelInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x11\n\tavailable\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x16\n\x0e\x63ontext_window\x18\x06 \x01(\x05\"\x13\n\x11ListModelsRequest\";\n\x12ListModelsResponse\x12%\n\x06models\x18\x01 \x03(\x0b\x32\x15.chimera.v1.ModelInfo\"c\n\x0cProviderInfo\x12\x0f\n\x07\x62\x61\x63kend\x18\x01 \x01(\t\x12\x0e\n\x06models\x18\x02 \x01(\x05\x12\x11\n\tavailable\x18\x03 \x01(\x05\x12\x0f\n\x07healthy\x18\x04 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\x16\n\x14ListProvidersRequest\"D\n\x15ListProvidersResponse\x12+\n\tproviders\x18\x01 \x03(\x0b\x32\x18.chimera.v1.ProviderInfo\"5\n\x12\x43ountTokensRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\r\n\x05texts\x18\x02 \x03(\t\"L\n\x13\x43ountTokensResponse\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x05\x12\r\n\x05\x65xact\x18\x02 \x01(\x08\x12\x16\n\x0e\x63ontext_window\x18\x03 \x01(\x05\x32\xc5\x02\n\nLlmService\x12\x44\n\x08Generate\x12\x1b.chimera.v1.GenerateRequest\x1a\x19.chimera.v1.GenerateChunk0\x01\x12K\n\nListModels\x12\x1d.chimera.v1.ListModelsRequest\x1a\x1e.chimera.v1.ListModelsResponse\x12T\n\rListProviders\x12 .chimera.v1.ListProvidersRequest\x1a!.chimera.v1.ListProvidersResponse\x12N\n\x0b\x43ountTokens\x12\x1e.chimera.v1.CountTokensRequest\x1a\x1f.chimera.v1.CountTokensResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,29 +34,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHATMESSAGE']._serialized_start=36
   _globals['_CHATMESSAGE']._serialized_end=94
   _globals['_GENERATEREQUEST']._serialized_start=97
-  _globals['_GENERATEREQUEST']._serialized_end=271
-  _globals['_GENERATEDELTA']._serialized_start=273
-  _globals['_GENERATEDELTA']._serialized_end=302
-  _globals['_GENERATEFINAL']._serialized_start=305
-  _globals['_GENERATEFINAL']._serialized_end=458
-  _globals['_GENERATECHUNK']._serialized_start=460
-  _globals['_GENERATECHUNK']._serialized_end=571
-  _globals['_MODELINFO']._serialized_start=573
-  _globals['_MODELINFO']._serialized_end=687
-  _globals['_LISTMODELSREQUEST']._serialized_start=689
-  _globals['_LISTMODELSREQUEST']._serialized_end=708
-  _globals['_LISTMODELSRESPONSE']._serialized_start=710
-  _globals['_LISTMODELSRESPONSE']._serialized_end=769
-  _globals['_PROVIDERINFO']._serialized_start=771
-  _globals['_PROVIDERINFO']._serialized_end=870
-  _globals['_LISTPROVIDERSREQUEST']._serialized_start=872
-  _globals['_LISTPROVIDERSREQUEST']._serialized_end=894
-  _globals['_LISTPROVIDERSRESPONSE']._serialized_start=896
-  _globals['_LISTPROVIDERSRESPONSE']._serialized_end=964
-  _globals['_COUNTTOKENSREQUEST']._serialized_start=966
-  _globals['_COUNTTOKENSREQUEST']._serialized_end=1019
-  _globals['_COUNTTOKENSRESPONSE']._serialized_start=1021
-  _globals['_COUNTTOKENSRESPONSE']._serialized_end=1097
-  _globals['_LLMSERVICE']._serialized_start=1100
-  _globals['_LLMSERVICE']._serialized_end=1425
+  _globals['_GENERATEREQUEST']._serialized_end=298
+  _globals['_GENERATEDELTA']._serialized_start=300
+  _globals['_GENERATEDELTA']._serialized_end=329
+  _globals['_GENERATEFINAL']._serialized_start=332
+  _globals['_GENERATEFINAL']._serialized_end=485
+  _globals['_GENERATECHUNK']._serialized_start=487
+  _globals['_GENERATECHUNK']._serialized_end=598
+  _globals['_MODELINFO']._serialized_start=600
+  _globals['_MODELINFO']._serialized_end=714
+  _globals['_LISTMODELSREQUEST']._serialized_start=716
+  _globals['_LISTMODELSREQUEST']._serialized_end=735
+  _globals['_LISTMODELSRESPONSE']._serialized_start=737
+  _globals['_LISTMODELSRESPONSE']._serialized_end=796
+  _globals['_PROVIDERINFO']._serialized_start=798
+  _globals['_PROVIDERINFO']._serialized_end=897
+  _globals['_LISTPROVIDERSREQUEST']._serialized_start=899
+  _globals['_LISTPROVIDERSREQUEST']._serialized_end=921
+  _globals['_LISTPROVIDERSRESPONSE']._serialized_start=923
+  _globals['_LISTPROVIDERSRESPONSE']._serialized_end=991
+  _globals['_COUNTTOKENSREQUEST']._serialized_start=993
+  _globals['_COUNTTOKENSREQUEST']._serialized_end=1046
+  _globals['_COUNTTOKENSRESPONSE']._serialized_start=1048
+  _globals['_COUNTTOKENSRESPONSE']._serialized_end=1124
+  _globals['_LLMSERVICE']._serialized_start=1127
+  _globals['_LLMSERVICE']._serialized_end=1452
 # @@protoc_insertion_point(module_scope)

@@ -17,20 +17,22 @@ class ChatMessage(_message.Message):
     def __init__(self, role: _Optional[str] = ..., content: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("request_id", "model_id", "messages", "temperature", "max_tokens", "stop")
+    __slots__ = ("request_id", "model_id", "messages", "temperature", "max_tokens", "stop", "delta_interval_ms")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
+    DELTA_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     model_id: str
     messages: _containers.RepeatedCompositeFieldContainer[ChatMessage]
     temperature: float
     max_tokens: int
     stop: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., model_id: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ...) -> None: ...
+    delta_interval_ms: int
+    def __init__(self, request_id: _Optional[str] = ..., model_id: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., delta_interval_ms: _Optional[int] = ...) -> None: ...
 
 class GenerateDelta(_message.Message):
     __slots__ = ("text",)

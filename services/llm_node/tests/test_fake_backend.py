@@ -119,3 +119,28 @@ async def test_unknown_options_leave_the_model_unavailable_with_their_names() ->
     assert typo is not None and bad is not None
     assert (typo.available, typo.reason) == (False, "unknown fake options: speed")
     assert (bad.available, bad.reason) == (False, "unknown fake script keys: txt")
+
+
+async def test_a_delta_interval_merges_what_arrives_and_never_holds_the_end() -> None:
+    answer = Step(text="first and then the rest of it", after=1, hold=True)
+    async with llm_node(fake_model("m", answer)) as node:
+        request = pb.GenerateRequest(model_id="m", messages=ASK, delta_interval_ms=60_000)
+        call = node.stub.Generate(request, timeout=WAIT_S)
+        first = await asyncio.wait_for(call.read(), WAIT_S)
+        assert first.delta.text == "first"  # the first delta goes out at once
+        node.fake("m").release()
+        # Inside the minute every later word waits for, the end arrives: it flushes them.
+        rest = []
+        while (chunk := await asyncio.wait_for(call.read(), WAIT_S)) is not grpc.aio.EOF:
+            rest.append(chunk)
+        assert [c.WhichOneof("kind") for c in rest] == ["delta", "final"]
+        assert rest[0].delta.text == " and then the rest of it"
+
+
+async def test_a_delta_interval_out_of_range_is_refused() -> None:
+    async with llm_node(fake_model("m", "Hi")) as node:
+        for interval in (-1, 60_001):
+            request = pb.GenerateRequest(model_id="m", messages=ASK, delta_interval_ms=interval)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await node.stub.Generate(request, timeout=WAIT_S).read()
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -58,6 +58,7 @@ class Reply:
     ticket: Ticket | None = None
     sent: list[str] = field(default_factory=list)  # text already sent to the room as deltas
     task: asyncio.Task[None] | None = None
+    running: bool = False  # its task has begun: one cancelled before that runs none of its code
     stop_requested: bool = False
     finishing: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -191,6 +192,9 @@ class ReplyWriter:
                     ],
                     temperature=persona.temperature,
                     max_tokens=persona.max_tokens,
+                    # The node merges tokens into the deltas we will send: one gRPC message per
+                    # frame members see, not one per token, on both sides.
+                    delta_interval_ms=round(self.limits.delta_interval_s * 1000),
                 ),
                 timeout=self.limits.timeout_s,
             )
