@@ -70,10 +70,13 @@ class Quotas:
             if scope_id and self.limits[scope] > 0
         )
         async with self._lock:  # check and reserve as one step
+            used = await self.repo.used_many(day, scopes)  # one read for both counters
             for scope, scope_id in scopes:
                 limit = self.limits[scope]
-                used = await self.repo.used(scope, scope_id, day)
-                if used + self._reserved[(day, scope, scope_id)] + tokens > limit:
+                if (
+                    used[(scope, scope_id)] + self._reserved[(day, scope, scope_id)] + tokens
+                    > limit
+                ):
                     raise QuotaExceeded(refusal(scope, limit))
             for scope, scope_id in scopes:
                 self._reserved[(day, scope, scope_id)] += tokens

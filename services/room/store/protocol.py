@@ -281,6 +281,11 @@ class UsageStore(Protocol):
     async def used(self, scope: str, scope_id: str, day: str) -> int:
         """Tokens counted for `scope_id` on `day` (YYYY-MM-DD)."""
 
+    async def used_many(
+        self, day: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """Tokens counted on `day` for each (scope, scope id) of `keys`, in one read."""
+
     async def add(self, day: str, counts: dict[tuple[str, str], int]) -> None:
         """Add to several (scope, scope id) counters of `day` at once."""
 

@@ -19,7 +19,7 @@ from services.room.store.records import (
 from services.room.store.sql.base import Repository
 from services.room.store.sql.dialect import upsert
 from services.room.store.sql.models import Message, Room
-from services.room.store.sql.rows import message_record
+from services.room.store.sql.rows import MESSAGE_COLUMNS, message_from_values, message_record
 
 FINAL_STATUSES = frozenset({"complete", "interrupted", "error"})
 RESTARTED = "The room service restarted while this reply was being written."
@@ -81,12 +81,12 @@ class MessageRows(Repository):
             if await session.scalar(select(Room.id).where(Room.id == room_id)) is None:
                 raise NotFound(ROOM_NOT_FOUND)
             # One row past the page tells whether there is more.
-            rows = list(await session.scalars(_page_query(room_id, before, after).limit(limit + 1)))
+            rows = list(await session.execute(_page_query(room_id, before, after).limit(limit + 1)))
         has_more = len(rows) > limit
         page = rows[:limit]
         if after is None:
             page.reverse()
-        return [message_record(message) for message in page], has_more
+        return [message_from_values(row) for row in page], has_more
 
     async def recent_messages(
         self, room_id: str, *, upto_seq: int, limit: int
@@ -94,9 +94,9 @@ class MessageRows(Repository):
         """The newest `limit` messages with seq <= `upto_seq`, oldest first (none if no room)."""
         query = _page_query(room_id, before=upto_seq + 1, after=None).limit(limit)
         async with self._sessions() as session:
-            rows = list(await session.scalars(query))
+            rows = list(await session.execute(query))
         rows.reverse()
-        return [message_record(message) for message in rows]
+        return [message_from_values(row) for row in rows]
 
     # --- AI replies -----------------------------------------------------------------------------
 
@@ -199,14 +199,17 @@ class MessageRows(Repository):
         return sorted(messages, key=lambda message: (message.room_id, message.seq))
 
 
-def _page_query(room_id: str, before: int | None, after: int | None) -> Select[Message]:
+def _page_query(room_id: str, before: int | None, after: int | None) -> Select[Any]:
     # Keyset on the (room_id, seq) unique index: cost does not grow with the room's size.
-    query = select(Message).where(Message.room_id == room_id)
+    # Core rows, not ORM objects: a page is up to 500 messages, and building each as a mapped
+    # object cost several times more than reading it (the context of every reply reads one).
+    columns = _MESSAGES.c
+    query = select(*_RECORD_COLUMNS).where(columns.room_id == room_id)
     if after is not None:
-        return query.where(Message.seq > after).order_by(Message.seq.asc())
+        return query.where(columns.seq > after).order_by(columns.seq.asc())
     if before is not None:
-        query = query.where(Message.seq < before)
-    return query.order_by(Message.seq.desc())
+        query = query.where(columns.seq < before)
+    return query.order_by(columns.seq.desc())
 
 
 class _Duplicate(Exception):
@@ -220,6 +223,7 @@ class _Duplicate(Exception):
 # Core statements on the tables skip the ORM's bookkeeping.
 _MESSAGES = cast(Table, Message.__table__)
 _ROOMS = cast(Table, Room.__table__)
+_RECORD_COLUMNS = tuple(_MESSAGES.c[name] for name in MESSAGE_COLUMNS)
 # What makes a repeated send a duplicate (a unique constraint of the messages table).
 _IDEMPOTENCY_KEY = ("room_id", "author_id", "client_msg_id")
 

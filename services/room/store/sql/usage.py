@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import and_, or_, select
 
 from services.room.store.sql.base import Repository
 from services.room.store.sql.dialect import upsert
@@ -19,6 +21,21 @@ class UsageRepository(Repository):
         )
         async with self._sessions() as session:
             return (await session.scalar(query)) or 0
+
+    async def used_many(
+        self, day: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """Tokens counted on `day` for each (scope, scope id) of `keys`, in one query."""
+        if not keys:
+            return {}
+        query = select(AiUsage.scope, AiUsage.scope_id, AiUsage.tokens).where(
+            AiUsage.day == day,
+            or_(*(and_(AiUsage.scope == s, AiUsage.scope_id == i) for s, i in keys)),
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        found = {(scope, scope_id): tokens for scope, scope_id, tokens in rows}
+        return {key: found.get(key, 0) for key in keys}
 
     async def add(self, day: str, counts: dict[tuple[str, str], int]) -> None:
         """Add tokens to several (scope, scope id) counters of `day`, in one transaction."""
