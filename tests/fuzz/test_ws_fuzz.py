@@ -18,14 +18,14 @@ import pytest_asyncio
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from services.gateway.ws.protocol import (
+from services.gateway.ws.frames import (
     CLIENT_TYPES,
-    Autopilot,
-    Hello,
-    Interrupt,
-    Ping,
-    Send,
-    Typing,
+    AutopilotFrame,
+    HelloFrame,
+    InterruptFrame,
+    PingFrame,
+    SendFrame,
+    TypingFrame,
 )
 from tests.support.client import WAIT_S, Api, Member, auth, running_stack
 from tests.support.raw_http import gateway_rss
@@ -263,12 +263,12 @@ WRONG_VALUES: list[Any] = [
     {"a": 1},
 ]
 MODELS = {
-    "hello": Hello,
-    "send": Send,
-    "typing": Typing,
-    "interrupt": Interrupt,
-    "ping": Ping,
-    "autopilot": Autopilot,
+    "hello": HelloFrame,
+    "send": SendFrame,
+    "typing": TypingFrame,
+    "interrupt": InterruptFrame,
+    "ping": PingFrame,
+    "autopilot": AutopilotFrame,
 }
 INVALID_UTF8 = [b"\xff\xfe\xfd", b'{"type": "ping", "x": "\xc3\x28"}', b"\xc0\xaf", b"\xed\xa0\x80"]
 

@@ -16,6 +16,8 @@ const sage: Persona = {
   system_prompt: "",
   temperature: 0.7,
   max_tokens: 512,
+  talkativeness: 0.5,
+  muted: false,
 };
 
 describe("autopilot drafts", () => {

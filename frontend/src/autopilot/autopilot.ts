@@ -76,7 +76,7 @@ const STOPPED: Record<string, string> = {
 };
 
 /** Why autopilot last stopped, for people. */
-export function stoppedText(reason: string | null): string {
+export function stoppedText(reason?: string | null): string {
   return reason ? `Last stopped because ${STOPPED[reason] ?? reason}.` : "";
 }
 

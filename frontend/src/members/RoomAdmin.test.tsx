@@ -44,11 +44,13 @@ describe("InvitesDialog", () => {
     server.routes["POST /api/rooms/r1/invites"] = (body) => {
       const created = {
         id: "i1",
+        room_id: "r1",
         role: "viewer",
         max_uses: 3,
         uses: 0,
         expires_at: "2026-03-02T10:00:00Z",
         created_at: "2026-03-01T10:00:00Z",
+        revoked: false,
       } as const;
       invites = [created];
       expect(body).toEqual({ role: "viewer", max_uses: 3, expires_in_hours: 24 });
@@ -97,11 +99,13 @@ describe("InvitesDialog", () => {
     const location = { origin: "https://chat.example", pathname: "/app/" } as Location;
     const invite = {
       id: "i",
+      room_id: "r1",
       role: "member",
       max_uses: null,
       uses: 0,
       expires_at: null,
       created_at: "",
+      revoked: false,
       token: "t k",
       url: "",
     } as const;

@@ -218,7 +218,7 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
       </div>
       {panel === "settings" && state.room && (
         <RoomSettings
-          room={{ ...state.room, role: state.role }}
+          room={{ ...state.room, role: state.role ?? null }}
           onClose={() => setPanel(null)}
           onSaved={room.roomUpdated}
         />

@@ -164,7 +164,7 @@ describe("roomReducer", () => {
   it("keeps my role from REST or the welcome; a broadcast room frame does not change it", () => {
     let s = run({ type: "room", room: room({ role: "viewer", access: "invite", allow_guests: false }) });
     expect(s.role).toBe("viewer");
-    s = roomReducer(s, frame(welcome({ room: room() })));
+    s = roomReducer(s, frame(welcome({ room: room({ role: undefined }) })));
     expect(s.role).toBe("viewer");
     expect(s.room?.access).toBe("invite");
     expect(s.welcomed).toBe(true);
@@ -192,7 +192,7 @@ describe("roomReducer", () => {
 
   it("follows the autopilot's status; a room broadcast changes its settings, not my role", () => {
     const autopilot = { ...DEFAULT_AUTOPILOT, enabled: true, turns: 3 };
-    let s = run({ type: "room", room: room({ role: "member" }) }, frame(welcome({ room: room() })));
+    let s = run({ type: "room", room: room({ role: "member" }) }, frame(welcome({ room: room({ role: undefined }) })));
     expect(s.autopilot).toEqual(AUTOPILOT_OFF);
     s = roomReducer(s, frame({ type: "autopilot_status", state: "thinking", handle: "sage", reason: null }));
     expect(s.autopilot).toEqual({ state: "thinking", handle: "sage", reason: null });
@@ -200,7 +200,7 @@ describe("roomReducer", () => {
     expect(s.role).toBe("member");
     expect(s.room?.autopilot).toEqual(autopilot);
     // A view without the autopilot (an older server) keeps what is held.
-    s = roomReducer(s, frame({ type: "room", room: room({ name: "Renamed" }) }));
+    s = roomReducer(s, frame({ type: "room", room: room({ name: "Renamed", autopilot: undefined }) }));
     expect(s.room).toMatchObject({ name: "Renamed", autopilot });
     s = roomReducer(s, frame(welcome({ autopilot_status: { state: "waiting", handle: null, reason: "replies" } })));
     expect(s.autopilot.state).toBe("waiting");

@@ -1,4 +1,6 @@
 import type { Message, Room, User, WelcomeFrame } from "../api/types";
+import { DEFAULT_AUTOPILOT } from "../autopilot/autopilot";
+import { AUTOPILOT_OFF } from "../room/state";
 
 export const ana: User = { id: "u-ana", name: "Ana" };
 export const ben: User = { id: "u-ben", name: "Ben" };
@@ -12,8 +14,21 @@ export function room(overrides: Partial<Room> = {}): Room {
     updated_at: "2026-11-20T10:00:00.000Z",
     last_seq: 0,
     personas: [
-      { handle: "sage", name: "Sage", model: "gpt-4o-mini", system_prompt: "", temperature: 0.7, max_tokens: 512 },
+      {
+        handle: "sage",
+        name: "Sage",
+        model: "gpt-4o-mini",
+        system_prompt: "",
+        temperature: 0.7,
+        max_tokens: 512,
+        talkativeness: 0.5,
+        muted: false,
+      },
     ],
+    access: "invite",
+    allow_guests: false,
+    role: "owner",
+    autopilot: DEFAULT_AUTOPILOT,
     ...overrides,
   };
 }
@@ -51,6 +66,7 @@ export function welcome(overrides: Partial<WelcomeFrame> = {}): WelcomeFrame {
     participants: [ana],
     last_seq: 0,
     resumed: false,
+    autopilot_status: AUTOPILOT_OFF,
     ...overrides,
   };
 }

@@ -17,6 +17,14 @@ from services.gateway.convert import autopilot_status_json, message_json, room_j
 from services.gateway.deps import Gateway, actor, authenticate, get_gateway
 from services.gateway.limits import FrameLimiter
 from services.gateway.ws.connection import Connection
+from services.gateway.ws.frames import (
+    AutopilotFrame,
+    HelloFrame,
+    InterruptFrame,
+    PingFrame,
+    SendFrame,
+    TypingFrame,
+)
 from services.gateway.ws.link import JoinRefused, RoomLink
 from services.gateway.ws.origin import origin_allowed
 from services.gateway.ws.protocol import (
@@ -29,13 +37,7 @@ from services.gateway.ws.protocol import (
     CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHENTICATED,
     UNAVAILABLE_REASON,
-    Autopilot,
     FrameError,
-    Hello,
-    Interrupt,
-    Ping,
-    Send,
-    Typing,
     can_resume,
     close_for,
     encode,
@@ -77,7 +79,7 @@ async def _receive_text(websocket: WebSocket, max_bytes: int) -> str | None:
     return text
 
 
-async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[Hello, Identity, str]:
+async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[HelloFrame, Identity, str]:
     """The hello frame, the account its token (or the session cookie) stands for, and the token."""
     settings = gateway.settings
     try:
@@ -95,7 +97,7 @@ async def _hello(websocket: WebSocket, gateway: Gateway) -> tuple[Hello, Identit
         with contextlib.suppress(Exception):
             await websocket.send_text(error_frame(exc.code, exc.message))
         raise _Closed(CLOSE_INVALID_HELLO, "invalid hello frame") from None
-    if not isinstance(frame, Hello):
+    if not isinstance(frame, HelloFrame):
         raise _Closed(CLOSE_UNAUTHENTICATED, "first frame must be hello")
     token, via = frame.token, VIA_BEARER
     if not token:  # the web app: the browser sent the session cookie with the upgrade
@@ -121,7 +123,7 @@ async def _role(gateway: Gateway, room_id: str, user: Identity) -> int:
     return room.role
 
 
-async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello) -> None:
+async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: HelloFrame) -> None:
     """Register the socket and wait until the room service has confirmed its join (with its
     role), then send welcome and (on resume) every message it missed."""
     try:
@@ -181,26 +183,26 @@ def _handle(link: RoomLink, conn: Connection, text: str | None) -> None:
     except FrameError as exc:
         conn.push(error_frame(exc.code, exc.message))
         return
-    if isinstance(frame, Ping):
+    if isinstance(frame, PingFrame):
         conn.push(encode("pong"))
-    elif isinstance(frame, Hello):
+    elif isinstance(frame, HelloFrame):
         conn.push(error_frame("invalid_frame", "Already said hello."))
     elif conn.viewer:
         # The room service refuses these too; answering here keeps a reader's socket open.
-        if isinstance(frame, Send):
+        if isinstance(frame, SendFrame):
             extra = {"client_msg_id": frame.client_msg_id} if frame.client_msg_id else {}
             conn.push(error_frame("permission_denied", VIEWER_MESSAGE, **extra))
-        elif isinstance(frame, Interrupt):
+        elif isinstance(frame, InterruptFrame):
             conn.push(error_frame("permission_denied", VIEWER_STOP_MESSAGE))
-        elif isinstance(frame, Autopilot):
+        elif isinstance(frame, AutopilotFrame):
             conn.push(error_frame("permission_denied", VIEWER_AUTOPILOT_MESSAGE))
-    elif isinstance(frame, Send):
+    elif isinstance(frame, SendFrame):
         link.send(conn, frame.content, frame.client_msg_id, frame.reply_to)
-    elif isinstance(frame, Typing):
+    elif isinstance(frame, TypingFrame):
         link.typing(conn, frame.active)
-    elif isinstance(frame, Interrupt):
+    elif isinstance(frame, InterruptFrame):
         link.interrupt(conn, frame.message_id)
-    elif isinstance(frame, Autopilot):
+    elif isinstance(frame, AutopilotFrame):
         link.autopilot(conn, pb.AutopilotPatch(**frame.patch()))
 
 

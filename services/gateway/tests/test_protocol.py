@@ -6,12 +6,9 @@ import json
 
 import pytest
 
+from services.gateway.ws.frames import HelloFrame, PingFrame, SendFrame, TypingFrame
 from services.gateway.ws.protocol import (
     FrameError,
-    Hello,
-    Ping,
-    Send,
-    Typing,
     can_resume,
     encode,
     parse_client_frame,
@@ -21,15 +18,15 @@ pytestmark = pytest.mark.unit
 
 
 def test_parses_each_client_frame_type() -> None:
-    assert parse_client_frame('{"type":"hello","token":"t","last_seq":3}') == Hello(
+    assert parse_client_frame('{"type":"hello","token":"t","last_seq":3}') == HelloFrame(
         type="hello", token="t", last_seq=3
     )
     send = parse_client_frame('{"type":"send","content":"hi","client_msg_id":"c1","reply_to":"m1"}')
-    assert isinstance(send, Send) and send.content == "hi" and send.reply_to == "m1"
-    assert parse_client_frame('{"type":"typing","active":true}') == Typing(
+    assert isinstance(send, SendFrame) and send.content == "hi" and send.reply_to == "m1"
+    assert parse_client_frame('{"type":"typing","active":true}') == TypingFrame(
         type="typing", active=True
     )
-    assert isinstance(parse_client_frame('{"type":"ping"}'), Ping)
+    assert isinstance(parse_client_frame('{"type":"ping"}'), PingFrame)
 
 
 @pytest.mark.parametrize(

@@ -1,18 +1,17 @@
 """WebSocket frames: parsing client frames and encoding server frames.
 
-The protocol, with example frames, is in docs/websocket-protocol.md.
+The protocol, with example frames, is in docs/websocket-protocol.md; the frames' models are in
+ws/frames.py.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from services.common.validation import Text
-
-MAX_SEQ = 2**63 - 1
+from services.gateway.ws.frames import CLIENT_TYPES, AnyClientFrame, ClientFrame
 
 # Close codes (RFC 6455 §7.4 plus the application range 4000-4999).
 CLOSE_NORMAL = 1000
@@ -45,57 +44,7 @@ def close_for(code: str) -> tuple[int, str]:
     return CLOSE_FOR_REFUSAL.get(code, (CLOSE_TRY_AGAIN, UNAVAILABLE_REASON))
 
 
-class _Frame(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
-
-
-class Hello(_Frame):
-    type: Literal["hello"]
-    token: Text | None = Field(None, max_length=4096, description="Default: the session cookie.")
-    last_seq: int | None = Field(None, ge=0, le=MAX_SEQ)
-
-
-class Send(_Frame):
-    type: Literal["send"]
-    content: Text
-    client_msg_id: Text | None = Field(None, min_length=1, max_length=128)
-    reply_to: Text | None = Field(None, max_length=64)
-
-
-class Typing(_Frame):
-    type: Literal["typing"]
-    active: bool
-
-
-class Ping(_Frame):
-    type: Literal["ping"]
-
-
-class Interrupt(_Frame):
-    type: Literal["interrupt"]
-    message_id: Text = Field(max_length=64)
-
-
-class Autopilot(_Frame):
-    """Switch the room's autopilot on or off, or change its settings (unset: unchanged)."""
-
-    type: Literal["autopilot"]
-    enabled: bool | None = None
-    strategy: Text | None = Field(None, max_length=32)  # the room service names the choices
-    max_turns: int | None = Field(None, ge=1, le=1000)
-    token_budget: int | None = Field(None, ge=0, le=1_000_000_000)
-    idle_timeout_s: int | None = Field(None, ge=1, le=7 * 24 * 3600)
-    summary_model: Text | None = Field(None, max_length=128)
-
-    def patch(self) -> dict[str, Any]:
-        """The settings this frame changes."""
-        return self.model_dump(exclude={"type"}, exclude_none=True)
-
-
-Frame = Hello | Send | Typing | Ping | Interrupt | Autopilot
-ClientFrame = Annotated[Frame, Field(discriminator="type")]
-_client_frame: TypeAdapter[Frame] = TypeAdapter(ClientFrame)
-CLIENT_TYPES = ("hello", "send", "typing", "ping", "interrupt", "autopilot")
+_client_frame: TypeAdapter[AnyClientFrame] = TypeAdapter(ClientFrame)
 
 
 class FrameError(Exception):
@@ -111,7 +60,7 @@ class FrameError(Exception):
         self.field = field  # the first field found wrong
 
 
-def parse_client_frame(text: str) -> Frame:
+def parse_client_frame(text: str) -> AnyClientFrame:
     """Decode and validate one client frame, or raise FrameError saying what is wrong."""
     try:
         data = json.loads(text)
