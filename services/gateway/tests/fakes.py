@@ -152,6 +152,12 @@ class FakeRooms(RoomServiceServicer):
         self.sends: list[pb.SendMessage] = []  # every send any stream took, in order
         self.opens = threading.Event()  # cleared: a stream's open waits (a room service restarting)
         self.opens.set()
+        # Users whose stream joins wait for `joins_answered` before they are checked (a slow
+        # database); `join_waiting` is set once one waits. Events sent meanwhile go out first.
+        self.slow_joins: set[str] = set()
+        self.joins_answered = threading.Event()
+        self.joins_answered.set()
+        self.join_waiting = threading.Event()
         self.sessions_opened = 0
         # A stream's snapshot and its registration, and a commit and its broadcast, are atomic
         # with respect to each other (the room lock): every message reaches a stream once.
@@ -213,22 +219,57 @@ class FakeRooms(RoomServiceServicer):
             fake = self.rooms[room_id]
             if client_msg_id and (author.id, client_msg_id) in fake.by_client_id:
                 return fake.by_client_id[(author.id, client_msg_id)], True
-            fake.room.last_seq += 1
-            message = pb.Message(
-                id=_id("msg"),
-                room_id=room_id,
-                seq=fake.room.last_seq,
-                content=content,
-                author=pb.Author(id=author.id, name=author.name, kind=pb.AUTHOR_KIND_HUMAN),
-                status=pb.MESSAGE_STATUS_COMPLETE,
-                client_msg_id=client_msg_id,
+            human = pb.Author(id=author.id, name=author.name, kind=pb.AUTHOR_KIND_HUMAN)
+            message = self._commit(
+                fake, human, content, pb.MESSAGE_STATUS_COMPLETE, broadcast, client_msg_id
             )
-            fake.messages.append(message)
             if client_msg_id:
                 fake.by_client_id[(author.id, client_msg_id)] = message
+        return message, False
+
+    def start_reply(self, room_id: str, persona: str, content: str) -> pb.Message:
+        """Commit an AI reply that is still streaming (its text so far), and send it."""
+        ai = pb.Author(id=persona, name=persona, kind=pb.AUTHOR_KIND_AI)
+        with self.lock:
+            return self._commit(self.rooms[room_id], ai, content, pb.MESSAGE_STATUS_STREAMING, True)
+
+    def end_reply(self, room_id: str, message_id: str, content: str, *, broadcast: bool) -> None:
+        """A reply ended: stored complete under its seq, and sent again unless broadcast=False
+        (it ended while no stream was there to hear it)."""
+        with self.lock:
+            messages = self.rooms[room_id].messages
+            at = next(n for n, m in enumerate(messages) if m.id == message_id)
+            message = pb.Message()  # a new one: the old may still be on its way somewhere
+            message.CopyFrom(messages[at])
+            message.content, message.status = content, pb.MESSAGE_STATUS_COMPLETE
+            messages[at] = message
             if broadcast:
                 self._push(room_id, pb.SessionEvent(message=message))
-        return message, False
+
+    def _commit(
+        self,
+        fake: FakeRoom,
+        author: pb.Author,
+        content: str,
+        status: pb.MessageStatus,
+        broadcast: bool,
+        client_msg_id: str = "",
+    ) -> pb.Message:
+        """Under the lock: store a message under the room's next seq (and send it)."""
+        fake.room.last_seq += 1
+        message = pb.Message(
+            id=_id("msg"),
+            room_id=fake.room.id,
+            seq=fake.room.last_seq,
+            content=content,
+            author=author,
+            status=status,
+            client_msg_id=client_msg_id,
+        )
+        fake.messages.append(message)
+        if broadcast:
+            self._push(fake.room.id, pb.SessionEvent(message=message))
+        return message
 
     def push(self, room_id: str, event: pb.SessionEvent) -> None:
         """Send an event on every stream of the room."""
@@ -245,6 +286,12 @@ class FakeRooms(RoomServiceServicer):
             for stream in self.streams.pop(room_id, []):
                 stream.put(None)
 
+    def delete_room(self, room_id: str) -> None:
+        """What DeleteRoom does: the room is gone, and so are its streams."""
+        with self.lock:
+            del self.rooms[room_id]
+        self.cut(room_id)
+
     def remove_member(self, room_id: str, user_id: str) -> None:
         """What RemoveMember does: forget the role, tell the gateways."""
         self.rooms[room_id].roles.pop(user_id, None)
@@ -253,9 +300,10 @@ class FakeRooms(RoomServiceServicer):
     def RoomSession(self, request_iterator, context) -> Iterator[pb.SessionEvent]:  # type: ignore[no-untyped-def]
         out: queue.Queue[pb.SessionEvent | None] = queue.Queue()
         room_id = ""
+        missing = False  # opened for a room there is not (set before the stream's end is put)
 
         def read() -> None:
-            nonlocal room_id
+            nonlocal room_id, missing
             try:
                 for request in request_iterator:
                     kind = request.WhichOneof("kind")
@@ -263,12 +311,18 @@ class FakeRooms(RoomServiceServicer):
                         self.opens.wait()
                         room_id = request.open.room_id
                         with self.lock:
+                            if room_id not in self.rooms:
+                                missing = True
+                                return
                             self.sessions_opened += 1
                             self.streams.setdefault(room_id, []).append(out)
                             room = self.rooms[room_id].room
                             out.put(pb.SessionEvent(opened=pb.SessionOpened(room=room)))
                     elif kind == "join":
                         user_id = request.join.user.id
+                        if user_id in self.slow_joins:
+                            self.join_waiting.set()
+                            self.joins_answered.wait()
                         if user_id in self.deny_joins or self._role(room_id, user_id) is None:
                             error = pb.RequestError(
                                 conn_id=request.join.conn_id,
@@ -312,6 +366,8 @@ class FakeRooms(RoomServiceServicer):
         try:
             while (event := out.get()) is not None:
                 yield event
+            if missing:
+                context.abort(grpc.StatusCode.NOT_FOUND, "Room not found.")
         finally:
             with self.lock:
                 if out in self.streams.get(room_id, []):
@@ -335,5 +391,6 @@ class FakeServices:
 
     def __exit__(self, *exc: object) -> None:
         self.rooms.opens.set()  # no stream left waiting in its open
+        self.rooms.joins_answered.set()  # nor in a join
         self.accounts.end_watches()
         self.server.stop(grace=None)

@@ -15,22 +15,33 @@ from services.common.pb.room_pb2_grpc import RoomServiceStub
 from services.gateway.auth import Identity
 from services.gateway.ws.connection import Connection
 from services.gateway.ws.link import RoomLink
+from services.gateway.ws.transport import SEND_TEXT_NOW
 
 WAIT_S = 10.0
 MEMBER, VIEWER = pb.ROOM_ROLE_MEMBER, pb.ROOM_ROLE_VIEWER
 
 
 class FakeSocket:
-    """What a Connection writes to: the frames, and the close."""
+    """What a Connection writes to: the frames, and the close.
 
-    def __init__(self) -> None:
-        self.scope: dict[str, Any] = {}
+    direct: it also takes frames at once, as uvicorn's transport does for a socket that is
+    writable (`send_text_now`), so what is pushed to it is shown before the push returns.
+    """
+
+    def __init__(self, *, direct: bool = False) -> None:
+        extensions = {SEND_TEXT_NOW: self._send_now} if direct else {}
+        self.scope: dict[str, Any] = {"extensions": extensions}
         self.frames: list[dict[str, Any]] = []
         self.changed = asyncio.Event()
 
     async def send_text(self, text: str) -> None:
         self.frames.append(json.loads(text))
         self.changed.set()
+
+    def _send_now(self, data: bytes) -> bool:
+        self.frames.append(json.loads(data))
+        self.changed.set()
+        return True
 
     async def close(self, code: int, reason: str) -> None:
         self.frames.append({"type": "closed", "code": code})
@@ -61,8 +72,10 @@ class FakeSocket:
         return [f["message"]["content"] for f in self.of("message")]
 
 
-def socket_of(user_id: str, max_queue: int = 100) -> tuple[Connection, FakeSocket]:
-    sock = FakeSocket()
+def socket_of(
+    user_id: str, max_queue: int = 100, *, direct: bool = False
+) -> tuple[Connection, FakeSocket]:
+    sock = FakeSocket(direct=direct)
     identity = Identity(id=user_id, name=user_id, kind="user", credential_id=f"cred-{user_id}")
     conn = Connection(cast(WebSocket, sock), identity, "room", max_queue)
     conn.start([])
@@ -82,9 +95,11 @@ async def open_link(channel: grpc.aio.Channel, room_id: str) -> RoomLink:
     return link
 
 
-async def joined(link: RoomLink, *user_ids: str) -> list[tuple[Connection, FakeSocket]]:
+async def joined(
+    link: RoomLink, *user_ids: str, direct: bool = False
+) -> list[tuple[Connection, FakeSocket]]:
     """A socket of each user, added to the link, once the room service has confirmed it."""
-    sockets = [socket_of(user_id) for user_id in user_ids]
+    sockets = [socket_of(user_id, direct=direct) for user_id in user_ids]
     for conn, _ in sockets:
         link.add(conn)
         async with asyncio.timeout(WAIT_S):

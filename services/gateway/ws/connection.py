@@ -1,7 +1,9 @@
 """One member's WebSocket: a bounded outbound queue drained by a single writer.
 
 A frame pushed while the writer is idle (queue empty, socket writable) is written at once,
-without the queue and the wake-up of the writer task: the common case of fan-out.
+without the queue and the wake-up of the writer task: the common case of fan-out. While the
+socket's join is being confirmed again on a new room stream, what is pushed is held back
+instead (`hold`): it goes out on `release`, or is dropped if the socket is closed.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Connection:
         self._writer: asyncio.Task[None] | None = None
         # Set while the writer waits on an empty queue: only then may a frame skip the queue.
         self._idle = False
+        self._held: list[str] | None = None  # frames kept back while the join is unconfirmed
         extensions = websocket.scope.get("extensions") or {}
         self._send_now = extensions.get(SEND_TEXT_NOW)
         self._close_now = extensions.get(CLOSE_NOW)
@@ -64,17 +67,42 @@ class Connection:
         writing it to many sockets encoded it once)."""
         if self.close_code is not None:
             return
+        if self._held is not None:
+            if not self._fell_behind(len(self._held)):
+                self._held.append(frame)
+            return
         # The queue is empty too: a frame put but not yet taken by the woken writer goes first.
         if self._idle and self._send_now is not None and self._queue.empty():
             if self._send_now(frame.encode() if data is None else data):
                 return
-        if self._queue.qsize() >= self.max_queue:
-            logger.info(
-                "socket fell behind; closing", extra={"conn_id": self.id, "room_id": self.room_id}
-            )
-            self.close(CLOSE_TRY_AGAIN, "fell behind; reconnect and resume")
-            return
-        self._queue.put_nowait(frame)
+        if not self._fell_behind(0):
+            self._queue.put_nowait(frame)
+
+    def _fell_behind(self, held: int) -> bool:
+        """Whether the socket has too much waiting to take one more frame (then it is closed)."""
+        if self._queue.qsize() + held < self.max_queue:
+            return False
+        logger.info(
+            "socket fell behind; closing", extra={"conn_id": self.id, "room_id": self.room_id}
+        )
+        self.close(CLOSE_TRY_AGAIN, "fell behind; reconnect and resume")
+        return True
+
+    def hold(self) -> None:
+        """Keep back what is pushed from now on, until `release` (its join is being checked)."""
+        if self._held is None and self.close_code is None:
+            self._held = []
+
+    @property
+    def held(self) -> bool:
+        """Whether frames are being kept back: the socket's join is unconfirmed."""
+        return self._held is not None
+
+    def release(self) -> None:
+        """Its join was confirmed: what was kept back goes out, in order, before anything newer."""
+        held, self._held = self._held, None
+        for frame in held or ():
+            self.push(frame)
 
     def start(self, prelude: list[str]) -> None:
         """Start writing: `prelude` (welcome, replay) first, then whatever was pushed."""
@@ -105,10 +133,11 @@ class Connection:
         return self.role == pb.ROOM_ROLE_VIEWER
 
     def close(self, code: int, reason: str) -> None:
-        """Close the socket now, dropping whatever is still queued."""
+        """Close the socket now, dropping whatever is still queued or held back."""
         if self.close_code is not None:
             return
         self.close_code = code
+        self._held = None
         if self._writer is not None:
             self._writer.cancel()
         self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))

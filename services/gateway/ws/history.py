@@ -3,10 +3,33 @@ replay a resuming socket gets."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
+
+import grpc
+
 from services.common.pb import room_pb2 as pb
 from services.common.pb.room_pb2_grpc import RoomServiceStub
 
 HISTORY_PAGE = 200
+# How LoadHistory refuses an actor who may not read the room (a deleted room reads the same).
+MAY_NOT_READ = frozenset({grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED})
+
+
+async def read_as_any(
+    readers: Iterable[pb.User], read: Callable[[pb.User], Awaitable[list[pb.Message]]]
+) -> list[pb.Message]:
+    """`read` as the first of `readers` the room service lets read; nothing when none may.
+
+    A link reads for itself (backfill, replies that ended) as one of its local users; one who
+    lost access while the stream was down is refused, and so will their re-join be.
+    """
+    for actor in readers:
+        try:
+            return await read(actor)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in MAY_NOT_READ:
+                raise
+    return []
 
 
 class RoomHistory:

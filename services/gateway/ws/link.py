@@ -6,12 +6,15 @@ reconnect it re-announces its members, re-sends unacknowledged sends (idempotent
 client_msg_id, a bounded number of times: ws/pending.py) and backfills any messages it
 missed (ws/history.py), so sockets lose nothing; a gap in seqs on the live stream is
 backfilled too. A socket is welcomed only once the room service has confirmed its join
-(`joined`, ws/joins.py).
+(`joined`, ws/joins.py); after a reconnect it is shown nothing from the new stream (backfill
+included) until its re-join is confirmed, and a refused one closes it 4403. The backfill is
+read as a local user who may still read the room, never taken for the room being gone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 
@@ -20,12 +23,13 @@ from services.common.pb import room_pb2 as pb
 from services.common.pb.room_pb2_grpc import RoomServiceStub
 from services.gateway.convert import autopilot_status_json, message_json, room_json, user_json
 from services.gateway.ws.connection import Connection
-from services.gateway.ws.history import RoomHistory
+from services.gateway.ws.history import RoomHistory, read_as_any
 from services.gateway.ws.joins import JoinRefused, PendingJoins
 from services.gateway.ws.pending import MAX_PENDING_SENDS, PendingSends
 from services.gateway.ws.protocol import (
     CLOSE_NO_ACCESS,
     NO_ACCESS_REASON,
+    close_for,
     encode,
     error_frame,
 )
@@ -154,20 +158,18 @@ class RoomLink(RoomStream):
 
     # --- history -------------------------------------------------------------------
 
-    def reader(self) -> pb.User | None:
-        """An account that may read the room, for the stream's own catch-up reads.
+    def readers(self) -> list[pb.User]:
+        """The accounts the stream's own catch-up reads may be made as: its open sockets' users.
 
-        The room service checks every read against its actor; every local socket is a member's.
+        The room service checks every read against its actor; one may have lost access since
+        its socket joined, so a read refused to one is made as the next (ws/history.py).
         """
-        for conn in self.conns.values():
-            return conn.pb_user
-        return None
+        users = {c.user.id: c.pb_user for c in self.conns.values() if c.close_code is None}
+        return list(users.values())
 
-    async def history_after(
-        self, after: int, upto: int, actor: pb.User | None = None
-    ) -> list[pb.Message]:
-        """Messages with after < seq <= upto, oldest first, read as `actor` (default: a member)."""
-        return await self.history.after(after, upto, actor or self.reader())
+    async def history_after(self, after: int, upto: int, actor: pb.User) -> list[pb.Message]:
+        """Messages with after < seq <= upto, oldest first, read as `actor`."""
+        return await self.history.after(after, upto, actor)
 
     async def replies_up_to(self, seq: int, actor: pb.User) -> list[pb.Message]:
         """The AI replies among the newest page of messages up to `seq`, in their current state."""
@@ -246,22 +248,26 @@ class RoomLink(RoomStream):
             return
         conn.role = joined.role  # as checked now (also on a re-join after a reconnect)
         self._joins.confirmed(joined.conn_id, joined.role)
+        conn.release()
 
     def _on_error(self, error: pb.RequestError) -> None:
         target = self.conns.get(error.conn_id)
         if target is None:
             return
-        if self._joins.refused(error.conn_id, error.code, error.message):
-            return  # its join was refused (or failed): the socket never got in
-        # A refused join (no access) is the only permission error a reader's socket can get:
-        # the gateway answers a viewer's sends, stops and autopilot changes itself, before they
-        # reach the room.
-        if error.code == "permission_denied" and not target.viewer:
-            target.close(CLOSE_NO_ACCESS, NO_ACCESS_REASON)
+        # A socket's first answer on a stream is its join's: a first join (awaited by its
+        # route) or a re-join after a reconnect (held). Refused, the socket sees nothing more,
+        # viewer or not: it may no longer read the room.
+        first_join = self._joins.refused(error.conn_id, error.code, error.message)
+        if first_join or target.held:
+            target.close(*close_for(error.code))
         else:
             target.push(error_frame(error.code, error.message))
 
     async def _on_opened(self, opened: pb.SessionOpened) -> None:
+        # Every socket's join goes out again on this stream; until the room service confirms
+        # it, the socket is shown nothing from the stream (its user may have been removed).
+        for conn in self.conns.values():
+            conn.hold()
         if self.ready.is_set():
             await self._catch_up(opened.room.last_seq)
             self._resync_presence(opened.participants)
@@ -279,10 +285,9 @@ class RoomLink(RoomStream):
     async def _settle_replies(self, still_streaming: set[str]) -> None:
         """Replies that ended while the stream was down: push their final state."""
         for message in [m for m in self.streaming.values() if m.id not in still_streaming]:
-            actor = self.reader()
-            if actor is None:
-                return
-            finals = await self.history.current(message, actor)
+            finals = await read_as_any(
+                self.readers(), functools.partial(self.history.current, message)
+            )
             self.streaming.pop(message.id, None)
             for final in finals:
                 self._broadcast(encode("message", message=message_json(final)))
@@ -295,7 +300,10 @@ class RoomLink(RoomStream):
 
     async def _catch_up(self, upto: int) -> None:
         """Push messages this gateway missed while its stream was down."""
-        for message in await self.history_after(self.last_seq, upto):
+        missed = await read_as_any(
+            self.readers(), functools.partial(self.history.after, self.last_seq, upto)
+        )
+        for message in missed:
             self._push_message(message)
 
     def _resync_presence(self, online: list[pb.User]) -> None:

@@ -2,7 +2,9 @@
 
 Each new stream starts from scratch: its first requests rebuild the room service's view of
 this gateway (`opening_requests`: members, then unanswered sends). What to do with the room's
-events, and when a stream is lost, is the subclass's (ws/link.py).
+events, and when a stream is lost, is the subclass's (ws/link.py). Only the stream's own status
+says the room is gone: a call the subclass makes while handling an event (a history read) that
+fails restarts the stream, whatever its status.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from services.common.pb import room_pb2 as pb
 from services.common.pb.room_pb2_grpc import RoomServiceStub
 
 logger = logging.getLogger(__name__)
+
+
+class HandlerCallFailed(Exception):
+    """A call made while handling one of the stream's events failed (not the stream itself)."""
+
+    def __init__(self, code: grpc.StatusCode) -> None:
+        super().__init__(code.name)
+        self.code = code
 
 
 class RoomStream(ABC):
@@ -79,6 +89,11 @@ class RoomStream(ABC):
                     "room stream lost; reconnecting",
                     extra={"room_id": self.room_id, "grpc_code": exc.code().name},
                 )
+            except HandlerCallFailed as exc:
+                logger.warning(
+                    "room event could not be handled; reconnecting",
+                    extra={"room_id": self.room_id, "grpc_code": exc.code.name},
+                )
             except Exception:
                 logger.exception(
                     "room stream failed; reconnecting", extra={"room_id": self.room_id}
@@ -108,7 +123,11 @@ class RoomStream(ABC):
 
     async def _session(self, call: grpc.aio.StreamStreamCall) -> None:
         async for event in call:
-            await self.on_event(event)
+            try:
+                await self.on_event(event)
+            except grpc.aio.AioRpcError as exc:
+                # Another call's status (a history read's NOT_FOUND is its actor's, not the room's).
+                raise HandlerCallFailed(exc.code()) from exc
 
     def _stop(self) -> None:
         """Stop the stream without waiting for it (nobody is left to serve)."""
