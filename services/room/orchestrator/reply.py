@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_INFO_TTL_S = 30.0
 DEFAULT_WINDOW = 8192  # a model whose window nobody said
+REPLY_FAILED = "The reply failed unexpectedly."
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ class ReplyWriter:
             logger.exception(
                 "reply failed", extra={"room_id": reply.room_id, "message_id": message.id}
             )
-            status, error = "error", "The reply failed unexpectedly."
+            status, error = "error", REPLY_FAILED
         finally:
             if call is not None:
                 call.cancel()  # Stop reaches the LLM node, which aborts the backend

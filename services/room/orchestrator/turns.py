@@ -25,6 +25,7 @@ from services.room.convert import message_pb
 from services.room.events import HumanMessagePosted, RoomWorkSettled
 from services.room.orchestrator.mentions import mentioned
 from services.room.orchestrator.reply import (
+    REPLY_FAILED,
     ModelInfo,
     Reply,
     ReplyWriter,
@@ -244,12 +245,24 @@ class Orchestrator:
             logger.exception(
                 "reply crashed", extra={"room_id": reply.room_id, "message_id": reply.message.id}
             )
+            if not reply.finishing:  # failed before its end was written: members see it end
+                reply.finishing = True
+                await asyncio.shield(self._end_crashed(reply))
         finally:
             self._waiting.pop(reply.ticket, None)
             self.writer.replies.pop(reply.message.id, None)
             self.scheduler.release(reply.ticket)
             self._announce()
             reply.done.set()
+
+    async def _end_crashed(self, reply: Reply) -> None:
+        try:
+            await self.writer.finish(reply, "".join(reply.sent), "error", error=REPLY_FAILED)
+        except Exception:  # the store itself is failing: the next start marks it interrupted
+            logger.exception(
+                "ending a crashed reply failed",
+                extra={"room_id": reply.room_id, "message_id": reply.message.id},
+            )
 
     def _announce(self) -> None:
         """Tell each room where its queued replies now stand in line (only those that moved)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -237,6 +238,42 @@ async def test_a_reply_stopped_before_its_turn_first_ran_ends_and_frees_its_plac
 
     assert stopped.status == pb.MESSAGE_STATUS_INTERRUPTED
     assert after.streaming(room.id) == []  # nobody joining is shown it as still going
+    await world.rooms.post(room.id, alice, "@b again", "", "")  # its place in the room is free
+    await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_COMPLETE)
+    await after.close()
+
+
+async def test_a_reply_whose_turn_fails_before_generating_ends_as_an_error(
+    world: World, start_llm: StartLlm
+) -> None:
+    before = orchestrated(world, await start_llm(), room_slots=1)
+    alice = await world.user("alice")
+    room = await world.rooms.create(alice, "Room", personas("a", "b"))
+    seen = Seen(await attach(world, room.id))
+    await world.rooms.post(room.id, alice, "@a @b", "", "")
+    await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_QUEUED)
+    await before.close()  # b stays queued for the next start
+    await world.rooms.repo.interrupt_streaming()
+    after = orchestrated(world, await start_llm(held=False), room_slots=1)
+    repo = world.timeline.repo
+    get_room, reads = repo.get_room, 0
+
+    async def failing_once(room_id: str) -> Any:
+        nonlocal reads
+        reads += 1
+        if reads == 2:  # the turn's own read of the room, after resume's
+            raise RuntimeError("database is locked")
+        return await get_room(room_id)
+
+    repo.get_room = failing_once  # type: ignore[method-assign]
+    try:
+        assert await after.resume() == 1
+        await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_ERROR)
+    finally:
+        repo.get_room = get_room  # type: ignore[method-assign]
+
+    assert seen.replies()["b"].error == "The reply failed unexpectedly."
+    assert after.streaming(room.id) == []
     await world.rooms.post(room.id, alice, "@b again", "", "")  # its place in the room is free
     await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_COMPLETE)
     await after.close()
