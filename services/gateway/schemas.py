@@ -1,16 +1,20 @@
 """Request and response bodies of the REST API (they make the OpenAPI page).
 
+Response models are read off the room service's protobuf messages field by name (from_proto.py);
+`WhenUnset` says what a field is when its proto field is unset and None is not an answer.
+
 Request bodies are strict: a field's JSON type must be its own ("yes" is not a boolean, "1" and
 1.5 are not integers; an integer is a number), and every string must be text the stores can hold.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.validation import Content, Name, Text
+from services.gateway.from_proto import WhenUnset
 
 
 class _In(BaseModel):
@@ -47,7 +51,7 @@ class MeOut(BaseModel):
     id: str
     name: str
     username: str | None = Field(description="None for guests.")
-    kind: Literal["user", "guest"]
+    kind: Annotated[Literal["user", "guest"], WhenUnset("user")]
     admin: bool
 
 
@@ -156,7 +160,7 @@ class RoomPatch(_In):
 
 class AutopilotOut(BaseModel):
     enabled: bool
-    strategy: AutopilotStrategy
+    strategy: Annotated[AutopilotStrategy, WhenUnset("natural")]
     max_turns: int
     token_budget: int
     idle_timeout_s: int
@@ -182,7 +186,7 @@ class RoomOut(BaseModel):
     updated_at: str
     last_seq: int
     personas: list[PersonaOut]
-    access: Access
+    access: Annotated[Access, WhenUnset("invite")]
     allow_guests: bool
     role: Role | None = Field(description="The caller's role; None: not a member (open room).")
     autopilot: AutopilotOut
@@ -196,7 +200,7 @@ class RoomList(BaseModel):
 class AuthorOut(BaseModel):
     id: str
     name: str
-    kind: Literal["human", "ai", "system"]
+    kind: Annotated[Literal["human", "ai", "system"], WhenUnset("human")]
     handle: str | None = Field(None, description="The persona's handle, for AI authors.")
 
 
@@ -217,7 +221,9 @@ class MessageOut(BaseModel):
     author: AuthorOut
     content: str
     reply_to: str | None
-    status: Literal["queued", "streaming", "complete", "interrupted", "error"]
+    status: Annotated[
+        Literal["queued", "streaming", "complete", "interrupted", "error"], WhenUnset("complete")
+    ]
     created_at: str
     client_msg_id: str | None
     model: str | None = None
@@ -271,7 +277,7 @@ class ProviderList(BaseModel):
 
 class MemberOut(BaseModel):
     user: UserOut
-    role: Role
+    role: Annotated[Role, WhenUnset("member")]
     joined_at: str
     guest: bool
 
@@ -293,7 +299,7 @@ class InviteIn(_In):
 class InviteOut(BaseModel):
     id: str
     room_id: str
-    role: Role
+    role: Annotated[Role, WhenUnset("member")]
     max_uses: int | None
     uses: int
     expires_at: str | None

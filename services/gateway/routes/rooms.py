@@ -15,21 +15,8 @@ router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
 
 def persona_pb(persona: PersonaIn) -> pb.Persona:
-    """A persona from a request body; the room service validates and fills defaults."""
-    message = pb.Persona(
-        handle=persona.handle,
-        name=persona.name,
-        model=persona.model,
-        system_prompt=persona.system_prompt,
-    )
-    if persona.temperature is not None:
-        message.temperature = persona.temperature
-    if persona.max_tokens is not None:
-        message.max_tokens = persona.max_tokens
-    if persona.talkativeness is not None:
-        message.talkativeness = persona.talkativeness
-    message.muted = persona.muted
-    return message
+    """A persona from a request body (its fields are the proto's); the room service fills defaults."""
+    return pb.Persona(**persona.model_dump(exclude_none=True))
 
 
 def autopilot_patch(body: AutopilotIn) -> pb.AutopilotPatch:

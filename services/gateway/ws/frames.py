@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.validation import Text
+from services.gateway.from_proto import WhenUnset
 from services.gateway.schemas import MessageOut, RoomOut, UserOut
 
 MAX_SEQ = 2**63 - 1
@@ -93,7 +94,7 @@ class _ServerFrame(BaseModel):
 class AutopilotStatus(_ServerFrame):
     """What a room's autopilot is doing right now (not stored)."""
 
-    state: Literal["off", "waiting", "held", "thinking", "speaking"]
+    state: Annotated[Literal["off", "waiting", "held", "thinking", "speaking"], WhenUnset("off")]
     handle: str | None = Field(description="The persona thinking or speaking.")
     reason: str | None = Field(
         description="Why it waits or is held: replies, nobody_online, no_messages, no_speaker, "
