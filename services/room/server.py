@@ -34,6 +34,7 @@ from services.room.orchestrator.summary import SummaryConfig
 from services.room.orchestrator.turns import Orchestrator, TurnLimits
 from services.room.post_limits import PostLimiter
 from services.room.quota import Quotas
+from services.room.recent import RecentMessages
 from services.room.rooms import Rooms
 from services.room.servicer import RoomServicer
 from services.room.store.records import AutopilotRecord
@@ -115,7 +116,8 @@ async def serve(settings: RoomSettings) -> None:
         account_slots=settings.ai_account_concurrency,
         account_queue=settings.ai_account_queue,
     )
-    timeline = Timeline(repo, hub)
+    # The newest messages of the busiest rooms stay in memory (a reply's context).
+    timeline = Timeline(repo, hub, RecentMessages(repo, per_room=settings.context_messages))
     orchestrator = Orchestrator(timeline, llm, limits, quotas, summary, slots)
     autopilot = Autopilot(
         timeline,

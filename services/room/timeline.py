@@ -25,8 +25,9 @@ from services.common.pb import room_pb2 as pb
 from services.room.convert import message_pb, room_pb
 from services.room.events import RoomEvent
 from services.room.hub import GatewayStream, RoomHub
+from services.room.recent import RecentMessages
 from services.room.store.protocol import RoomStore
-from services.room.store.records import AuthorRecord, RoomRecord
+from services.room.store.records import AuthorRecord, MessageRecord, RoomRecord
 
 
 def room_updated(room: pb.Room) -> pb.SessionEvent:
@@ -40,6 +41,7 @@ class Held:
     room_id: str
     repo: RoomStore
     hub: RoomHub
+    recent: RecentMessages
 
     def publish(self, event: pb.SessionEvent) -> None:
         """Send an event to every stream of the room, in its place in the order."""
@@ -60,6 +62,7 @@ class Held:
         )
         message = message_pb(row)
         if not duplicate:
+            self.recent.stored(row)
             self.publish(pb.SessionEvent(message=message))
         return message, duplicate
 
@@ -75,6 +78,7 @@ class Held:
         record = await self.repo.start_ai_message(
             self.room_id, author, reply_to=reply_to, status=status
         )
+        self.recent.stored(record)
         message = message_pb(record)
         message.queue_position = queue_position
         self.publish(pb.SessionEvent(message=message))
@@ -85,13 +89,16 @@ class Held:
         record = await self.repo.start_queued_reply(message_id)
         if record is None:
             return None
+        self.recent.stored(record)
         message = message_pb(record)
         self.publish(pb.SessionEvent(message=message))
         return message
 
     async def finish_reply(self, message_id: str, **fields: Any) -> pb.Message:
         """Store a reply's final state (`RoomStore.finish_message` fields) and publish it."""
-        message = message_pb(await self.repo.finish_message(message_id, **fields))
+        record = await self.repo.finish_message(message_id, **fields)
+        self.recent.stored(record)
+        message = message_pb(record)
         self.publish(pb.SessionEvent(message=message))
         return message
 
@@ -115,10 +122,11 @@ class Timeline:
     """Every room's ordered writes and broadcasts, over one repository and one hub; what
     those writes mean to the rest of the service goes out as `events` (the hub's)."""
 
-    def __init__(self, repo: RoomStore, hub: RoomHub) -> None:
+    def __init__(self, repo: RoomStore, hub: RoomHub, recent: RecentMessages | None = None) -> None:
         self.repo = repo
         self.hub = hub
         self.events = hub.events
+        self.recent = recent or RecentMessages(repo)
         # A lock lives as long as anyone holds or awaits it (the hub's room state goes when
         # the room is idle), so everyone always gets the same one and commit order holds.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -138,7 +146,19 @@ class Timeline:
     async def hold(self, room_id: str) -> AsyncIterator[Held]:
         """Hold the room: nothing else is committed or published in it until this ends."""
         async with self._lock(room_id):
-            yield Held(room_id, self.repo, self.hub)
+            yield Held(room_id, self.repo, self.hub, self.recent)
+
+    async def recent_messages(
+        self, room_id: str, *, upto_seq: int, limit: int
+    ) -> list[MessageRecord]:
+        """The newest `limit` messages with seq <= `upto_seq`, oldest first, from memory where
+        the room's newest messages are held (recent.py), else from the store."""
+        return await self.recent.upto(room_id, upto_seq, limit)
+
+    async def checkpoint(self, room_id: str, message_id: str, content: str) -> None:
+        """Store a streaming reply's text so far (not published: its deltas were)."""
+        await self.repo.checkpoint_message(message_id, content)
+        self.recent.checkpointed(room_id, message_id, content)
 
     def publish(self, room_id: str, event: pb.SessionEvent) -> None:
         """Send an event that is not stored (a delta, typing, a status) to every stream."""

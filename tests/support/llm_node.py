@@ -29,6 +29,7 @@ class RecordingServicer(LlmServicer):
     def __init__(self, registry: ModelRegistry) -> None:
         super().__init__(registry)
         self.calls: list[str] = []
+        self.counted: list[list[str]] = []  # the texts of each CountTokens
 
     async def ListModels(
         self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
@@ -40,6 +41,7 @@ class RecordingServicer(LlmServicer):
         self, request: pb.CountTokensRequest, context: grpc.aio.ServicerContext
     ) -> pb.CountTokensResponse:
         self.calls.append("CountTokens")
+        self.counted.append(list(request.texts))
         return await super().CountTokens(request, context)
 
     async def Generate(

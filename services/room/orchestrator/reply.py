@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import grpc
@@ -34,6 +35,7 @@ from services.room.timeline import Timeline
 logger = logging.getLogger(__name__)
 
 MODEL_INFO_TTL_S = 30.0
+MAX_COUNTS = 50_000  # (model, text) token counts kept for MODEL_INFO_TTL_S
 DEFAULT_WINDOW = 8192  # a model whose window nobody said
 REPLY_FAILED = "The reply failed unexpectedly."
 
@@ -105,12 +107,13 @@ class ModelInfo:
     """Context windows (cached briefly) and token counts, from the LLM node.
 
     CountTokens answers with the model's window too, so the count a reply makes before Generate
-    is its only preparatory call; ListModels is asked only when no count has said (an older node,
-    or a model the node does not have)."""
+    is its only preparatory call, and asks only for texts not counted moments ago; ListModels is
+    asked only when no count has said (an older node, or a model the node does not have)."""
 
     def __init__(self, llm: LlmServiceStub) -> None:
         self.llm = llm
         self._windows: dict[str, tuple[float, int]] = {}
+        self._counts: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
 
     async def window(self, model_id: str) -> int:
         cached = self._windows.get(model_id)
@@ -122,12 +125,30 @@ class ModelInfo:
         return self._windows.get(model_id, (0.0, DEFAULT_WINDOW))[1]
 
     async def count(self, model_id: str, texts: list[str]) -> list[int]:
-        reply = await self.llm.CountTokens(
-            llm_pb2.CountTokensRequest(model_id=model_id, texts=texts), timeout=30
-        )
-        if reply.context_window:
-            self._windows[model_id] = (time.monotonic(), reply.context_window)
-        return list(reply.counts)
+        """Token counts of `texts`; those counted in the last MODEL_INFO_TTL_S are not asked
+        again (a room's context is mostly the messages the previous reply counted)."""
+        now = time.monotonic()
+        known: dict[str, int] = {}
+        window = self._windows.get(model_id)
+        # With the window due again, count everything: the call refreshes both.
+        for text in texts if window and now - window[0] < MODEL_INFO_TTL_S else ():
+            cached = self._counts.get((model_id, text))
+            if cached is not None and now - cached[0] < MODEL_INFO_TTL_S:
+                known[text] = cached[1]
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            reply = await self.llm.CountTokens(
+                llm_pb2.CountTokensRequest(model_id=model_id, texts=missing), timeout=30
+            )
+            if reply.context_window:
+                self._windows[model_id] = (time.monotonic(), reply.context_window)
+            for text, count in zip(missing, reply.counts, strict=True):
+                known[text] = count
+                self._counts[(model_id, text)] = (now, count)
+                self._counts.move_to_end((model_id, text))
+            while len(self._counts) > MAX_COUNTS:
+                self._counts.popitem(last=False)
+        return [known[text] for text in texts]
 
 
 class ReplyWriter:
@@ -165,7 +186,7 @@ class ReplyWriter:
         reservation: Reservation | None = None
         prompt_estimate = 0
         try:
-            transcript = await self.repo.recent_messages(
+            transcript = await self.timeline.recent_messages(
                 reply.room_id, upto_seq=message.seq - 1, limit=self.limits.context_messages
             )
             counted: dict[str, int] = {}
@@ -205,7 +226,8 @@ class ReplyWriter:
                     received.append(chunk.delta.text)
                     coalescer.add(chunk.delta.text)
                     if time.monotonic() - last_checkpoint >= self.limits.checkpoint_interval_s:
-                        await self.repo.checkpoint_message(message.id, "".join(received))
+                        text = "".join(received)
+                        await self.timeline.checkpoint(reply.room_id, message.id, text)
                         last_checkpoint = time.monotonic()
                 elif chunk.HasField("final"):
                     final = chunk.final

@@ -19,6 +19,8 @@ from tests.support.llm_node import LlmNode, RecordingServicer, fake_model, llm_n
 
 pytestmark = pytest.mark.unit
 
+COMPLETE = pb.MESSAGE_STATUS_COMPLETE
+
 
 class OlderNode(RecordingServicer):
     """A node from before CountTokens said the context window."""
@@ -84,3 +86,33 @@ async def test_a_node_that_does_not_say_the_window_is_asked_for_it(
         reply = await answered(world, engine, clock, llm, reads)
     assert reply.status == pb.MESSAGE_STATUS_COMPLETE
     assert llm.calls == ["CountTokens", "ListModels", "Generate"]
+
+
+async def test_a_later_mention_counts_only_new_texts_and_reads_no_transcript(
+    world: World, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    quotas = Quotas(
+        UsageRepository(engine), user_daily_tokens=0, room_daily_tokens=100_000, clock=clock
+    )
+    async with llm_node(fake_model("m", context_window=4096)) as llm:
+        orchestrator = Orchestrator(world.timeline, llm.stub, TurnLimits(), quotas)
+        world.rooms.replies = orchestrator
+        alice = await world.user("alice")
+        room = await world.rooms.create(alice, "Room", [pb.Persona(handle="bot", model="m")])
+        stream = await attach(world, room.id)
+        for text in ("@bot hello?", "@bot and once more?"):
+            await world.rooms.post(room.id, alice, text, "", "")
+            async with asyncio.timeout(10):  # until the bot's reply to it is complete
+                while True:
+                    event = await stream.queue.get()
+                    assert isinstance(event, pb.SessionEvent)
+                    message = event.message
+                    if message.author.handle == "bot" and message.status == COMPLETE:
+                        break
+        await orchestrator.close()
+
+    first, second = llm.servicer.counted
+    assert any("hello?" in t for t in first) and any("once more?" in t for t in second)
+    assert not set(first) & set(second)  # nothing counted twice
+    assert llm.calls.count("CountTokens") == 2 and "ListModels" not in llm.calls
+    assert world.timeline.recent.reads == 1  # the transcript came from memory the second time
