@@ -25,6 +25,7 @@ async def paced(
     queue: asyncio.Queue[Any] = asyncio.Queue()
     ended = asyncio.Event()  # set once anything but a delta is waiting: nothing is held then
     loop = asyncio.get_running_loop()
+    sender_waiting = True  # the sender is blocked on the queue (not sending, not pacing)
 
     async def pump() -> None:
         try:
@@ -32,18 +33,30 @@ async def paced(
                 if not isinstance(event, Delta):
                     ended.set()
                 queue.put_nowait(event)
-                # A burst already buffered would otherwise be read to its end before the sender
-                # runs at all: let it send the first text now; the rest gathers meanwhile.
-                await asyncio.sleep(0)
+                # A burst already buffered would otherwise be read to its end before a waiting
+                # sender runs at all: let it send the first text now; the rest gathers
+                # meanwhile. A sender that is busy or pacing needs no such turn per token.
+                if sender_waiting:
+                    await asyncio.sleep(0)
             queue.put_nowait(_END)
         except Exception as exc:
             queue.put_nowait(exc)
         ended.set()
 
+    async def next_item() -> Any:
+        nonlocal sender_waiting
+        if not queue.empty():
+            return queue.get_nowait()
+        sender_waiting = True
+        try:
+            return await queue.get()
+        finally:
+            sender_waiting = False
+
     reader = asyncio.create_task(pump())
     last_sent = float("-inf")
     try:
-        item = await queue.get()
+        item = await next_item()
         while item is not _END:
             if isinstance(item, Exception):
                 raise item
@@ -64,10 +77,10 @@ async def paced(
                 last_sent = loop.time()
                 yield Delta("".join(texts))
                 if item is None:
-                    item = await queue.get()
+                    item = await next_item()
                 continue
             yield item
-            item = await queue.get()
+            item = await next_item()
     finally:
         # Cancelling the reader closes the backend's stream where it waits.
         reader.cancel()
