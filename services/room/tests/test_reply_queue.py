@@ -217,9 +217,11 @@ async def test_a_queued_reply_can_be_stopped_before_it_reaches_the_model(
     await orchestrator.close()
 
 
-async def test_a_reply_stopped_before_its_turn_first_ran_ends_and_frees_its_place(
+async def restarted_with_b_queued(
     world: World, start_llm: StartLlm
-) -> None:
+) -> tuple[pb.User, pb.Room, Seen, Orchestrator]:
+    """Alice asked @a and @b; the service restarted while b waited: a new orchestrator, not
+    yet resumed."""
     before = orchestrated(world, await start_llm(), room_slots=1)
     alice = await world.user("alice")
     room = await world.rooms.create(alice, "Room", personas("a", "b"))
@@ -229,6 +231,13 @@ async def test_a_reply_stopped_before_its_turn_first_ran_ends_and_frees_its_plac
     await before.close()  # b stays queued for the next start
     await world.rooms.repo.interrupt_streaming()
     after = orchestrated(world, await start_llm(held=False), room_slots=1)
+    return alice, room, seen, after
+
+
+async def test_a_reply_stopped_before_its_turn_first_ran_ends_and_frees_its_place(
+    world: World, start_llm: StartLlm
+) -> None:
+    alice, room, seen, after = await restarted_with_b_queued(world, start_llm)
 
     assert await after.resume() == 1
     # Stopped in the same step as the resume: the turn's task exists but has not run yet.
@@ -246,15 +255,7 @@ async def test_a_reply_stopped_before_its_turn_first_ran_ends_and_frees_its_plac
 async def test_a_reply_whose_turn_fails_before_generating_ends_as_an_error(
     world: World, start_llm: StartLlm
 ) -> None:
-    before = orchestrated(world, await start_llm(), room_slots=1)
-    alice = await world.user("alice")
-    room = await world.rooms.create(alice, "Room", personas("a", "b"))
-    seen = Seen(await attach(world, room.id))
-    await world.rooms.post(room.id, alice, "@a @b", "", "")
-    await seen.until(lambda: seen.status("b") == pb.MESSAGE_STATUS_QUEUED)
-    await before.close()  # b stays queued for the next start
-    await world.rooms.repo.interrupt_streaming()
-    after = orchestrated(world, await start_llm(held=False), room_slots=1)
+    alice, room, seen, after = await restarted_with_b_queued(world, start_llm)
     repo = world.timeline.repo
     get_room, reads = repo.get_room, 0
 
