@@ -27,7 +27,7 @@ echo "==> lint (ruff)"
 .venv/bin/ruff format --check .
 if [ "$fast" = 1 ]; then
     # No mypy and no PostgreSQL halves here (the full run and CI have both): the unit tier on
-    # SQLite only, on two workers (39 s in all, lint included, on a 2-core AMD EPYC VM on 2026-12-04).
+    # SQLite only, on two workers (39 s with lint, 2-core AMD EPYC VM, 2026-12-04).
     echo "==> unit tests on SQLite (pytest -m 'unit and not postgres', 2 workers)"
     .venv/bin/python -m pytest -m "unit and not postgres" -n 2 -q "$@"
     exit 0

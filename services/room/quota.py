@@ -61,14 +61,22 @@ class Quotas:
         """Tokens recorded today for one counter."""
         return await self.repo.used(scope, scope_id, self.day())
 
-    async def reserve(self, user_id: str, room_id: str, tokens: int) -> Reservation:
-        """Set `tokens` aside for a reply asked by `user_id` in `room_id`; QuotaExceeded if over."""
-        day = self.day()
-        scopes = tuple(
+    def _limited(self, user_id: str, room_id: str) -> tuple[tuple[str, str], ...]:
+        return tuple(
             (scope, scope_id)
             for scope, scope_id in (("user", user_id), ("room", room_id))
             if scope_id and self.limits[scope] > 0
         )
+
+    def limits_any(self, user_id: str, room_id: str) -> bool:
+        """Whether a quota bounds a reply asked by `user_id` in `room_id` (else `reserve` only
+        notes it and never refuses, whatever `tokens` it is given)."""
+        return bool(self._limited(user_id, room_id))
+
+    async def reserve(self, user_id: str, room_id: str, tokens: int) -> Reservation:
+        """Set `tokens` aside for a reply asked by `user_id` in `room_id`; QuotaExceeded if over."""
+        day = self.day()
+        scopes = self._limited(user_id, room_id)
         async with self._lock:  # check and reserve as one step
             used = await self.repo.used_many(day, scopes)  # one read for both counters
             for scope, scope_id in scopes:

@@ -19,7 +19,7 @@ from services.room.personas import validate_personas
 from services.room.post_limits import PostLimiter
 from services.room.store.protocol import AccessStore
 from services.room.store.records import AuthorRecord, MemberRecord, PersonaRecord, RoomRecord
-from services.room.timeline import Held, Timeline
+from services.room.timeline import Answers, Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,8 @@ class Replies(Protocol):
 
     async def admit(self, room_id: str, account_id: str, content: str) -> Admission: ...
 
-    async def answer(self, held: Held, message: pb.Message, admission: Admission) -> None:
-        """Store the replies `message` asks for, in the hold that stored it."""
+    def answers(self, admission: Admission, asker_id: str) -> Answers | None:
+        """The replies an admitted post asks for, to store in the post's own commit."""
 
 
 class Rooms:
@@ -257,12 +257,11 @@ class Rooms:
         reply_to: str,
         admission: Admission | None,
     ) -> tuple[pb.Message, bool]:
-        async def answer(held: Held, message: pb.Message) -> None:
-            # In the same hold as the message: whoever reads the room next (an autopilot turn)
-            # finds the mentions' replies already stored, right behind it.
-            if self.replies is not None and admission is not None:
-                await self.replies.answer(held, message, admission)
-
+        answers = None
+        if self.replies is not None and admission is not None:
+            # Stored in the message's commit: whoever reads the room next (an autopilot turn)
+            # finds the mentions' replies already there, right behind it.
+            answers = self.replies.answers(admission, author.id)
         try:
             message, duplicate = await self.timeline.append(
                 room_id,
@@ -270,7 +269,7 @@ class Rooms:
                 content,
                 client_msg_id=client_msg_id or None,
                 reply_to=reply_to or None,
-                then=answer,
+                answers=answers,
             )
             if not duplicate:
                 self.hub.set_typing(room_id, pb.User(id=author.id, name=author.name), False)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from services.common.pb import room_pb2 as pb
 from services.room.convert import message_pb, room_pb
@@ -27,11 +27,33 @@ from services.room.events import RoomEvent
 from services.room.hub import GatewayStream, RoomHub
 from services.room.recent import RecentMessages
 from services.room.store.protocol import RoomStore
-from services.room.store.records import AuthorRecord, MessageRecord, RoomRecord
+from services.room.store.records import AuthorRecord, MessageRecord, ReplyStart, RoomRecord
 
 
 def room_updated(room: pb.Room) -> pb.SessionEvent:
     return pb.SessionEvent(room_updated=pb.RoomUpdated(room=room))
+
+
+@dataclass(frozen=True)
+class QueuedReply:
+    """A persona's reply to store behind the message that asks for it, and its place in line."""
+
+    author: AuthorRecord
+    status: str  # "streaming" | "queued"
+    queue_position: int = 0
+
+
+class Answers(Protocol):
+    """The replies a message asks for (the orchestrator's), stored in the message's commit."""
+
+    def plan(self) -> Sequence[QueuedReply]:
+        """The replies to store, with the room held (places in line are taken now)."""
+
+    def stored(self, replies: list[pb.Message]) -> None:
+        """The message and `replies` (as `plan` gave them, in order) are committed."""
+
+    def abandon(self) -> None:
+        """Nothing was stored (a duplicate, or the write failed): give the places back."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,17 +76,31 @@ class Held:
         *,
         client_msg_id: str | None = None,
         reply_to: str | None = None,
-    ) -> tuple[pb.Message, bool]:
-        """Store a message under the room's next seq and publish it; a duplicate of an earlier
-        post (same author and client_msg_id) is returned as it was, and not published again."""
-        row, duplicate = await self.repo.post_message(
-            self.room_id, author, content, client_msg_id=client_msg_id, reply_to=reply_to
+        replies: Sequence[QueuedReply] = (),
+    ) -> tuple[pb.Message, bool, list[pb.Message]]:
+        """Store a message under the room's next seq, and `replies` to it right behind it in the
+        same commit, and publish them; a duplicate of an earlier post (same author and
+        client_msg_id) is returned as it was, and neither it nor any reply is stored again."""
+        posted = await self.repo.post_message(
+            self.room_id,
+            author,
+            content,
+            client_msg_id=client_msg_id,
+            reply_to=reply_to,
+            replies=[ReplyStart(reply.author, reply.status) for reply in replies],
         )
-        message = message_pb(row)
-        if not duplicate:
-            self.recent.stored(row)
-            self.publish(pb.SessionEvent(message=message))
-        return message, duplicate
+        message = message_pb(posted.message)
+        if posted.duplicate:
+            return message, True, []
+        self.recent.stored(posted.message)
+        self.publish(pb.SessionEvent(message=message))
+        started = []
+        for record, reply in zip(posted.replies, replies, strict=True):
+            self.recent.stored(record)
+            started.append(message_pb(record))
+            started[-1].queue_position = reply.queue_position
+            self.publish(pb.SessionEvent(message=started[-1]))
+        return message, False, started
 
     async def start_reply(
         self,
@@ -176,16 +212,29 @@ class Timeline:
         *,
         client_msg_id: str | None = None,
         reply_to: str | None = None,
-        then: Callable[[Held, pb.Message], Awaitable[None]] | None = None,
+        answers: Answers | None = None,
     ) -> tuple[pb.Message, bool]:
-        """`Held.append` in a hold of its own; `then` runs in the same hold for a new message
-        (a mention's replies are stored right behind it, before anyone else writes)."""
+        """`Held.append` in a hold of its own, with the replies `answers` plans for a mention
+        stored in the same commit, before anyone else writes."""
         async with self.hold(room_id) as held:
-            message, duplicate = await held.append(
-                author, content, client_msg_id=client_msg_id, reply_to=reply_to
-            )
-            if then is not None and not duplicate:
-                await then(held, message)
+            planned = answers.plan() if answers is not None else ()
+            try:
+                message, duplicate, replies = await held.append(
+                    author,
+                    content,
+                    client_msg_id=client_msg_id,
+                    reply_to=reply_to,
+                    replies=planned,
+                )
+            except BaseException:
+                if answers is not None:
+                    answers.abandon()
+                raise
+            if answers is not None:
+                if duplicate:
+                    answers.abandon()
+                else:
+                    answers.stored(replies)
         return message, duplicate
 
     async def finish_reply(self, room_id: str, message_id: str, **fields: Any) -> pb.Message:

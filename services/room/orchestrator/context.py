@@ -57,6 +57,24 @@ async def build_context(
     return [system, *turns[first:]]
 
 
+def most_tokens(text: str) -> int:
+    """At least as many tokens as any tokenizer makes of `text` (no special tokens added, as the
+    LLM node counts): each token covers one UTF-8 byte or more (byte-level BPE; SentencePiece
+    with byte fallback, or one unknown token per character), plus SentencePiece's leading "▁"."""
+    return len(text.encode()) + 1
+
+
+def fits_uncounted(system: str, turns: Sequence[Turn], room_for_prompt: int) -> bool:
+    """Whether the system prompt and every turn surely fit in `room_for_prompt` tokens, counted
+    or not: then nothing needs counting to know that the whole transcript goes to the model."""
+    total = most_tokens(system) + PER_MESSAGE_OVERHEAD
+    for turn in turns:
+        total += most_tokens(turn.content) + PER_MESSAGE_OVERHEAD
+        if total > room_for_prompt:
+            return False
+    return total <= room_for_prompt
+
+
 def first_fitting(costs: Sequence[int], budget: int) -> int:
     """Index of the oldest of the newest items whose costs add up to at most `budget`."""
     first = len(costs)

@@ -116,13 +116,19 @@ class ModelInfo:
         self._counts: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
 
     async def window(self, model_id: str) -> int:
-        cached = self._windows.get(model_id)
-        if cached and time.monotonic() - cached[0] < MODEL_INFO_TTL_S:
-            return cached[1]
+        if (known := self.known_window(model_id)) is not None:
+            return known
         reply = await self.llm.ListModels(llm_pb2.ListModelsRequest(), timeout=10)
         for info in reply.models:
             self._windows[info.id] = (time.monotonic(), info.context_window or DEFAULT_WINDOW)
         return self._windows.get(model_id, (0.0, DEFAULT_WINDOW))[1]
+
+    def known_window(self, model_id: str) -> int | None:
+        """The model's window if one was learnt in the last MODEL_INFO_TTL_S, else None."""
+        cached = self._windows.get(model_id)
+        if cached and time.monotonic() - cached[0] < MODEL_INFO_TTL_S:
+            return cached[1]
+        return None
 
     async def count(self, model_id: str, texts: list[str]) -> list[int]:
         """Token counts of `texts`; those counted in the last MODEL_INFO_TTL_S are not asked
@@ -184,12 +190,13 @@ class ReplyWriter:
         shutting_down = False
         received: list[str] = []
         reservation: Reservation | None = None
-        prompt_estimate = 0
+        prompt_estimate: int | None = None  # counted before Generate only where a quota needs it
+        turns: list[Turn] = []
+        counted: dict[str, int] = {}  # token counts the context was built with, by text
         try:
             transcript = await self.timeline.recent_messages(
                 reply.room_id, upto_seq=message.seq - 1, limit=self.limits.context_messages
             )
-            counted: dict[str, int] = {}
 
             async def count_tokens(model_id: str, texts: list[str]) -> list[int]:
                 counts = await self.models.count(model_id, texts)
@@ -200,9 +207,10 @@ class ReplyWriter:
                 persona, room, transcript, count=count_tokens, counted=counted
             )
             if self.quotas is not None:
-                prompt_estimate = await self._prompt_estimate(persona.model, turns, counted)
+                if self.quotas.limits_any(reply.asker_id, reply.room_id):
+                    prompt_estimate = await self._prompt_estimate(persona.model, turns, counted)
                 reservation = await self.quotas.reserve(
-                    reply.asker_id, reply.room_id, prompt_estimate + persona.max_tokens
+                    reply.asker_id, reply.room_id, (prompt_estimate or 0) + persona.max_tokens
                 )
             call = self.llm.Generate(
                 llm_pb2.GenerateRequest(
@@ -251,8 +259,11 @@ class ReplyWriter:
         reply.finishing = True
         if reservation is not None:
             # Recorded before the reply shows as finished, so what follows it sees the usage.
-            used = _tokens_used(final, prompt_estimate, received)
-            await asyncio.shield(self._record_usage(reservation, used, reply))
+            await asyncio.shield(
+                self._record_usage(
+                    reservation, reply, final, received, (turns, counted), prompt_estimate
+                )
+            )
         await asyncio.shield(self.finish(reply, "".join(received), status, final, error))
         if shutting_down:
             raise asyncio.CancelledError
@@ -294,9 +305,32 @@ class ReplyWriter:
             counted.update(zip(missing, await self.models.count(model_id, missing), strict=True))
         return sum(counted[t.content] + PER_MESSAGE_OVERHEAD for t in turns)
 
-    async def _record_usage(self, reservation: Reservation, used: int, reply: Reply) -> None:
+    async def _late_estimate(self, reply: Reply, turns: list[Turn], counted: dict[str, int]) -> int:
+        """A reply cut short with no quota to check before it: its prompt, counted only now
+        (0 when the node cannot count it: the completion is still recorded)."""
+        try:
+            return await self._prompt_estimate(reply.persona.model, turns, counted)
+        except grpc.aio.AioRpcError as exc:
+            logger.warning(
+                "prompt of a cut-short reply not counted",
+                extra={"message_id": reply.message.id, "grpc_code": exc.code().name},
+            )
+            return 0
+
+    async def _record_usage(
+        self,
+        reservation: Reservation,
+        reply: Reply,
+        final: llm_pb2.GenerateFinal | None,
+        received: list[str],
+        context: tuple[list[Turn], dict[str, int]],
+        prompt_estimate: int | None,
+    ) -> None:
         assert self.quotas is not None
         try:
+            if final is None and received and prompt_estimate is None:
+                prompt_estimate = await self._late_estimate(reply, *context)
+            used = _tokens_used(final, prompt_estimate or 0, received)
             await self.quotas.settle(reservation, used)
         except Exception:  # the reply still ends; only its count is lost
             logger.exception(

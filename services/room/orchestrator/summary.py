@@ -36,6 +36,7 @@ from services.room.orchestrator.context import (
     Turn,
     as_turn,
     first_fitting,
+    fits_uncounted,
     system_prompt,
 )
 from services.room.orchestrator.system import SUMMARY, post_system_message
@@ -109,6 +110,7 @@ class Summarizer:
         *,
         window: Window,
         count: Count,
+        known_window: Callable[[str], int | None] = lambda model_id: None,
         quotas: Quotas | None = None,
     ) -> None:
         self.timeline = timeline
@@ -118,6 +120,7 @@ class Summarizer:
         self.config = config
         self.window = window
         self.count = count
+        self.known_window = known_window  # a window known without asking the node, or None
         self.quotas = quotas
         self._folding: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -151,6 +154,11 @@ class Summarizer:
         shown = [m for m in transcript if m.content.strip() and not is_command(m.content)]
         turns = [as_turn(m, persona) for m in shown]
         base = system_prompt(persona, room.name)
+        older = bool(transcript) and transcript[0].seq > 1  # beyond what was read
+        known = self.known_window(persona.model)
+        # A short room goes to the model whole, which needs no count (and no call) to tell.
+        if not older and known and fits_uncounted(base, turns, known - persona.max_tokens):
+            return [Turn("system", base), *turns]
         summary = room.summary
         counts = await count(
             persona.model,
@@ -160,7 +168,6 @@ class Summarizer:
         budget = window - persona.max_tokens - counts[0] - PER_MESSAGE_OVERHEAD
         costs = [c + PER_MESSAGE_OVERHEAD for c in counts[2:]]
         first = first_fitting(costs, budget)
-        older = bool(transcript) and transcript[0].seq > 1  # beyond what was read
         if first == 0 and not older:
             return [Turn("system", base), *turns]
         reserve = max(counts[1] if summary else 0, self.config.max_tokens) + PER_MESSAGE_OVERHEAD

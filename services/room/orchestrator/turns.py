@@ -36,7 +36,7 @@ from services.room.orchestrator.scheduler import FairScheduler, SchedulerLimits,
 from services.room.orchestrator.summary import Summarizer, SummaryConfig, is_command
 from services.room.quota import Quotas
 from services.room.store.records import MessageRecord, PersonaRecord, RoomRecord
-from services.room.timeline import Held, Timeline
+from services.room.timeline import Answers, QueuedReply, Timeline
 
 __all__ = ["Admission", "Orchestrator", "TurnLimits", "persona_author"]
 
@@ -62,6 +62,61 @@ class Admission:
         self.held = False
 
 
+@dataclass(frozen=True)
+class _Planned:
+    persona: PersonaRecord
+    ticket: Ticket
+    reply: QueuedReply
+
+
+class _MentionReplies:
+    """One post's replies: places in line taken in the hold, the replies tracked once stored."""
+
+    def __init__(self, orchestrator: Orchestrator, admission: Admission, asker_id: str) -> None:
+        self.orchestrator = orchestrator
+        self.admission = admission
+        self.asker_id = asker_id
+        self.planned: list[_Planned] = []
+
+    def plan(self) -> list[QueuedReply]:
+        # The room as admit read it, just before this hold: only the lock's holder changes it.
+        room = self.admission.room
+        assert room is not None  # admit read it to find the handles
+        personas = {p.handle: p for p in room.personas}
+        for handle in self.admission.handles:
+            if (persona := personas.get(handle)) is not None:
+                self.planned.append(self.orchestrator._enqueue(room, persona, self.asker_id))
+        return [planned.reply for planned in self.planned]
+
+    def stored(self, replies: list[pb.Message]) -> None:
+        room = self.admission.room
+        assert room is not None
+        for planned, message in zip(self.planned, replies, strict=True):
+            # A reply that starts at once goes on with this room; one that waits reads it again.
+            started_with = room if planned.reply.status == "streaming" else None
+            self.orchestrator._track(
+                Reply(
+                    room.id,
+                    planned.persona,
+                    message,
+                    self.asker_id,
+                    planned.ticket,
+                    room=started_with,
+                )
+            )
+        self._done()
+
+    def abandon(self) -> None:
+        for planned in self.planned:
+            self.orchestrator.scheduler.release(planned.ticket)
+        self._done()
+
+    def _done(self) -> None:
+        self.planned = []
+        self.admission.release()
+        self.orchestrator._announce()
+
+
 class Orchestrator:
     """Queues, starts, streams, stops and finishes persona replies."""
 
@@ -83,6 +138,7 @@ class Orchestrator:
             summary or SummaryConfig(),
             window=self.models.window,
             count=self.models.count,
+            known_window=self.models.known_window,
             quotas=quotas,
         )
         self.writer = ReplyWriter(timeline, llm, limits, self.summarizer, self.models, quotas)
@@ -102,13 +158,9 @@ class Orchestrator:
         self.scheduler.reserve(account_id, len(handles))  # no await since the count: exact
         return Admission(account_id, handles, self.scheduler, room=room)
 
-    async def answer(self, held: Held, message: pb.Message, admission: Admission) -> None:
-        """A post `admit` let through is stored: store and announce its replies, queued.
-
-        In the hold that stored the message, so nothing comes between the message and them."""
-        if admission.handles:
-            await self._queue_mentions(held, message, admission)
-        admission.release()
+    def answers(self, admission: Admission, asker_id: str) -> Answers | None:
+        """The replies a post `admit` let through asks for, stored in the post's own commit."""
+        return _MentionReplies(self, admission, asker_id) if admission.handles else None
 
     def on_human_message(self, event: HumanMessagePosted) -> None:
         """A human message was committed: `/summary` asks the summarizer."""
@@ -135,44 +187,12 @@ class Orchestrator:
         """Whether replies or a summary are queued or running in the room."""
         return self._busy[room_id] > 0
 
-    async def _queue_mentions(self, held: Held, message: pb.Message, admission: Admission) -> None:
-        try:
-            # The room as admit read it, just before this hold: only the lock's holder changes it.
-            room = admission.room or await self.repo.get_room(message.room_id)
-            personas = {p.handle: p for p in room.personas}
-            for handle in admission.handles:
-                if (persona := personas.get(handle)) is not None:
-                    await self._queue(held, room, persona, message.id, message.author.id)
-        except Exception:
-            logger.exception("queueing replies failed", extra={"room_id": message.room_id})
-        finally:
-            admission.release()
-        self._announce()
-
-    async def _queue(
-        self,
-        held: Held,
-        room: RoomRecord,
-        persona: PersonaRecord,
-        trigger_id: str,
-        asker_id: str,
-    ) -> None:
-        """Store and announce one reply, then wait for its turn."""
+    def _enqueue(self, room: RoomRecord, persona: PersonaRecord, asker_id: str) -> _Planned:
+        """Take a place in line for one reply; it streams at once if a slot is free."""
         ticket = self.scheduler.enqueue(room.id, persona.handle, asker_id or room.created_by)
         status = "streaming" if ticket.started.is_set() else "queued"
-        try:
-            message = await held.start_reply(
-                persona_author(persona),
-                reply_to=trigger_id,
-                status=status,
-                queue_position=self.scheduler.positions().get(ticket, 0),
-            )
-        except BaseException:
-            self.scheduler.release(ticket)
-            raise
-        # A reply that starts at once goes on with this room; one that waits reads it again.
-        started_with = room if status == "streaming" else None
-        self._track(Reply(room.id, persona, message, asker_id, ticket, room=started_with))
+        position = self.scheduler.positions().get(ticket, 0)
+        return _Planned(persona, ticket, QueuedReply(persona_author(persona), status, position))
 
     def _track(self, reply: Reply) -> None:
         self.writer.replies[reply.message.id] = reply

@@ -23,6 +23,8 @@ from services.room.store.records import (
     MessageRecord,
     OutboxRecord,
     PersonaRecord,
+    Posted,
+    ReplyStart,
     RoomRecord,
 )
 
@@ -88,9 +90,11 @@ class RoomStore(Protocol):
         *,
         client_msg_id: str | None,
         reply_to: str | None,
-    ) -> tuple[MessageRecord, bool]:
-        """Store a message under the room's next seq; an earlier post with the same author and
-        client_msg_id is returned as stored, with True (a duplicate)."""
+        replies: Sequence[ReplyStart] = (),
+    ) -> Posted:
+        """Store a message under the room's next seq and `replies` (to it) right behind it, in
+        one transaction; an earlier post with the same author and client_msg_id is returned as
+        stored, a duplicate, and nothing is stored."""
 
     async def get_message(self, room_id: str, message_id: str) -> MessageRecord:
         """One message of the room; NotFound if there is none."""

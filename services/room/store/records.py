@@ -168,3 +168,20 @@ class OutboxRecord:
     id: int
     credential_id: str | None
     account_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyStart:
+    """A persona's reply to store right behind the message that asks for it."""
+
+    author: AuthorRecord  # of kind "ai"
+    status: str = "streaming"  # "streaming" | "queued"
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """What `post_message` stored: the message (or the earlier one it repeats) and its replies."""
+
+    message: MessageRecord
+    duplicate: bool
+    replies: tuple[MessageRecord, ...] = ()

@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.room.orchestrator.context import PER_MESSAGE_OVERHEAD, build_context
+from services.room.orchestrator.context import (
+    PER_MESSAGE_OVERHEAD,
+    Turn,
+    build_context,
+    fits_uncounted,
+    most_tokens,
+)
 from services.room.store.records import AuthorRecord, MessageRecord, PersonaRecord
 
 pytestmark = pytest.mark.unit
@@ -92,3 +98,18 @@ async def test_empty_messages_are_skipped() -> None:
         ALPHA, "Lab", transcript, context_window=10_000, count_tokens=count_words
     )
     assert [t.content for t in turns[1:]] == ["Ana: hi"]
+
+
+def test_a_text_never_has_more_tokens_than_its_bytes_and_one() -> None:
+    assert most_tokens("") == 1
+    assert most_tokens("hello") == 6
+    assert most_tokens("héllo ✓") == len("héllo ✓".encode()) + 1  # every UTF-8 byte counts
+
+
+def test_a_context_fits_uncounted_only_when_its_bytes_surely_do() -> None:
+    turns = [Turn("user", "Ana: hi"), Turn("assistant", "hello")]
+    needed = sum(
+        most_tokens(text) + PER_MESSAGE_OVERHEAD for text in ("Be brief.", "Ana: hi", "hello")
+    )
+    assert fits_uncounted("Be brief.", turns, needed)
+    assert not fits_uncounted("Be brief.", turns, needed - 1)  # then the node must count

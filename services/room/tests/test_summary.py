@@ -210,9 +210,9 @@ async def test_summary_command_reports_from_the_summary_and_newer_messages(
     await say(repo, room.id, 1, 40)
     await context(repo, summary, room.id)
     upto = (await repo.get_room(room.id)).summary.upto_seq  # type: ignore[union-attr]
-    command, _ = await repo.post_message(
-        room.id, ANA, " /summary ", client_msg_id=None, reply_to=None
-    )
+    command = (
+        await repo.post_message(room.id, ANA, " /summary ", client_msg_id=None, reply_to=None)
+    ).message
     assert is_command(command.content)
 
     posted = await summary.post(room.id, reply_to=command.id)

@@ -1,4 +1,4 @@
-"""What every repository of the room store shares: sessions and the SQLite writer queue."""
+"""What every repository of the room store shares: sessions and the SQLite writer and reader."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
-from services.room.store.sql.database import sqlite_writer
+from services.room.store.sql.database import sqlite_reader, sqlite_writer
 
 T = TypeVar("T")
 
@@ -51,3 +52,20 @@ class Repository:
                 return await writer.run(fn, *args)
             async with self._engine.begin() as connection:
                 return await connection.run_sync(fn, *args)
+
+    async def _read_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(session, *args)` with a synchronous ORM session, as one read transaction.
+
+        For the hot reads: on a SQLite file one hop to the reader thread; elsewhere the async
+        session runs it (SQLAlchemy's run_sync), each query awaiting the driver.
+        """
+        reader = sqlite_reader(self._engine)
+        if reader is not None:
+            return await reader.run(_in_session, fn, *args)
+        async with self._sessions() as session:
+            return await session.run_sync(fn, *args)
+
+
+def _in_session(connection: Connection, fn: Callable[..., T], *args: Any) -> T:
+    with Session(bind=connection, expire_on_commit=False) as session:
+        return fn(session, *args)

@@ -118,7 +118,7 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)
     _configure_sqlite(engine.sync_engine)
-    event.listen(engine.sync_engine, "engine_disposed", _close_sqlite_writer)
+    event.listen(engine.sync_engine, "engine_disposed", _close_sqlite_threads)
     return engine
 
 
@@ -142,15 +142,17 @@ def _on_sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-class SqliteWriter:
-    """One thread with its own connection to a SQLite file, running whole write transactions.
+class SqliteThread:
+    """One thread with its own connection to a SQLite file, running whole transactions.
 
     Through aiosqlite every statement, fetch and commit is a hop to its thread and back (16 for
-    one posted message); here a transaction is one hop. Callers serialize their writes with the
-    engine's write lock, as SQLite has one writer at a time.
+    one posted message, 8 to read a room); here a transaction is one hop. Each file-backed
+    engine has two: the writer, whose callers serialize their writes with the engine's write
+    lock as SQLite has one writer at a time, and a reader for the hot reads, which in WAL mode
+    never wait for the writer and see every transaction committed before they begin.
     """
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, role: str) -> None:
         self._engine = create_sync_engine(
             url.set(drivername="sqlite+pysqlite"),
             # Only ever used by the one thread below; closed there too.
@@ -159,7 +161,7 @@ class SqliteWriter:
         _configure_sqlite(self._engine)
         _refuse_unstorable_text(self._engine)
         self._thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="chimera-sqlite-writer"
+            max_workers=1, thread_name_prefix=f"chimera-sqlite-{role}"
         )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -177,24 +179,33 @@ class SqliteWriter:
         self._thread.shutdown(wait=False)
 
 
-_SQLITE_WRITERS: WeakKeyDictionary[Engine, SqliteWriter] = WeakKeyDictionary()
+_SQLITE_THREADS: WeakKeyDictionary[Engine, dict[str, SqliteThread]] = WeakKeyDictionary()
 
 
-def sqlite_writer(engine: AsyncEngine) -> SqliteWriter | None:
+def sqlite_writer(engine: AsyncEngine) -> SqliteThread | None:
     """The writer thread of a file-backed SQLite engine (None for other databases)."""
+    return _sqlite_thread(engine, "writer")
+
+
+def sqlite_reader(engine: AsyncEngine) -> SqliteThread | None:
+    """The reader thread of a file-backed SQLite engine (None for other databases)."""
+    return _sqlite_thread(engine, "reader")
+
+
+def _sqlite_thread(engine: AsyncEngine, role: str) -> SqliteThread | None:
     url = engine.url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
-    writer = _SQLITE_WRITERS.get(engine.sync_engine)
-    if writer is None:
-        writer = _SQLITE_WRITERS[engine.sync_engine] = SqliteWriter(url)
-    return writer
+    threads = _SQLITE_THREADS.setdefault(engine.sync_engine, {})
+    thread = threads.get(role)
+    if thread is None:
+        thread = threads[role] = SqliteThread(url, role)
+    return thread
 
 
-def _close_sqlite_writer(engine: Engine) -> None:
-    writer = _SQLITE_WRITERS.pop(engine, None)
-    if writer is not None:
-        writer.close()
+def _close_sqlite_threads(engine: Engine) -> None:
+    for thread in _SQLITE_THREADS.pop(engine, {}).values():
+        thread.close()
 
 
 def _postgres_engine(url: URL) -> AsyncEngine:

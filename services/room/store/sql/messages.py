@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any, cast
 from uuid import uuid4
 
@@ -15,6 +16,8 @@ from services.room.store.records import (
     ROOM_NOT_FOUND,
     AuthorRecord,
     MessageRecord,
+    Posted,
+    ReplyStart,
 )
 from services.room.store.sql.base import Repository
 from services.room.store.sql.dialect import upsert
@@ -38,8 +41,10 @@ class MessageRows(Repository):
         *,
         client_msg_id: str | None,
         reply_to: str | None,
-    ) -> tuple[MessageRecord, bool]:
-        """Store a message under the room's next seq; returns (message, is_duplicate).
+        replies: Sequence[ReplyStart] = (),
+    ) -> Posted:
+        """Store a message under the room's next seq and `replies` to it right behind it, in one
+        transaction (one commit: a mention and the replies it asks for cost one sync, not two).
 
         A repeated (room, author, client_msg_id) returns the stored message and stores nothing.
         """
@@ -51,11 +56,14 @@ class MessageRows(Repository):
             status="complete",
             client_msg_id=client_msg_id,
         )
+        started = [_new_reply(room_id, start, reply_to=message.id) for start in replies]
         try:
-            seq = await self._write_core(_insert_message, message)
+            seqs = await self._write_core(_insert_messages, [message, *started])
         except _Duplicate as duplicate:
-            return duplicate.original, True
-        return dataclasses.replace(message, seq=seq), False
+            return Posted(duplicate.original, True)
+        posted = [message, *started]
+        stored = [dataclasses.replace(m, seq=seq) for m, seq in zip(posted, seqs, strict=True)]
+        return Posted(stored[0], False, tuple(stored[1:]))
 
     async def get_message(self, room_id: str, message_id: str) -> MessageRecord:
         """The message `message_id` of room `room_id`; NotFound if the room has no such message."""
@@ -109,11 +117,7 @@ class MessageRows(Repository):
         status: str = "streaming",
     ) -> MessageRecord:
         """Store an empty AI reply, "streaming" or "queued", under the room's next seq."""
-        if author.kind != "ai":
-            raise ValueError(f"AI replies need an author of kind 'ai', not {author.kind!r}")
-        if status not in ("streaming", "queued"):
-            raise ValueError(f"a reply starts streaming or queued, not {status!r}")
-        message = _new_message(room_id, author, "", reply_to=reply_to, status=status)
+        message = _new_reply(room_id, ReplyStart(author, status), reply_to=reply_to)
         seq = await self._write_core(_insert_message, message)
         return dataclasses.replace(message, seq=seq)
 
@@ -288,6 +292,11 @@ def _insert_message(connection: Connection, message: MessageRecord) -> int:
     return int(seq)
 
 
+def _insert_messages(connection: Connection, messages: list[MessageRecord]) -> list[int]:
+    """`_insert_message` for each of `messages` in turn, in one transaction: their seqs."""
+    return [_insert_message(connection, message) for message in messages]
+
+
 def _updated_message(connection: Connection, statement: Update) -> MessageRecord | None:
     """Run an UPDATE of one message; the row it returns, if it has a RETURNING and a match."""
     result = connection.execute(statement)
@@ -295,6 +304,15 @@ def _updated_message(connection: Connection, statement: Update) -> MessageRecord
         return None
     row = result.one_or_none()
     return None if row is None else message_record(row)
+
+
+def _new_reply(room_id: str, start: ReplyStart, *, reply_to: str | None) -> MessageRecord:
+    """An empty AI reply to store, "streaming" or "queued"."""
+    if start.author.kind != "ai":
+        raise ValueError(f"AI replies need an author of kind 'ai', not {start.author.kind!r}")
+    if start.status not in ("streaming", "queued"):
+        raise ValueError(f"a reply starts streaming or queued, not {start.status!r}")
+    return _new_message(room_id, start.author, "", reply_to=reply_to, status=start.status)
 
 
 def _new_message(

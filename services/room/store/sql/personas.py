@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services.common.errors import InvalidArgument
 from services.room.store.records import PersonaRecord
@@ -58,15 +59,30 @@ async def load_personas(
 ) -> dict[str, tuple[PersonaRecord, ...]]:
     """The personas of each of `room_ids` in order, in one query; rooms without any are absent."""
     ids = list(room_ids)
-    if not ids:
-        return {}
-    query = (
-        select(Persona).where(Persona.room_id.in_(ids)).order_by(Persona.room_id, Persona.position)
+    return _by_room(await session.scalars(_personas_of(ids))) if ids else {}
+
+
+def load_personas_sync(
+    session: Session, room_ids: Iterable[str]
+) -> dict[str, tuple[PersonaRecord, ...]]:
+    """`load_personas` with a synchronous session."""
+    ids = list(room_ids)
+    return _by_room(session.scalars(_personas_of(ids))) if ids else {}
+
+
+def _personas_of(room_ids: list[str]) -> Select[Persona]:
+    return (
+        select(Persona)
+        .where(Persona.room_id.in_(room_ids))
+        .order_by(Persona.room_id, Persona.position)
     )
+
+
+def _by_room(personas: Iterable[Persona]) -> dict[str, tuple[PersonaRecord, ...]]:
     by_room: dict[str, list[PersonaRecord]] = {}
-    for persona in await session.scalars(query):
+    for persona in personas:
         by_room.setdefault(persona.room_id, []).append(_persona_record(persona))
-    return {room_id: tuple(personas) for room_id, personas in by_room.items()}
+    return {room_id: tuple(records) for room_id, records in by_room.items()}
 
 
 def _persona_record(persona: Persona) -> PersonaRecord:

@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 
 from services.common.clock import utcnow
 from services.common.errors import NotFound
@@ -26,9 +27,10 @@ from services.room.store.sql.personas import (
     add_personas,
     check_handles,
     load_personas,
+    load_personas_sync,
     replace_personas,
 )
-from services.room.store.sql.rows import load_summaries, room_record
+from services.room.store.sql.rows import load_summaries, load_summaries_sync, room_record
 
 
 class RoomRepository(MessageRows):
@@ -82,14 +84,16 @@ class RoomRepository(MessageRows):
         return self._room_record(room, tuple(personas))
 
     async def get_room(self, room_id: str) -> RoomRecord:
-        """The room `room_id`; NotFound if there is none."""
-        async with self._sessions() as session:
-            room = await session.get(Room, room_id)
-            if room is None:
-                raise NotFound(ROOM_NOT_FOUND)
-            personas = await load_personas(session, [room_id])
-            summaries = await load_summaries(session, [room_id])
-            return self._room_record(room, personas.get(room_id, ()), summaries.get(room_id))
+        """The room `room_id`; NotFound if there is none (one hop: every mention reads it)."""
+        return await self._read_sync(self._get_room, room_id)
+
+    def _get_room(self, session: Session, room_id: str) -> RoomRecord:
+        room = session.get(Room, room_id)
+        if room is None:
+            raise NotFound(ROOM_NOT_FOUND)
+        personas = load_personas_sync(session, [room_id])
+        summaries = load_summaries_sync(session, [room_id])
+        return self._room_record(room, personas.get(room_id, ()), summaries.get(room_id))
 
     async def list_rooms(self, limit: int) -> list[RoomRecord]:
         """Up to `limit` rooms, newest first (all of them: for administrators)."""

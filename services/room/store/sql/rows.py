@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services.room.store.records import (
     AuthorRecord,
@@ -134,9 +135,20 @@ async def load_summaries(
 ) -> dict[str, SummaryRecord]:
     """The summaries of those of `room_ids` that have one, in one query."""
     ids = list(room_ids)
-    if not ids:
-        return {}
-    rows = await session.scalars(select(RoomSummary).where(RoomSummary.room_id.in_(ids)))
+    return _summaries(await session.scalars(_summaries_of(ids))) if ids else {}
+
+
+def load_summaries_sync(session: Session, room_ids: Iterable[str]) -> dict[str, SummaryRecord]:
+    """`load_summaries` with a synchronous session."""
+    ids = list(room_ids)
+    return _summaries(session.scalars(_summaries_of(ids))) if ids else {}
+
+
+def _summaries_of(room_ids: list[str]) -> Select[RoomSummary]:
+    return select(RoomSummary).where(RoomSummary.room_id.in_(room_ids))
+
+
+def _summaries(rows: Iterable[RoomSummary]) -> dict[str, SummaryRecord]:
     return {
         row.room_id: SummaryRecord(text=row.text, upto_seq=row.upto_seq, updated_at=row.updated_at)
         for row in rows

@@ -8,7 +8,7 @@ import pytest
 
 from services.common.errors import InvalidArgument, NotFound
 from services.room.store.protocol import RoomStore
-from services.room.store.records import AuthorRecord, MessageRecord
+from services.room.store.records import AuthorRecord, MessageRecord, ReplyStart
 from services.room.store.registry import Store
 
 pytestmark = pytest.mark.unit
@@ -25,8 +25,8 @@ def repo(store: Store) -> RoomStore:
 
 
 async def say(repo: RoomStore, room_id: str, content: str) -> MessageRecord:
-    message, _ = await repo.post_message(room_id, ALICE, content, client_msg_id=None, reply_to=None)
-    return message
+    posted = await repo.post_message(room_id, ALICE, content, client_msg_id=None, reply_to=None)
+    return posted.message
 
 
 async def history(repo: RoomStore, room_id: str) -> list[MessageRecord]:
@@ -55,6 +55,48 @@ async def test_reply_starts_streaming_and_empty_in_the_room_sequence(repo: RoomS
     assert await repo.get_message(room.id, reply.id) == reply
     assert (await history(repo, room.id))[-1] == reply
     assert (await repo.get_room(room.id)).last_seq == 2
+
+
+async def test_a_mention_and_its_replies_are_stored_together_right_behind_it(
+    repo: RoomStore,
+) -> None:
+    room = await repo.create_room("General", "user-alice")
+    replies = [ReplyStart(ALPHA, "streaming"), ReplyStart(BETA, "queued")]
+
+    posted = await repo.post_message(
+        room.id, ALICE, "@alpha @beta hi", client_msg_id="c1", reply_to=None, replies=replies
+    )
+
+    alpha, beta = posted.replies
+    assert (posted.message.seq, alpha.seq, beta.seq) == (1, 2, 3)
+    assert (alpha.author, alpha.status, alpha.reply_to) == (ALPHA, "streaming", posted.message.id)
+    assert (beta.author, beta.status, beta.reply_to) == (BETA, "queued", posted.message.id)
+    assert await history(repo, room.id) == [posted.message, alpha, beta]
+
+    again = await repo.post_message(
+        room.id, ALICE, "@alpha @beta hi", client_msg_id="c1", reply_to=None, replies=replies
+    )
+    assert (again.message, again.duplicate, again.replies) == (posted.message, True, ())
+    assert (await repo.get_room(room.id)).last_seq == 3  # the repeat stored no reply either
+
+
+async def test_a_post_refused_stores_none_of_its_replies(repo: RoomStore) -> None:
+    room = await repo.create_room("General", "user-alice")
+    other = await repo.create_room("Other", "user-alice")
+    elsewhere = await say(repo, other.id, "over there")
+
+    with pytest.raises(InvalidArgument):
+        await repo.post_message(
+            room.id,
+            ALICE,
+            "@alpha hi",
+            client_msg_id=None,
+            reply_to=elsewhere.id,
+            replies=[ReplyStart(ALPHA, "streaming")],
+        )
+
+    assert await history(repo, room.id) == []
+    assert (await repo.get_room(room.id)).last_seq == 0
 
 
 async def test_reply_is_checkpointed_then_finished(repo: RoomStore) -> None:

@@ -64,9 +64,10 @@ async def post(
     client_msg_id: str | None = None,
     reply_to: str | None = None,
 ) -> tuple[MessageRecord, bool]:
-    return await repo.post_message(
+    posted = await repo.post_message(
         room_id, author, content, client_msg_id=client_msg_id, reply_to=reply_to
     )
+    return posted.message, posted.duplicate
 
 
 async def fill(repo: RoomRepository, room_id: str, count: int) -> list[MessageRecord]:
