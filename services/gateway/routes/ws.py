@@ -148,8 +148,8 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
             replay = [m for m in replies if m.id not in streaming]
         if resumed and seen != upto:
             replay += await link.history_after(seen, upto, conn.pb_user)
-    except grpc.aio.AioRpcError:
-        raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
+    except grpc.aio.AioRpcError as exc:  # removed meanwhile: 4403, as a refused join is
+        raise _Closed(*close_for(error_code(exc.code()))) from None
     room = link.room or pb.Room()
     welcome = encode(
         "welcome",

@@ -145,6 +145,7 @@ class FakeRooms(RoomServiceServicer):
         self.rooms: dict[str, FakeRoom] = {}
         self.streams: dict[str, list[queue.Queue[pb.SessionEvent | None]]] = {}
         self.deny_joins: set[str] = set()  # user ids whose stream joins are refused
+        self.deny_history: set[str] = set()  # user ids refused history (removed after joining)
         self.fail_sends: set[str] = set()  # contents whose sends end the stream (a broken store)
         # Contents whose next send is committed and broadcast, and then its stream ends before
         # the SendResult goes out (the room service dying between the two).
@@ -188,6 +189,8 @@ class FakeRooms(RoomServiceServicer):
         return room
 
     def LoadHistory(self, request, context):  # type: ignore[no-untyped-def]
+        if request.actor.id in self.deny_history:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, "You are not a member of this room.")
         if self._role(request.room_id, request.actor.id) is None:
             context.abort(grpc.StatusCode.NOT_FOUND, "Room not found.")
         limit = min(request.limit or 50, 200)

@@ -14,7 +14,7 @@ from starlette.websockets import WebSocket
 from services.common.pb import room_pb2 as pb
 from services.gateway.auth import Identity
 from services.gateway.tests.fakes import FakeServices
-from services.gateway.tests.test_app import connect, gateway, hello, register
+from services.gateway.tests.test_app import close_code, connect, gateway, hello, register
 from services.gateway.ws.connection import Connection
 from services.gateway.ws.protocol import NO_ACCESS_REASON, close_for
 from services.gateway.ws.transport import CLOSE_NOW
@@ -50,6 +50,20 @@ def test_welcome_has_the_role_the_join_confirmed(http: TestClient, fakes: FakeSe
         assert hello(ws, token)["room"]["role"] == "member"
         # The join committed the membership before welcome went out.
         assert fakes.rooms.rooms[room_id].roles[user_id] == pb.ROOM_ROLE_MEMBER
+
+
+def test_a_resume_whose_replay_is_refused_closes_no_access(
+    http: TestClient, fakes: FakeServices
+) -> None:
+    owner_id, token = register(http, "owner")
+    room_id = fakes.rooms.add_room({owner_id: pb.ROOM_ROLE_OWNER})
+    owner = pb.User(id=owner_id, name="owner")
+    for text in ("one", "two"):
+        fakes.rooms.post(room_id, owner, text)
+    fakes.rooms.deny_history.add(owner_id)  # removed between the join and the replay
+    with connect(http, f"/ws/room/{room_id}") as ws:
+        ws.send_json({"type": "hello", "token": token, "last_seq": 1})
+        assert close_code(ws) == 4403  # not 1013: reconnecting would be refused the same
 
 
 class StuckSocket:
