@@ -34,6 +34,7 @@ class FakeBackend(TtsBackend):
         self.started: list[str] = []  # sentences begun, in order
         self.finished: list[str] = []  # sentences whose audio was all sent
         self.stopped: list[str] = []  # sentences closed before their end
+        self.stop_seen = asyncio.Event()  # set when the first sentence is stopped
 
     async def _sentence(self, text: str, rate: float) -> AsyncIterator[bytes]:
         self.started.append(text)
@@ -52,6 +53,7 @@ class FakeBackend(TtsBackend):
         finally:
             if not done:
                 self.stopped.append(text)
+                self.stop_seen.set()
 
 
 def tone(start: int, end: int, sample_rate: int) -> bytes:
