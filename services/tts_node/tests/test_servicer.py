@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from typing import Any
 
 import grpc
 import pytest
@@ -20,6 +21,8 @@ from services.tts_node.servicer import TtsServicer
 
 pytestmark = pytest.mark.unit
 
+Node = tuple[tts_pb2_grpc.TtsServiceStub, VoiceRegistry]
+
 WAIT_S = 10.0
 
 
@@ -34,7 +37,7 @@ def tone(voice_id: str, **options: object) -> VoiceSpec:
 
 
 @pytest.fixture
-async def node() -> AsyncIterator[tuple[tts_pb2_grpc.TtsServiceStub, VoiceRegistry]]:
+async def node() -> AsyncIterator[Node]:
     registry = VoiceRegistry(
         [
             tone("quick"),
@@ -61,7 +64,7 @@ def backend(registry: VoiceRegistry, voice_id: str) -> FakeBackend:
     return voice.backend
 
 
-async def test_synthesize_streams_each_sentence_then_a_final(node) -> None:  # type: ignore[no-untyped-def]
+async def test_synthesize_streams_each_sentence_then_a_final(node: Node) -> None:
     stub, _ = node
     text = "Hello there. How are you?"
     replies = [r async for r in stub.Synthesize(pb.SynthesizeRequest(voice_id="quick", text=text))]
@@ -98,8 +101,8 @@ async def test_synthesize_streams_each_sentence_then_a_final(node) -> None:  # t
     ],
 )
 async def test_bad_requests_end_with_a_status_that_says_why(
-    node,  # type: ignore[no-untyped-def]
-    request_fields: dict[str, object],
+    node: Node,
+    request_fields: dict[str, Any],
     code: grpc.StatusCode,
     details: str,
 ) -> None:
@@ -111,7 +114,7 @@ async def test_bad_requests_end_with_a_status_that_says_why(
     assert details in (failed.value.details() or "")
 
 
-async def test_cancelling_the_call_stops_the_synthesis(node) -> None:  # type: ignore[no-untyped-def]
+async def test_cancelling_the_call_stops_the_synthesis(node: Node) -> None:
     stub, registry = node
     slow = backend(registry, "slow")
     text = "One sentence here. Another sentence there. And a third one."
@@ -125,7 +128,7 @@ async def test_cancelling_the_call_stops_the_synthesis(node) -> None:  # type: i
     assert slow.started == ["One sentence here."]  # the later sentences never began
 
 
-async def test_list_voices_shows_the_unavailable_with_their_reason(node) -> None:  # type: ignore[no-untyped-def]
+async def test_list_voices_shows_the_unavailable_with_their_reason(node: Node) -> None:
     stub, _ = node
     voices = {v.id: v for v in (await stub.ListVoices(pb.ListVoicesRequest())).voices}
     assert list(voices) == ["quick", "slow", "broken", "gone"]
