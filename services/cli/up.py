@@ -133,9 +133,7 @@ def run(args: argparse.Namespace) -> int:
             name = "CHIMERA_" + "_".join(str(part) for part in error["loc"]).upper()
             print(f"chimera up: {name}: {error['msg']}", file=sys.stderr)
         return 2
-    setup_logging("up", gateway.log_level)
-    data_dir = gateway.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # The registries are checked first: a missing one starts nothing and creates nothing.
     models = llm.models.resolve()
     if not models.is_file():
         print(f"chimera up: model registry {models} does not exist", file=sys.stderr)
@@ -144,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
     if not voices.is_file():
         print(f"chimera up: voice registry {voices} does not exist", file=sys.stderr)
         return 2
+    setup_logging("up", gateway.log_level)
+    data_dir = gateway.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
     children, url = plan(
         host=gateway.host,
         port=gateway.port,

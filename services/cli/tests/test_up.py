@@ -136,3 +136,4 @@ def test_a_missing_voice_registry_is_named_and_nothing_starts(
     assert capsys.readouterr().err == (
         f"chimera up: voice registry {tmp_path / 'no.toml'} does not exist\n"
     )
+    assert not (tmp_path / "data").exists()
