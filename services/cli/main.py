@@ -22,6 +22,13 @@ def _llm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tts(args: argparse.Namespace) -> int:
+    from services.tts_node.server import main
+
+    main()
+    return 0
+
+
 def _gateway(args: argparse.Namespace) -> int:
     from services.gateway.server import main
 
@@ -43,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "llm", help="run the LLM node alone (settings from CHIMERA_* env; CHIMERA_MODELS)"
     ).set_defaults(func=_llm)
+    sub.add_parser(
+        "tts", help="run the TTS node alone (settings from CHIMERA_* env; CHIMERA_VOICES)"
+    ).set_defaults(func=_tts)
     sub.add_parser(
         "gateway", help="run the gateway alone (settings from CHIMERA_* env)"
     ).set_defaults(func=_gateway)

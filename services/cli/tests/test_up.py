@@ -16,6 +16,8 @@ from services.gateway.config import GatewaySettings
 from services.llm_node.config import LlmSettings
 from services.llm_node.registry import DEFAULT_REGISTRY
 from services.room.config import RoomSettings
+from services.tts_node.config import TtsSettings
+from services.tts_node.registry import DEFAULT_REGISTRY as DEFAULT_VOICES
 
 pytestmark = pytest.mark.unit
 
@@ -79,19 +81,26 @@ def test_the_services_it_starts_find_each_other(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     port, room_port = free_port("127.0.0.1"), free_port("127.0.0.1")
-    models = tmp_path / "models.toml"
+    models, voices = tmp_path / "models.toml", tmp_path / "voices.toml"
     children, url = up.plan(
-        host="0.0.0.0", port=port, data_dir=tmp_path, models=models, room_port=room_port
+        host="0.0.0.0",
+        port=port,
+        data_dir=tmp_path,
+        models=models,
+        voices=voices,
+        room_port=room_port,
     )
     assert url == f"http://127.0.0.1:{port}"
     assert [(c.name, c.module) for c in children] == [
         ("llm node", "services.llm_node"),
+        ("tts node", "services.tts_node"),
         ("room service", "services.room"),
         ("gateway", "services.gateway"),
     ]
     llm = read_settings(LlmSettings, children[0].env, monkeypatch)
-    room = read_settings(RoomSettings, children[1].env, monkeypatch)
-    gateway = read_settings(GatewaySettings, children[2].env, monkeypatch)
+    tts = read_settings(TtsSettings, children[1].env, monkeypatch)
+    room = read_settings(RoomSettings, children[2].env, monkeypatch)
+    gateway = read_settings(GatewaySettings, children[3].env, monkeypatch)
 
     llm_addr = f"{llm.llm_host}:{llm.llm_port}"
     assert room.room_port == room_port
@@ -101,3 +110,30 @@ def test_the_services_it_starts_find_each_other(
     assert (gateway.host, gateway.port) == ("0.0.0.0", port)
     assert llm.data_dir == room.data_dir == gateway.data_dir == tmp_path
     assert llm.models == models
+    assert tts.voices == voices and tts.data_dir == tmp_path
+    assert tts.tts_port not in (port, room_port, llm.llm_port)
+    # Where the room service and the gateway will reach the TTS node.
+    assert children[2].env["CHIMERA_TTS_ADDR"] == f"{tts.tts_host}:{tts.tts_port}"
+    assert children[3].env["CHIMERA_TTS_ADDR"] == f"{tts.tts_host}:{tts.tts_port}"
+
+
+def test_voices_come_from_the_flag_else_the_environment_else_the_shipped_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parse = build_parser().parse_args
+    assert up.tts_settings(parse(["up"])).voices == DEFAULT_VOICES
+    monkeypatch.setenv("CHIMERA_VOICES", "env.toml")
+    assert up.tts_settings(parse(["up"])).voices == Path("env.toml")
+    assert up.tts_settings(parse(["up", "--voices", "v.toml"])).voices == Path("v.toml")
+
+
+def test_a_missing_voice_registry_is_named_and_nothing_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["up", "--data-dir", str(tmp_path / "data"), "--voices", str(tmp_path / "no.toml")])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        f"chimera up: voice registry {tmp_path / 'no.toml'} does not exist\n"
+    )
+    assert not (tmp_path / "data").exists()

@@ -1,0 +1,3 @@
+from services.tts_node.server import main
+
+main()
