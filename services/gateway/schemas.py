@@ -100,6 +100,10 @@ class PersonaIn(_In):
         None, ge=0, le=1, description="Weight in autopilot's natural draw, 0-1; default 0.5."
     )
     muted: bool = Field(False, description="Takes no autopilot turns (mentions still work).")
+    voice: Text | None = Field(
+        None, description="A voice id from GET /api/voices, or null: the persona is not heard."
+    )
+    voice_rate: float | None = Field(None, ge=0.5, le=2, description="Speaking rate; default 1.")
 
 
 class PersonaOut(BaseModel):
@@ -111,6 +115,8 @@ class PersonaOut(BaseModel):
     max_tokens: int
     talkativeness: float
     muted: bool
+    voice: str | None
+    voice_rate: float
 
 
 class RoomIn(_In):

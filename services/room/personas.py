@@ -18,6 +18,8 @@ MAX_REPLY_TOKENS = 32_768
 DEFAULT_TEMPERATURE = 0.7
 DEFAULT_MAX_TOKENS = 512
 DEFAULT_TALKATIVENESS = 0.5
+MAX_VOICE_ID = 128
+MIN_VOICE_RATE, MAX_VOICE_RATE = 0.5, 2.0
 
 
 def validate_personas(personas: Sequence[pb.Persona]) -> list[PersonaRecord]:
@@ -64,6 +66,15 @@ def validate_personas(personas: Sequence[pb.Persona]) -> list[PersonaRecord]:
         )
         if not 0.0 <= talkativeness <= 1.0:
             raise InvalidArgument(f"Persona @{handle}: talkativeness must be between 0 and 1.")
+        voice = storable(persona.voice, f"Persona @{handle} voice").strip()
+        if len(voice) > MAX_VOICE_ID:
+            raise InvalidArgument(f"Persona @{handle}: voice is over {MAX_VOICE_ID} characters.")
+        voice_rate = persona.voice_rate if persona.HasField("voice_rate") else 1.0
+        if not MIN_VOICE_RATE <= voice_rate <= MAX_VOICE_RATE:
+            raise InvalidArgument(
+                f"Persona @{handle}: voice_rate must be between {MIN_VOICE_RATE} and "
+                f"{MAX_VOICE_RATE}."
+            )
         records.append(
             PersonaRecord(
                 handle=handle,
@@ -76,6 +87,8 @@ def validate_personas(personas: Sequence[pb.Persona]) -> list[PersonaRecord]:
                 max_tokens=max_tokens,
                 talkativeness=round(talkativeness, 4),
                 muted=persona.muted,
+                voice=voice,
+                voice_rate=round(voice_rate, 4),
             )
         )
     return records
@@ -92,4 +105,6 @@ def persona_pb(persona: PersonaRecord) -> pb.Persona:
         max_tokens=persona.max_tokens,
         talkativeness=persona.talkativeness,
         muted=persona.muted,
+        voice=persona.voice,
+        voice_rate=persona.voice_rate,
     )

@@ -284,6 +284,10 @@ export interface PersonaIn {
   talkativeness?: number | null;
   /** Takes no autopilot turns (mentions still work). */
   muted?: boolean;
+  /** A voice id from GET /api/voices, or null: the persona is not heard. */
+  voice?: string | null;
+  /** Speaking rate; default 1. */
+  voice_rate?: number | null;
 }
 
 export interface PersonaOut {
@@ -295,6 +299,8 @@ export interface PersonaOut {
   max_tokens: number;
   talkativeness: number;
   muted: boolean;
+  voice: string | null;
+  voice_rate: number;
 }
 
 export interface PingFrame {

@@ -74,7 +74,7 @@ class Author(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[AuthorKind, str]] = ..., handle: _Optional[str] = ...) -> None: ...
 
 class Persona(_message.Message):
-    __slots__ = ("handle", "name", "model", "system_prompt", "temperature", "max_tokens", "talkativeness", "muted")
+    __slots__ = ("handle", "name", "model", "system_prompt", "temperature", "max_tokens", "talkativeness", "muted", "voice", "voice_rate")
     HANDLE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +83,8 @@ class Persona(_message.Message):
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     TALKATIVENESS_FIELD_NUMBER: _ClassVar[int]
     MUTED_FIELD_NUMBER: _ClassVar[int]
+    VOICE_FIELD_NUMBER: _ClassVar[int]
+    VOICE_RATE_FIELD_NUMBER: _ClassVar[int]
     handle: str
     name: str
     model: str
@@ -91,7 +93,9 @@ class Persona(_message.Message):
     max_tokens: int
     talkativeness: float
     muted: bool
-    def __init__(self, handle: _Optional[str] = ..., name: _Optional[str] = ..., model: _Optional[str] = ..., system_prompt: _Optional[str] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., talkativeness: _Optional[float] = ..., muted: _Optional[bool] = ...) -> None: ...
+    voice: str
+    voice_rate: float
+    def __init__(self, handle: _Optional[str] = ..., name: _Optional[str] = ..., model: _Optional[str] = ..., system_prompt: _Optional[str] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., talkativeness: _Optional[float] = ..., muted: _Optional[bool] = ..., voice: _Optional[str] = ..., voice_rate: _Optional[float] = ...) -> None: ...
 
 class PersonaList(_message.Message):
     __slots__ = ("personas",)
@@ -192,7 +196,7 @@ class Summary(_message.Message):
     def __init__(self, text: _Optional[str] = ..., upto_seq: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ("id", "room_id", "seq", "author", "content", "reply_to", "status", "created_at_ms", "client_msg_id", "model", "usage", "timing", "error", "queue_position")
+    __slots__ = ("id", "room_id", "seq", "author", "content", "reply_to", "status", "created_at_ms", "client_msg_id", "model", "usage", "timing", "error", "queue_position", "speech")
     ID_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -207,6 +211,7 @@ class Message(_message.Message):
     TIMING_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     QUEUE_POSITION_FIELD_NUMBER: _ClassVar[int]
+    SPEECH_FIELD_NUMBER: _ClassVar[int]
     id: str
     room_id: str
     seq: int
@@ -221,7 +226,58 @@ class Message(_message.Message):
     timing: Timing
     error: str
     queue_position: int
-    def __init__(self, id: _Optional[str] = ..., room_id: _Optional[str] = ..., seq: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., content: _Optional[str] = ..., reply_to: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., created_at_ms: _Optional[int] = ..., client_msg_id: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., error: _Optional[str] = ..., queue_position: _Optional[int] = ...) -> None: ...
+    speech: Speech
+    def __init__(self, id: _Optional[str] = ..., room_id: _Optional[str] = ..., seq: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., content: _Optional[str] = ..., reply_to: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., created_at_ms: _Optional[int] = ..., client_msg_id: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., error: _Optional[str] = ..., queue_position: _Optional[int] = ..., speech: _Optional[_Union[Speech, _Mapping]] = ...) -> None: ...
+
+class Speech(_message.Message):
+    __slots__ = ("voice", "sentences", "final", "error", "sample_rate")
+    VOICE_FIELD_NUMBER: _ClassVar[int]
+    SENTENCES_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
+    voice: str
+    sentences: int
+    final: bool
+    error: str
+    sample_rate: int
+    def __init__(self, voice: _Optional[str] = ..., sentences: _Optional[int] = ..., final: _Optional[bool] = ..., error: _Optional[str] = ..., sample_rate: _Optional[int] = ...) -> None: ...
+
+class SpeechEvent(_message.Message):
+    __slots__ = ("message_id", "index", "text", "sample_rate", "pcm", "final", "error")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
+    PCM_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    index: int
+    text: str
+    sample_rate: int
+    pcm: bytes
+    final: bool
+    error: str
+    def __init__(self, message_id: _Optional[str] = ..., index: _Optional[int] = ..., text: _Optional[str] = ..., sample_rate: _Optional[int] = ..., pcm: _Optional[bytes] = ..., final: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
+
+class GetSpeechRequest(_message.Message):
+    __slots__ = ("room_id", "message_id", "actor")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    message_id: str
+    actor: User
+    def __init__(self, room_id: _Optional[str] = ..., message_id: _Optional[str] = ..., actor: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+
+class GetSpeechResponse(_message.Message):
+    __slots__ = ("speech", "sentences")
+    SPEECH_FIELD_NUMBER: _ClassVar[int]
+    SENTENCES_FIELD_NUMBER: _ClassVar[int]
+    speech: Speech
+    sentences: _containers.RepeatedCompositeFieldContainer[SpeechEvent]
+    def __init__(self, speech: _Optional[_Union[Speech, _Mapping]] = ..., sentences: _Optional[_Iterable[_Union[SpeechEvent, _Mapping]]] = ...) -> None: ...
 
 class CreateRoomRequest(_message.Message):
     __slots__ = ("actor", "name", "personas", "access", "allow_guests")
@@ -552,14 +608,16 @@ class SessionRequest(_message.Message):
     def __init__(self, open: _Optional[_Union[SessionOpen, _Mapping]] = ..., join: _Optional[_Union[MemberJoin, _Mapping]] = ..., leave: _Optional[_Union[MemberLeave, _Mapping]] = ..., send: _Optional[_Union[SendMessage, _Mapping]] = ..., typing: _Optional[_Union[SetTyping, _Mapping]] = ..., interrupt: _Optional[_Union[InterruptReply, _Mapping]] = ..., autopilot: _Optional[_Union[AutopilotRequest, _Mapping]] = ...) -> None: ...
 
 class SessionOpened(_message.Message):
-    __slots__ = ("room", "participants", "streaming")
+    __slots__ = ("room", "participants", "streaming", "speaking")
     ROOM_FIELD_NUMBER: _ClassVar[int]
     PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
     STREAMING_FIELD_NUMBER: _ClassVar[int]
+    SPEAKING_FIELD_NUMBER: _ClassVar[int]
     room: Room
     participants: _containers.RepeatedCompositeFieldContainer[User]
     streaming: _containers.RepeatedCompositeFieldContainer[Message]
-    def __init__(self, room: _Optional[_Union[Room, _Mapping]] = ..., participants: _Optional[_Iterable[_Union[User, _Mapping]]] = ..., streaming: _Optional[_Iterable[_Union[Message, _Mapping]]] = ...) -> None: ...
+    speaking: _containers.RepeatedCompositeFieldContainer[SpeechEvent]
+    def __init__(self, room: _Optional[_Union[Room, _Mapping]] = ..., participants: _Optional[_Iterable[_Union[User, _Mapping]]] = ..., streaming: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., speaking: _Optional[_Iterable[_Union[SpeechEvent, _Mapping]]] = ...) -> None: ...
 
 class MessageDelta(_message.Message):
     __slots__ = ("message_id", "text")
@@ -642,7 +700,7 @@ class AutopilotStatus(_message.Message):
     def __init__(self, state: _Optional[str] = ..., handle: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class SessionEvent(_message.Message):
-    __slots__ = ("opened", "message", "send_result", "presence", "typing", "room_updated", "delta", "error", "member_removed", "member_updated", "autopilot_status", "joined")
+    __slots__ = ("opened", "message", "send_result", "presence", "typing", "room_updated", "delta", "error", "member_removed", "member_updated", "autopilot_status", "joined", "speech")
     OPENED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SEND_RESULT_FIELD_NUMBER: _ClassVar[int]
@@ -655,6 +713,7 @@ class SessionEvent(_message.Message):
     MEMBER_UPDATED_FIELD_NUMBER: _ClassVar[int]
     AUTOPILOT_STATUS_FIELD_NUMBER: _ClassVar[int]
     JOINED_FIELD_NUMBER: _ClassVar[int]
+    SPEECH_FIELD_NUMBER: _ClassVar[int]
     opened: SessionOpened
     message: Message
     send_result: SendResult
@@ -667,7 +726,8 @@ class SessionEvent(_message.Message):
     member_updated: MemberUpdated
     autopilot_status: AutopilotStatus
     joined: MemberJoined
-    def __init__(self, opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., presence: _Optional[_Union[PresenceEvent, _Mapping]] = ..., typing: _Optional[_Union[TypingEvent, _Mapping]] = ..., room_updated: _Optional[_Union[RoomUpdated, _Mapping]] = ..., delta: _Optional[_Union[MessageDelta, _Mapping]] = ..., error: _Optional[_Union[RequestError, _Mapping]] = ..., member_removed: _Optional[_Union[MemberRemoved, _Mapping]] = ..., member_updated: _Optional[_Union[MemberUpdated, _Mapping]] = ..., autopilot_status: _Optional[_Union[AutopilotStatus, _Mapping]] = ..., joined: _Optional[_Union[MemberJoined, _Mapping]] = ...) -> None: ...
+    speech: SpeechEvent
+    def __init__(self, opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., presence: _Optional[_Union[PresenceEvent, _Mapping]] = ..., typing: _Optional[_Union[TypingEvent, _Mapping]] = ..., room_updated: _Optional[_Union[RoomUpdated, _Mapping]] = ..., delta: _Optional[_Union[MessageDelta, _Mapping]] = ..., error: _Optional[_Union[RequestError, _Mapping]] = ..., member_removed: _Optional[_Union[MemberRemoved, _Mapping]] = ..., member_updated: _Optional[_Union[MemberUpdated, _Mapping]] = ..., autopilot_status: _Optional[_Union[AutopilotStatus, _Mapping]] = ..., joined: _Optional[_Union[MemberJoined, _Mapping]] = ..., speech: _Optional[_Union[SpeechEvent, _Mapping]] = ...) -> None: ...
 
 class MemberJoined(_message.Message):
     __slots__ = ("conn_id", "role")

@@ -110,6 +110,11 @@ class RoomServiceStub:
                 request_serializer=chimera_dot_v1_dot_room__pb2.SummaryPostRequest.SerializeToString,
                 response_deserializer=chimera_dot_v1_dot_room__pb2.Message.FromString,
                 _registered_method=True)
+        self.GetSpeech = channel.unary_unary(
+                '/chimera.v1.RoomService/GetSpeech',
+                request_serializer=chimera_dot_v1_dot_room__pb2.GetSpeechRequest.SerializeToString,
+                response_deserializer=chimera_dot_v1_dot_room__pb2.GetSpeechResponse.FromString,
+                _registered_method=True)
         self.RoomSession = channel.stream_stream(
                 '/chimera.v1.RoomService/RoomSession',
                 request_serializer=chimera_dot_v1_dot_room__pb2.SessionRequest.SerializeToString,
@@ -214,6 +219,12 @@ class RoomServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSpeech(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RoomSession(self, request_iterator, context):
         """One stream per (gateway, room): member joins/leaves, sends and typing in;
         room events out, each once per stream.
@@ -299,6 +310,11 @@ def add_RoomServiceServicer_to_server(servicer, server):
                     servicer.SummaryPost,
                     request_deserializer=chimera_dot_v1_dot_room__pb2.SummaryPostRequest.FromString,
                     response_serializer=chimera_dot_v1_dot_room__pb2.Message.SerializeToString,
+            ),
+            'GetSpeech': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSpeech,
+                    request_deserializer=chimera_dot_v1_dot_room__pb2.GetSpeechRequest.FromString,
+                    response_serializer=chimera_dot_v1_dot_room__pb2.GetSpeechResponse.SerializeToString,
             ),
             'RoomSession': grpc.stream_stream_rpc_method_handler(
                     servicer.RoomSession,
@@ -712,6 +728,33 @@ class RoomService:
             '/chimera.v1.RoomService/SummaryPost',
             chimera_dot_v1_dot_room__pb2.SummaryPostRequest.SerializeToString,
             chimera_dot_v1_dot_room__pb2.Message.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSpeech(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chimera.v1.RoomService/GetSpeech',
+            chimera_dot_v1_dot_room__pb2.GetSpeechRequest.SerializeToString,
+            chimera_dot_v1_dot_room__pb2.GetSpeechResponse.FromString,
             options,
             channel_credentials,
             insecure,

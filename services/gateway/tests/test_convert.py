@@ -26,7 +26,15 @@ def _room() -> pb.Room:
         updated_at_ms=T0 + 1000,
         last_seq=7,
         personas=[
-            pb.Persona(handle="sage", model="m", temperature=0.7, max_tokens=9, talkativeness=0.3),
+            pb.Persona(
+                handle="sage",
+                model="m",
+                temperature=0.7,
+                max_tokens=9,
+                talkativeness=0.3,
+                voice="joe",
+                voice_rate=1.25,
+            ),
             pb.Persona(handle="mute", muted=True),
         ],
         access=pb.ROOM_ACCESS_OPEN,
@@ -55,6 +63,8 @@ def test_a_room_with_everything_set() -> None:
                 "max_tokens": 9,
                 "talkativeness": 0.3,
                 "muted": False,
+                "voice": "joe",
+                "voice_rate": 1.25,
             },
             {
                 "handle": "mute",
@@ -65,6 +75,8 @@ def test_a_room_with_everything_set() -> None:
                 "max_tokens": 0,
                 "talkativeness": 0.0,
                 "muted": True,
+                "voice": None,  # no voice: not heard
+                "voice_rate": 0.0,
             },
         ],
         "access": "open",

@@ -62,11 +62,11 @@ def test_values_stand_in_for_the_messages_fields() -> None:
 
 
 def test_a_model_field_without_a_proto_field_is_an_error() -> None:
-    class Voice(s.PersonaOut):
-        voice: str
+    class Accent(s.PersonaOut):
+        accent: str
 
-    with pytest.raises(TypeError, match=r"Voice\.voice: chimera\.v1\.Persona has no such field"):
-        from_proto(Voice, pb.Persona())
+    with pytest.raises(TypeError, match=r"Accent\.accent: chimera\.v1\.Persona has no such field"):
+        from_proto(Accent, pb.Persona())
 
 
 def test_an_enum_that_may_be_unspecified_must_say_what_that_means() -> None:

@@ -26,6 +26,8 @@ class PersonaRecord:
     max_tokens: int
     talkativeness: float = 0.5  # weight in autopilot's natural draw, 0..1
     muted: bool = False  # takes no autopilot turns
+    voice: str = ""  # a voice id of the TTS node; "" = the persona is not heard
+    voice_rate: float = 1.0  # speaking rate, 0.5..2
 
 
 @dataclass(frozen=True, slots=True)

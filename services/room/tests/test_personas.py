@@ -18,6 +18,17 @@ def test_defaults_and_normalisation() -> None:
     assert record.temperature == DEFAULT_TEMPERATURE and record.max_tokens == DEFAULT_MAX_TOKENS
 
 
+def test_a_voice_is_kept_with_its_rate_and_none_is_the_default() -> None:
+    voiced, silent = validate_personas(
+        [
+            pb.Persona(handle="a", model="m", voice=" joe ", voice_rate=1.5),
+            pb.Persona(handle="b", model="m"),
+        ]
+    )
+    assert (voiced.voice, voiced.voice_rate) == ("joe", 1.5)
+    assert (silent.voice, silent.voice_rate) == ("", 1.0)
+
+
 def test_zero_temperature_is_kept() -> None:
     [record] = validate_personas([pb.Persona(handle="a", model="m", temperature=0.0)])
     assert record.temperature == 0.0
@@ -35,6 +46,9 @@ def test_zero_temperature_is_kept() -> None:
         (pb.Persona(handle="ok", model="m", max_tokens=0), "max_tokens"),
         (pb.Persona(handle="ok", model="m", system_prompt="x" * 20_001), "system prompt"),
         (pb.Persona(handle="ok", model="m", name="bad\x00name"), "control"),
+        (pb.Persona(handle="ok", model="m", voice="joe", voice_rate=0.4), "voice_rate"),
+        (pb.Persona(handle="ok", model="m", voice="joe", voice_rate=2.1), "voice_rate"),
+        (pb.Persona(handle="ok", model="m", voice="v" * 129), "voice"),
     ],
 )
 def test_invalid_personas_are_refused_with_a_reason(persona: pb.Persona, message: str) -> None:

@@ -117,6 +117,8 @@ class Persona(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     talkativeness: Mapped[float] = mapped_column(Float, default=0.5, server_default=text("0.5"))
     muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    voice: Mapped[str] = mapped_column(String(128), default="", server_default=text("''"))
+    voice_rate: Mapped[float] = mapped_column(Float, default=1.0, server_default=text("1.0"))
 
 
 class Message(Base):

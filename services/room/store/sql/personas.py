@@ -39,6 +39,8 @@ def add_personas(
             max_tokens=persona.max_tokens,
             talkativeness=persona.talkativeness,
             muted=persona.muted,
+            voice=persona.voice,
+            voice_rate=persona.voice_rate,
             position=position,
             created_at=now,
         )
@@ -95,4 +97,6 @@ def _persona_record(persona: Persona) -> PersonaRecord:
         max_tokens=persona.max_tokens,
         talkativeness=persona.talkativeness,
         muted=persona.muted,
+        voice=persona.voice,
+        voice_rate=persona.voice_rate,
     )
