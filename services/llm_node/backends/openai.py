@@ -7,8 +7,8 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import openai
-from openai import AsyncOpenAI, AsyncStream
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletion
 
 from services.llm_node.backends.base import BackendError, ChatTurn, Delta, Final, GenerationRequest
 from services.llm_node.backends.hosted import (
@@ -19,13 +19,14 @@ from services.llm_node.backends.hosted import (
     status_error,
     transport_error,
 )
+from services.llm_node.backends.openai_stream import ChatResponse, read_chat
 
 MAX_STOP_SEQUENCES = 4  # OpenAI rejects more
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-class OpenAIBackend(HostedBackend[AsyncOpenAI, AsyncStream[ChatCompletionChunk]]):
+class OpenAIBackend(HostedBackend[AsyncOpenAI, ChatResponse]):
     """A model behind OpenAI's chat completions API."""
 
     default_key_env = "OPENAI_API_KEY"
@@ -46,30 +47,15 @@ class OpenAIBackend(HostedBackend[AsyncOpenAI, AsyncStream[ChatCompletionChunk]]
     async def _complete(self, client: AsyncOpenAI, params: dict[str, Any]) -> tuple[Delta, Final]:
         return _whole(await client.chat.completions.create(**params))
 
-    async def _open(
-        self, client: AsyncOpenAI, params: dict[str, Any]
-    ) -> AsyncStream[ChatCompletionChunk]:
-        stream: AsyncStream[ChatCompletionChunk] = await client.chat.completions.create(
+    async def _open(self, client: AsyncOpenAI, params: dict[str, Any]) -> ChatResponse:
+        # The raw response, its body not yet read: status errors are raised here as the SDK's.
+        raw = await client.chat.completions.with_raw_response.create(
             **params, stream=True, stream_options={"include_usage": True}
         )
-        return stream
+        return ChatResponse(raw.http_response)
 
-    async def _read(
-        self, stream: AsyncStream[ChatCompletionChunk]
-    ) -> AsyncGenerator[Delta | Final, None]:
-        finish: str | None = None
-        prompt_tokens = completion_tokens = 0
-        model = ""
-        async for chunk in stream:
-            model = chunk.model or model
-            if chunk.usage is not None:  # the last chunk, where the server sends it
-                prompt_tokens = chunk.usage.prompt_tokens
-                completion_tokens = chunk.usage.completion_tokens
-            for part in chunk.choices:
-                if part.delta.content:
-                    yield Delta(part.delta.content)
-                finish = part.finish_reason or finish
-        yield Final(_finish_reason(finish), prompt_tokens, completion_tokens, model)
+    def _read(self, stream: ChatResponse) -> AsyncGenerator[Delta | Final, None]:
+        return read_chat(stream.response)
 
     def _params(self, request: GenerationRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
