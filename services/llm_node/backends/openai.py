@@ -6,10 +6,12 @@ import re
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import httpx2
 import openai
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion
 
+from services.llm_node.backends import sockets
 from services.llm_node.backends.base import BackendError, ChatTurn, Delta, Final, GenerationRequest
 from services.llm_node.backends.hosted import (
     CONNECT_TIMEOUT_S,
@@ -22,6 +24,7 @@ from services.llm_node.backends.hosted import (
 from services.llm_node.backends.openai_stream import ChatResponse, read_chat
 
 MAX_STOP_SEQUENCES = 4  # OpenAI rejects more
+LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)  # the SDK's own
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -42,6 +45,7 @@ class OpenAIBackend(HostedBackend[AsyncOpenAI, ChatResponse]):
             base_url=self.spec.base_url,
             max_retries=0,  # LlmBackend.generate owns retries
             timeout=openai.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
+            http_client=openai.DefaultAsyncHttpxClient(transport=sockets.transport(LIMITS)),
         )
 
     async def _complete(self, client: AsyncOpenAI, params: dict[str, Any]) -> tuple[Delta, Final]:
