@@ -44,7 +44,10 @@ async def server(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIt
 
 async def read_request(reader: asyncio.StreamReader) -> bool:
     """Read one request's head (these requests have no body); False at the connection's end."""
-    return bool(await reader.readuntil(b"\r\n\r\n")) if not reader.at_eof() else False
+    try:
+        return bool(await reader.readuntil(b"\r\n\r\n"))
+    except asyncio.IncompleteReadError:
+        return False
 
 
 def chunked(*pieces: bytes) -> bytes:
