@@ -21,7 +21,7 @@ from services.llm_node.backends.hosted import (
     status_error,
     transport_error,
 )
-from services.llm_node.backends.openai_stream import ChatResponse, read_chat
+from services.llm_node.backends.openai_stream import ChatResponse, finish_reason, read_chat
 
 MAX_STOP_SEQUENCES = 4  # OpenAI rejects more
 LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)  # the SDK's own
@@ -102,7 +102,7 @@ class OpenAIBackend(HostedBackend[AsyncOpenAI, ChatResponse]):
             return transport_error(self._where(), timed_out=timed_out, answering=answering)
         if isinstance(exc, openai.APIStatusError):
             return status_error(exc.status_code, code=exc.code, detail=_detail(exc.body))
-        if isinstance(exc, openai.APIError):  # an error event inside a stream
+        if isinstance(exc, openai.APIError):  # any other failure the SDK reports
             return BackendError("The provider reported an error while answering.", retryable=True)
         return BackendError("The provider sent an answer that could not be read.")
 
@@ -112,15 +112,11 @@ def _whole(completion: ChatCompletion) -> tuple[Delta, Final]:
     choice = completion.choices[0] if completion.choices else None
     usage = completion.usage
     return Delta((choice.message.content or "") if choice else ""), Final(
-        finish_reason=_finish_reason(choice.finish_reason if choice else None),
+        finish_reason=finish_reason(choice.finish_reason if choice else None),
         prompt_tokens=usage.prompt_tokens if usage else 0,
         completion_tokens=usage.completion_tokens if usage else 0,
         model=completion.model,
     )
-
-
-def _finish_reason(reason: str | None) -> str:
-    return "length" if reason == "length" else "stop"
 
 
 def _detail(body: object) -> str:

@@ -96,8 +96,13 @@ class ChatChunks:
 
     def final(self) -> Final:
         """The end of the answer, as far as the chunks told it."""
-        reason = "length" if self.finish_reason == "length" else "stop"
+        reason = finish_reason(self.finish_reason)
         return Final(reason, self.prompt_tokens, self.completion_tokens, self.model)
+
+
+def finish_reason(reason: str | None) -> str:
+    """OpenAI's finish reason as ours: "length" when the budget ran out, else "stop"."""
+    return "length" if reason == "length" else "stop"
 
 
 async def read_chat(response: httpx2.Response) -> AsyncGenerator[Delta | Final, None]:
