@@ -9,7 +9,7 @@ never held back: it flushes what is waiting at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from collections import deque
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -22,36 +22,50 @@ async def paced(
     events: AsyncGenerator[Delta | Final, None], interval_s: float = 0.0
 ) -> AsyncGenerator[Delta | Final, None]:
     """The backend's events, deltas merged: at most one per `interval_s` after the first."""
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    ended = asyncio.Event()  # set once anything but a delta is waiting: nothing is held then
     loop = asyncio.get_running_loop()
-    sender_waiting = True  # the sender is blocked on the queue (not sending, not pacing)
+    waiting: deque[Any] = deque()
+    ended = False  # anything but a delta is waiting: nothing is held then
+    # The sender's one wait (for text, or for the end while it paces): a future of this loop and
+    # a plain list, not a Queue and Events, as they cost a little more on every token.
+    wake: asyncio.Future[None] | None = None
+    wake_on_text = False
+
+    def put(item: Any, *, end: bool) -> None:
+        nonlocal ended
+        waiting.append(item)
+        ended = ended or end
+        if wake is not None and not wake.done() and (end or wake_on_text):
+            wake.set_result(None)
 
     async def pump() -> None:
         try:
             async for event in events:
-                if not isinstance(event, Delta):
-                    ended.set()
-                queue.put_nowait(event)
+                put(event, end=not isinstance(event, Delta))
                 # A burst already buffered would otherwise be read to its end before a waiting
                 # sender runs at all: let it send the first text now; the rest gathers
                 # meanwhile. A sender that is busy or pacing needs no such turn per token.
-                if sender_waiting:
+                if wake is not None and wake_on_text:
                     await asyncio.sleep(0)
-            queue.put_nowait(_END)
+            put(_END, end=True)
         except Exception as exc:
-            queue.put_nowait(exc)
-        ended.set()
+            put(exc, end=True)
+
+    async def sleep_until(deadline: float | None, *, for_text: bool) -> None:
+        """Until the pump puts text (`for_text`) or the end, or `deadline` passes."""
+        nonlocal wake, wake_on_text
+        wake, wake_on_text = loop.create_future(), for_text
+        timer = None if deadline is None else loop.call_at(deadline, _resolve, wake)
+        try:
+            await wake
+        finally:
+            wake = None
+            if timer is not None:
+                timer.cancel()
 
     async def next_item() -> Any:
-        nonlocal sender_waiting
-        if not queue.empty():
-            return queue.get_nowait()
-        sender_waiting = True
-        try:
-            return await queue.get()
-        finally:
-            sender_waiting = False
+        if not waiting:
+            await sleep_until(None, for_text=True)
+        return waiting.popleft()
 
     reader = asyncio.create_task(pump())
     last_sent = float("-inf")
@@ -61,19 +75,16 @@ async def paced(
             if isinstance(item, Exception):
                 raise item
             if isinstance(item, Delta):
-                wait = last_sent + interval_s - loop.time()
-                if wait > 0 and not ended.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(wait):
-                            await ended.wait()
+                deadline = last_sent + interval_s
+                if deadline > loop.time() and not ended:
+                    await sleep_until(deadline, for_text=False)
                 texts = [item.text]
                 item = None
-                while not queue.empty():
-                    waiting = queue.get_nowait()
-                    if not isinstance(waiting, Delta):
-                        item = waiting
+                while waiting:
+                    if not isinstance(waiting[0], Delta):
+                        item = waiting.popleft()
                         break
-                    texts.append(waiting.text)
+                    texts.append(waiting.popleft().text)
                 last_sent = loop.time()
                 yield Delta("".join(texts))
                 if item is None:
@@ -85,3 +96,8 @@ async def paced(
         # Cancelling the reader closes the backend's stream where it waits.
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

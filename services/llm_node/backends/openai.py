@@ -6,10 +6,12 @@ import re
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import httpx2
 import openai
-from openai import AsyncOpenAI, AsyncStream
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletion
 
+from services.llm_node.backends import sockets
 from services.llm_node.backends.base import BackendError, ChatTurn, Delta, Final, GenerationRequest
 from services.llm_node.backends.hosted import (
     CONNECT_TIMEOUT_S,
@@ -19,13 +21,15 @@ from services.llm_node.backends.hosted import (
     status_error,
     transport_error,
 )
+from services.llm_node.backends.openai_stream import ChatResponse, finish_reason, read_chat
 
 MAX_STOP_SEQUENCES = 4  # OpenAI rejects more
+LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)  # the SDK's own
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-class OpenAIBackend(HostedBackend[AsyncOpenAI, AsyncStream[ChatCompletionChunk]]):
+class OpenAIBackend(HostedBackend[AsyncOpenAI, ChatResponse]):
     """A model behind OpenAI's chat completions API."""
 
     default_key_env = "OPENAI_API_KEY"
@@ -41,35 +45,21 @@ class OpenAIBackend(HostedBackend[AsyncOpenAI, AsyncStream[ChatCompletionChunk]]
             base_url=self.spec.base_url,
             max_retries=0,  # LlmBackend.generate owns retries
             timeout=openai.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
+            http_client=openai.DefaultAsyncHttpxClient(transport=sockets.transport(LIMITS)),
         )
 
     async def _complete(self, client: AsyncOpenAI, params: dict[str, Any]) -> tuple[Delta, Final]:
         return _whole(await client.chat.completions.create(**params))
 
-    async def _open(
-        self, client: AsyncOpenAI, params: dict[str, Any]
-    ) -> AsyncStream[ChatCompletionChunk]:
-        stream: AsyncStream[ChatCompletionChunk] = await client.chat.completions.create(
+    async def _open(self, client: AsyncOpenAI, params: dict[str, Any]) -> ChatResponse:
+        # The raw response, its body not yet read: status errors are raised here as the SDK's.
+        raw = await client.chat.completions.with_raw_response.create(
             **params, stream=True, stream_options={"include_usage": True}
         )
-        return stream
+        return ChatResponse(raw.http_response)
 
-    async def _read(
-        self, stream: AsyncStream[ChatCompletionChunk]
-    ) -> AsyncGenerator[Delta | Final, None]:
-        finish: str | None = None
-        prompt_tokens = completion_tokens = 0
-        model = ""
-        async for chunk in stream:
-            model = chunk.model or model
-            if chunk.usage is not None:  # the last chunk, where the server sends it
-                prompt_tokens = chunk.usage.prompt_tokens
-                completion_tokens = chunk.usage.completion_tokens
-            for part in chunk.choices:
-                if part.delta.content:
-                    yield Delta(part.delta.content)
-                finish = part.finish_reason or finish
-        yield Final(_finish_reason(finish), prompt_tokens, completion_tokens, model)
+    def _read(self, stream: ChatResponse) -> AsyncGenerator[Delta | Final, None]:
+        return read_chat(stream.response)
 
     def _params(self, request: GenerationRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -112,7 +102,7 @@ class OpenAIBackend(HostedBackend[AsyncOpenAI, AsyncStream[ChatCompletionChunk]]
             return transport_error(self._where(), timed_out=timed_out, answering=answering)
         if isinstance(exc, openai.APIStatusError):
             return status_error(exc.status_code, code=exc.code, detail=_detail(exc.body))
-        if isinstance(exc, openai.APIError):  # an error event inside a stream
+        if isinstance(exc, openai.APIError):  # any other failure the SDK reports
             return BackendError("The provider reported an error while answering.", retryable=True)
         return BackendError("The provider sent an answer that could not be read.")
 
@@ -122,15 +112,11 @@ def _whole(completion: ChatCompletion) -> tuple[Delta, Final]:
     choice = completion.choices[0] if completion.choices else None
     usage = completion.usage
     return Delta((choice.message.content or "") if choice else ""), Final(
-        finish_reason=_finish_reason(choice.finish_reason if choice else None),
+        finish_reason=finish_reason(choice.finish_reason if choice else None),
         prompt_tokens=usage.prompt_tokens if usage else 0,
         completion_tokens=usage.completion_tokens if usage else 0,
         model=completion.model,
     )
-
-
-def _finish_reason(reason: str | None) -> str:
-    return "length" if reason == "length" else "stop"
 
 
 def _detail(body: object) -> str:
