@@ -28,7 +28,8 @@ from services.room.events import (
 )
 from services.room.hub import RoomHub
 from services.room.members import Members
-from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
+from services.room.orchestrator.autopilot import Autopilot
+from services.room.orchestrator.autopilot_settings import AutopilotConfig
 from services.room.orchestrator.scheduler import SchedulerLimits
 from services.room.orchestrator.summary import SummaryConfig
 from services.room.orchestrator.turns import Orchestrator, TurnLimits

@@ -20,7 +20,8 @@ from services.room.accounts.service import AccountPolicy, Accounts
 from services.room.events import HumanMessagePosted, PresenceChanged, RoomWorkSettled
 from services.room.hub import GatewayStream, RoomHub
 from services.room.members import Members
-from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig
+from services.room.orchestrator.autopilot import Autopilot
+from services.room.orchestrator.autopilot_settings import AutopilotConfig
 from services.room.orchestrator.turns import Orchestrator
 from services.room.rooms import Rooms
 from services.room.servicer import RoomServicer

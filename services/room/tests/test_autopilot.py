@@ -13,7 +13,8 @@ from services.common.pb import room_pb2 as pb
 from services.room.convert import message_pb
 from services.room.events import PresenceChanged
 from services.room.hub import Conn, GatewayStream, RoomHub
-from services.room.orchestrator.autopilot import Autopilot, AutopilotConfig, validate_patch
+from services.room.orchestrator.autopilot import Autopilot
+from services.room.orchestrator.autopilot_settings import AutopilotConfig, validate_patch
 from services.room.store.records import AuthorRecord, PersonaRecord, RoomRecord
 from services.room.store.sql.repository import RoomRepository
 from services.room.timeline import Timeline

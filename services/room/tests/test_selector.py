@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.room.orchestrator.autopilot import pacing_delay
+from services.room.orchestrator.autopilot_settings import pacing_delay
 from services.room.orchestrator.selector import named, next_speaker
 from services.room.store.records import AuthorRecord, MessageRecord, PersonaRecord
 
