@@ -7,5 +7,16 @@ from services.common.media.base import (
     MediaUnavailable,
     validate_key,
 )
+from services.common.media.config import MediaSettings
+from services.common.media.registry import UnknownMediaStore, open_media_store
 
-__all__ = ["Blob", "InvalidMediaKey", "MediaStore", "MediaUnavailable", "validate_key"]
+__all__ = [
+    "Blob",
+    "InvalidMediaKey",
+    "MediaSettings",
+    "MediaStore",
+    "MediaUnavailable",
+    "UnknownMediaStore",
+    "open_media_store",
+    "validate_key",
+]
