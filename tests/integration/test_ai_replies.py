@@ -189,6 +189,8 @@ async def test_rooms_take_personas_with_defaults_and_patch_replaces_them(
         "max_tokens": 512,
         "talkativeness": 0.5,
         "muted": False,
+        "voice": None,  # not heard
+        "voice_rate": 1.0,
     }
     assert (beta["handle"], beta["temperature"], beta["max_tokens"]) == ("beta", 0.2, 64)
 
