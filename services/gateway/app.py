@@ -16,6 +16,7 @@ from services.common.grpc_server import channel_options
 from services.common.pb.account_pb2_grpc import AccountServiceStub
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.common.pb.room_pb2_grpc import RoomServiceStub
+from services.common.pb.tts_pb2_grpc import TtsServiceStub
 from services.gateway.config import GatewaySettings
 from services.gateway.deps import Gateway
 from services.gateway.errors import install_error_handlers
@@ -31,8 +32,10 @@ from services.gateway.routes import (
     models,
     rooms,
     session,
+    speech,
     summary,
     tokens,
+    voices,
     ws,
 )
 from services.gateway.routes.web import install_web_app
@@ -114,6 +117,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             accounts, sockets, gateway_id=hub.gateway_id, call_timeout_s=settings.room_timeout_s
         )
         llm_channel = open_channel(settings.llm_addr, security)
+        tts_channel = open_channel(settings.tts_addr, security)
         app.state.gateway = Gateway(
             settings=settings,
             channel=channel,
@@ -125,9 +129,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 settings.session_rate_per_min,
                 settings.login_rate_per_min,
                 settings.register_rate_per_min,
+                settings.speech_rate_per_min,
             ),
             llm_channel=llm_channel,
             llm=LlmServiceStub(llm_channel),
+            tts_channel=tts_channel,
+            tts=TtsServiceStub(tts_channel),
         )
         watcher.start()
         logger.info("gateway ready", extra={"room_addr": settings.room_addr})
@@ -138,6 +145,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await hub.close()
             await channel.close()
             await llm_channel.close()
+            await tts_channel.close()
 
     app = ChimeraApp(
         title="Chimera",
@@ -156,7 +164,20 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    modules = (health, auth, session, tokens, rooms, members, invites, messages, summary, models)
+    modules = (
+        health,
+        auth,
+        session,
+        tokens,
+        rooms,
+        members,
+        invites,
+        messages,
+        speech,
+        summary,
+        models,
+        voices,
+    )
     for module in modules:
         app.include_router(module.router)
     app.include_router(admin.router)

@@ -14,12 +14,14 @@ class GatewaySettings(CommonSettings):
     port: int = 8000
     room_addr: str = "127.0.0.1:50051"
     llm_addr: str = "127.0.0.1:50052"
+    tts_addr: str = "127.0.0.1:50053"  # the TTS node (voices, previews)
     resume_window: int = 1_000
     hello_timeout_s: float = 10.0
     max_frame_bytes: int = 64 * 1024
     socket_queue_size: int = 1_000  # frames buffered per socket before it is closed 1013
     room_timeout_s: float = 10.0  # deadline of unary calls to the room service
     summary_timeout_s: float = 120.0  # deadline of POST /api/rooms/{id}/summary (a model call)
+    speech_timeout_s: float = 30.0  # deadline of POST /api/speech (a synthesis)
     frontend_dir: Path = (
         Path(__file__).resolve().parents[2] / "frontend" / "dist"
     )  # the built web app
@@ -45,6 +47,8 @@ class GatewaySettings(CommonSettings):
     session_rate_per_min: float = 10.0
     login_rate_per_min: float = 10.0
     register_rate_per_min: float = 5.0
+    # Per account, POST /api/speech previews per minute (each is a synthesis); 0 = off.
+    speech_rate_per_min: float = 20.0
 
     def origins(self) -> set[str]:
         """The extra allowed origins, normalised (lower case, no trailing slash)."""

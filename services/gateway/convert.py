@@ -11,6 +11,7 @@ from typing import Any, cast
 from services.common.ids import ms_to_iso
 from services.common.pb import account_pb2 as apb
 from services.common.pb import room_pb2 as pb
+from services.common.pb import tts_pb2
 from services.gateway import schemas as s
 from services.gateway.from_proto import from_proto, wire_names
 from services.gateway.ws.frames import AutopilotStatus
@@ -88,3 +89,8 @@ def invite_json(invite: pb.Invite) -> dict[str, Any]:
 def token_json(token: apb.ApiToken) -> dict[str, Any]:
     """A personal API token, without its secret."""
     return from_proto(s.TokenOut, token)
+
+
+def voice_json(voice: tts_pb2.VoiceInfo) -> dict[str, Any]:
+    """A voice of the TTS node's registry."""
+    return from_proto(s.VoiceOut, voice)

@@ -16,6 +16,7 @@ from services.common.pb import room_pb2 as pb
 from services.common.pb.account_pb2_grpc import AccountServiceStub
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
 from services.common.pb.room_pb2_grpc import RoomServiceStub
+from services.common.pb.tts_pb2_grpc import TtsServiceStub
 from services.gateway.auth import (
     SESSION_COOKIE,
     CsrfFailed,
@@ -48,6 +49,8 @@ class Gateway:
     limits: HttpLimits
     llm_channel: grpc.aio.Channel
     llm: LlmServiceStub
+    tts_channel: grpc.aio.Channel
+    tts: TtsServiceStub
 
     @property
     def timeout(self) -> float:

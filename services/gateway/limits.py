@@ -96,18 +96,26 @@ class FrameLimiter:
 
 @dataclass
 class HttpLimits:
-    """The per-IP limiters of the routes that create sessions or accounts."""
+    """The per-IP limiters of the routes that create sessions or accounts, and the per-account
+    one of speech previews."""
 
     session: KeyedLimiter
     login: KeyedLimiter
     register: KeyedLimiter
+    speech: KeyedLimiter
 
     @classmethod
     def create(
-        cls, session: float, login: float, register: float, clock: Clock = time.monotonic
+        cls,
+        session: float,
+        login: float,
+        register: float,
+        speech: float = 0.0,
+        clock: Clock = time.monotonic,
     ) -> HttpLimits:
         return cls(
             session=KeyedLimiter(session, clock=clock),
             login=KeyedLimiter(login, clock=clock),
             register=KeyedLimiter(register, clock=clock),
+            speech=KeyedLimiter(speech, clock=clock),
         )

@@ -220,6 +220,16 @@ class TimingOut(BaseModel):
     total_ms: int
 
 
+class SpeechOut(BaseModel):
+    """How an AI reply's speech went (its audio: GET .../messages/{id}/speech)."""
+
+    voice: str
+    sentences: int = Field(description="Sentences spoken so far (every one, once final).")
+    final: bool = Field(description="Nothing more will be spoken for this reply.")
+    error: str | None = Field(None, description="Why speech failed or stopped early.")
+    sample_rate: int
+
+
 class MessageOut(BaseModel):
     id: str
     room_id: str
@@ -239,6 +249,7 @@ class MessageOut(BaseModel):
     queue_position: int | None = Field(
         None, description="While queued: its place in the room's line of replies (1 = next)."
     )
+    speech: SpeechOut | None = Field(None, description="AI replies of a persona with a voice.")
 
 
 class MessageIn(_In):
@@ -279,6 +290,27 @@ class ProviderOut(BaseModel):
 
 class ProviderList(BaseModel):
     providers: list[ProviderOut]
+
+
+class VoiceOut(BaseModel):
+    id: str
+    backend: str
+    name: str
+    language: str | None = Field(description="e.g. en_US; null when unknown.")
+    available: bool
+    reason: str | None = Field(None, description="Why not, when not available.")
+    sample_rate: int | None = Field(description="Hz; null while unknown (an unavailable voice).")
+    speakers: list[str] = Field(description="The speakers of a multi-speaker voice.")
+
+
+class VoiceList(BaseModel):
+    voices: list[VoiceOut]
+
+
+class SpeechIn(_In):
+    voice: Text = Field(max_length=128, description="A voice id from GET /api/voices.")
+    text: Text = Field(min_length=1, max_length=500, description="1-500 characters to say.")
+    rate: float | None = Field(None, ge=0.5, le=2, description="Speaking rate; default 1.")
 
 
 class MemberOut(BaseModel):

@@ -23,6 +23,7 @@ import httpx
 
 from tests.support.authz_world import AUTOPILOT_PATCH, PASSWORD, PERSONA, World
 
+SPEECH = {"voice": "joe", "text": "Hello."}
 PRINCIPALS = ("anonymous", "guest", "non_member", "viewer", "member", "owner", "admin")
 REGISTERED = ("non_member", "viewer", "member", "owner", "admin")
 
@@ -32,6 +33,7 @@ STATUS_CODES = {
     401: "unauthenticated",
     403: "permission_denied",
     404: "not_found",
+    503: "unavailable",
 }
 
 
@@ -375,6 +377,13 @@ REST_TABLE: tuple[RestRow, ...] = (
         "finished reply",
         room_404=True,
     ),
+    RestRow(
+        "GET",
+        ROOM + "/messages/{message_id}/speech",
+        expect(404, anonymous=401),  # readers: the reply was not spoken; others: no such room
+        plain(INVITE + "/messages/{reply}/speech"),
+        "unspoken reply",
+    ),
     # --- members -------------------------------------------------------------------------
     RestRow(
         "GET",
@@ -446,6 +455,9 @@ REST_TABLE: tuple[RestRow, ...] = (
     # --- models --------------------------------------------------------------------------
     RestRow("GET", "/api/models", signed_in(200), plain("/api/models")),
     RestRow("GET", "/api/providers", signed_in(200), plain("/api/providers")),
+    # --- voices: this stack runs no TTS node, so a caller let through gets 503 -----------
+    RestRow("GET", "/api/voices", signed_in(503), plain("/api/voices")),
+    RestRow("POST", "/api/speech", signed_in(503), plain("/api/speech", SPEECH)),
     # --- admin ---------------------------------------------------------------------------
     RestRow("GET", "/api/admin/users", admins_only(200), plain("/api/admin/users")),
     RestRow("PATCH", "/api/admin/users/{user_id}", admins_only(200), _enable_scratch),
@@ -522,6 +534,7 @@ WS_TABLE: tuple[WsRow, ...] = (
     WsRow("interrupt", ws_expect(STOPPER), "invite"),
     WsRow("ping", ws_expect("pong"), "invite"),
     WsRow("autopilot", ws_expect(AUTOPILOT_SWITCHER), "invite"),
+    WsRow("audio", ws_expect("ok"), "invite"),
 )
 
 

@@ -244,6 +244,8 @@ def frame_for(kind: str, world: World, principal: str) -> dict[str, Any]:
         return {"type": "ping"}
     if kind == "autopilot":
         return {"type": "autopilot", **AUTOPILOT_PATCH["autopilot"]}
+    if kind == "audio":
+        return {"type": "audio", "format": "opus"}
     raise AssertionError(f"the table has no frame builder for {kind!r}")
 
 

@@ -29,6 +29,12 @@ export interface AdminUserPatch {
   disabled: boolean;
 }
 
+/** Start, switch or stop the `speech` frames this socket gets (from the next one on). */
+export interface AudioFrame {
+  type: "audio";
+  format: "opus" | "pcm" | "off";
+}
+
 export interface AuthorOut {
   id: string;
   name: string;
@@ -96,7 +102,14 @@ export interface AutopilotStatusFrame {
   type: "autopilot_status";
 }
 
-export type ClientFrame = HelloFrame | SendFrame | TypingFrame | PingFrame | InterruptFrame | AutopilotFrame;
+export type ClientFrame =
+  | HelloFrame
+  | SendFrame
+  | TypingFrame
+  | PingFrame
+  | InterruptFrame
+  | AutopilotFrame
+  | AudioFrame;
 
 /** Text to append to a streaming reply's content. */
 export interface DeltaFrame {
@@ -130,6 +143,8 @@ export interface HelloFrame {
   token?: string | null;
   /** The highest seq the client has shown. */
   last_seq?: number | null;
+  /** Send `speech` frames in this format; default none. */
+  audio?: "opus" | "pcm" | null;
 }
 
 /** Stop a queued or streaming AI reply. */
@@ -222,6 +237,8 @@ export interface MessageOut {
   error?: string | null;
   /** While queued: its place in the room's line of replies (1 = next). */
   queue_position?: number | null;
+  /** AI replies of a persona with a voice. */
+  speech?: SpeechOut | null;
 }
 
 export interface MessagePage {
@@ -402,6 +419,7 @@ export type ServerFrame =
   | PresenceFrame
   | RoomFrame
   | AutopilotStatusFrame
+  | SpeechFrame
   | PongFrame
   | ErrorFrame;
 
@@ -414,6 +432,46 @@ export interface SessionOut {
   user: MeOut;
   /** Session token: send it as `Authorization: Bearer <token>` or keep the cookie. */
   token: string;
+}
+
+/** One spoken sentence of an AI reply, to the sockets that asked for audio, in order. */
+export interface SpeechFrame {
+  type: "speech";
+  message_id: string;
+  /** The reply's sentences, from 0. */
+  index: number;
+  /** What is said. */
+  text: string;
+  format: "opus" | "pcm";
+  /** Hz of `audio` (opus: 48000). */
+  sample_rate: number;
+  /** Base64: a whole Ogg/Opus stream (opus) or 16-bit little-endian mono PCM (pcm); empty on a final frame with nothing more to say. */
+  audio: string;
+  /** The reply's last speech frame. */
+  final: boolean;
+  /** Final only: why speech ended early. */
+  error?: string | null;
+}
+
+export interface SpeechIn {
+  /** A voice id from GET /api/voices. */
+  voice: string;
+  /** 1-500 characters to say. */
+  text: string;
+  /** Speaking rate; default 1. */
+  rate?: number | null;
+}
+
+/** How an AI reply's speech went (its audio: GET .../messages/{id}/speech). */
+export interface SpeechOut {
+  voice: string;
+  /** Sentences spoken so far (every one, once final). */
+  sentences: number;
+  /** Nothing more will be spoken for this reply. */
+  final: boolean;
+  /** Why speech failed or stopped early. */
+  error?: string | null;
+  sample_rate: number;
 }
 
 export interface SummaryOut {
@@ -467,6 +525,25 @@ export interface UserTypingFrame {
   type: "typing";
   user: UserOut;
   active: boolean;
+}
+
+export interface VoiceList {
+  voices: VoiceOut[];
+}
+
+export interface VoiceOut {
+  id: string;
+  backend: string;
+  name: string;
+  /** e.g. en_US; null when unknown. */
+  language: string | null;
+  available: boolean;
+  /** Why not, when not available. */
+  reason?: string | null;
+  /** Hz; null while unknown (an unavailable voice). */
+  sample_rate: number | null;
+  /** The speakers of a multi-speaker voice. */
+  speakers: string[];
 }
 
 /** The answer to `hello` once the join is committed; a replay may follow. */

@@ -18,6 +18,7 @@ from services.gateway.deps import Gateway, actor, authenticate, get_gateway
 from services.gateway.limits import FrameLimiter
 from services.gateway.ws.connection import Connection
 from services.gateway.ws.frames import (
+    AudioFrame,
     AutopilotFrame,
     HelloFrame,
     InterruptFrame,
@@ -44,6 +45,7 @@ from services.gateway.ws.protocol import (
     error_frame,
     parse_client_frame,
 )
+from services.gateway.ws.speech import frames_for
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +133,7 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
             await link.ready.wait()
             # From here on, every message above `upto` is pushed to conn (queued until welcome).
             upto, in_progress = link.add(conn)
+            spoken = link.speaking()
             conn.role = await link.joined(conn)
     except TimeoutError:
         raise _Closed(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON) from None
@@ -160,10 +163,12 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
         resumed=resumed,
         autopilot_status=autopilot_status_json(link.autopilot_status),
     )
-    # Replies still streaming follow the replay with their text so far; their deltas come next.
+    # Replies still streaming follow the replay with their text so far, then the speech so far
+    # of those being spoken; their deltas and sentences come next.
     frames = [
         welcome,
         *(encode("message", message=message_json(m)) for m in [*replay, *in_progress]),
+        *await frames_for(spoken, conn.audio),
     ]
     conn.start(frames)
 
@@ -187,6 +192,8 @@ def _handle(link: RoomLink, conn: Connection, text: str | None) -> None:
         conn.push(encode("pong"))
     elif isinstance(frame, HelloFrame):
         conn.push(error_frame("invalid_frame", "Already said hello."))
+    elif isinstance(frame, AudioFrame):  # viewers may listen too
+        conn.audio = None if frame.format == "off" else frame.format
     elif conn.viewer:
         # The room service refuses these too; answering here keeps a reader's socket open.
         if isinstance(frame, SendFrame):
@@ -244,7 +251,13 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
         hello, user, token = await _hello(websocket, gateway)
         limiter = FrameLimiter(settings.ws_rate, settings.ws_burst, settings.ws_max_strikes)
         conn = Connection(
-            websocket, user, room_id, settings.socket_queue_size, token=token, limiter=limiter
+            websocket,
+            user,
+            room_id,
+            settings.socket_queue_size,
+            token=token,
+            limiter=limiter,
+            audio=hello.audio,
         )
         if gateway.sockets.revoked(user.credential_id):
             raise _Closed(CLOSE_POLICY, "Signed out or credential revoked.")

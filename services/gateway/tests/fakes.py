@@ -27,6 +27,7 @@ from services.common.pb.account_pb2_grpc import (
     add_AccountServiceServicer_to_server,
 )
 from services.common.pb.room_pb2_grpc import RoomServiceServicer, add_RoomServiceServicer_to_server
+from services.gateway.tests.fake_speech import FakeSpeech
 
 _ids = itertools.count(1)
 
@@ -138,10 +139,11 @@ class FakeRoom:
     by_client_id: dict[tuple[str, str], pb.Message] = field(default_factory=dict)
 
 
-class FakeRooms(RoomServiceServicer):
-    """Rooms with roles, and RoomSession streams that take joins and sends."""
+class FakeRooms(FakeSpeech, RoomServiceServicer):
+    """Rooms with roles, and RoomSession streams that take joins and sends (and speech)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.rooms: dict[str, FakeRoom] = {}
         self.streams: dict[str, list[queue.Queue[pb.SessionEvent | None]]] = {}
         self.deny_joins: set[str] = set()  # user ids whose stream joins are refused
@@ -320,7 +322,8 @@ class FakeRooms(RoomServiceServicer):
                             self.sessions_opened += 1
                             self.streams.setdefault(room_id, []).append(out)
                             room = self.rooms[room_id].room
-                            out.put(pb.SessionEvent(opened=pb.SessionOpened(room=room)))
+                            opened = pb.SessionOpened(room=room, speaking=self.speaking(room_id))
+                            out.put(pb.SessionEvent(opened=opened))
                     elif kind == "join":
                         user_id = request.join.user.id
                         if user_id in self.slow_joins:

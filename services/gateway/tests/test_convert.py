@@ -134,6 +134,7 @@ def test_a_finished_ai_reply() -> None:
         timing=pb.Timing(time_to_first_token_ms=10, total_ms=20),
         error="the model failed",
         queue_position=2,
+        speech=pb.Speech(voice="joe", sentences=1, final=True, error="stopped", sample_rate=22050),
     )
     assert convert.message_json(message) == {
         "id": "m8",
@@ -150,6 +151,13 @@ def test_a_finished_ai_reply() -> None:
         "timing": {"time_to_first_token_ms": 10, "total_ms": 20},
         "error": "the model failed",
         "queue_position": 2,
+        "speech": {
+            "voice": "joe",
+            "sentences": 1,
+            "final": True,
+            "error": "stopped",
+            "sample_rate": 22050,
+        },
     }
 
 
@@ -169,6 +177,7 @@ def test_a_bare_message_shows_none_for_what_it_lacks() -> None:
         "timing": None,
         "error": None,
         "queue_position": None,
+        "speech": None,  # not spoken
     }
 
 

@@ -18,6 +18,7 @@ from services.common.ids import new_id
 from services.common.pb import room_pb2 as pb
 from services.gateway.auth import Identity
 from services.gateway.limits import FrameLimiter
+from services.gateway.ws.frames import SpeechFormat
 from services.gateway.ws.protocol import CLOSE_TRY_AGAIN
 from services.gateway.ws.transport import CLOSE_NOW, SEND_TEXT_NOW
 
@@ -40,6 +41,7 @@ class Connection:
         *,
         token: str = "",
         limiter: FrameLimiter | None = None,
+        audio: SpeechFormat | None = None,
     ) -> None:
         self.id = new_id()
         self.websocket = websocket
@@ -50,6 +52,7 @@ class Connection:
         self.token = token  # kept to re-check the credential after a revocation stream gap
         self.limiter = limiter
         self.role: int = pb.ROOM_ROLE_MEMBER  # the caller's role in the room; set on join
+        self.audio = audio  # the format of the `speech` frames it gets; None: none
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         # Set while the writer waits on an empty queue: only then may a frame skip the queue.

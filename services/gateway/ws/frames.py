@@ -18,6 +18,8 @@ from services.gateway.schemas import MessageOut, RoomOut, UserOut
 
 MAX_SEQ = 2**63 - 1
 
+SpeechFormat = Literal["opus", "pcm"]
+
 # ---------------------------------------------------------------------------------------------
 # Client -> server
 # ---------------------------------------------------------------------------------------------
@@ -34,6 +36,9 @@ class HelloFrame(_ClientFrame):
     token: Text | None = Field(None, max_length=4096, description="Default: the session cookie.")
     last_seq: int | None = Field(
         None, ge=0, le=MAX_SEQ, description="The highest seq the client has shown."
+    )
+    audio: SpeechFormat | None = Field(
+        default=None, description="Send `speech` frames in this format; default none."
     )
 
 
@@ -78,9 +83,18 @@ class AutopilotFrame(_ClientFrame):
         return self.model_dump(exclude={"type"}, exclude_none=True)
 
 
-AnyClientFrame = HelloFrame | SendFrame | TypingFrame | PingFrame | InterruptFrame | AutopilotFrame
+class AudioFrame(_ClientFrame):
+    """Start, switch or stop the `speech` frames this socket gets (from the next one on)."""
+
+    type: Literal["audio"]
+    format: SpeechFormat | Literal["off"]
+
+
+AnyClientFrame = (
+    HelloFrame | SendFrame | TypingFrame | PingFrame | InterruptFrame | AutopilotFrame | AudioFrame
+)
 ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
-CLIENT_TYPES = ("hello", "send", "typing", "ping", "interrupt", "autopilot")
+CLIENT_TYPES = ("hello", "send", "typing", "ping", "interrupt", "autopilot", "audio")
 
 # ---------------------------------------------------------------------------------------------
 # Server -> client (REST's models where a frame carries a room, a message or a user)
@@ -164,6 +178,23 @@ class AutopilotStatusFrame(AutopilotStatus):
     type: Literal["autopilot_status"]
 
 
+class SpeechFrame(_ServerFrame):
+    """One spoken sentence of an AI reply, to the sockets that asked for audio, in order."""
+
+    type: Literal["speech"]
+    message_id: str
+    index: int = Field(description="The reply's sentences, from 0.")
+    text: str = Field(description="What is said.")
+    format: SpeechFormat
+    sample_rate: int = Field(description="Hz of `audio` (opus: 48000).")
+    audio: str = Field(
+        description="Base64: a whole Ogg/Opus stream (opus) or 16-bit little-endian mono PCM "
+        "(pcm); empty on a final frame with nothing more to say."
+    )
+    final: bool = Field(description="The reply's last speech frame.")
+    error: str | None = Field(None, description="Final only: why speech ended early.")
+
+
 class PongFrame(_ServerFrame):
     type: Literal["pong"]
 
@@ -186,6 +217,7 @@ AnyServerFrame = (
     | PresenceFrame
     | RoomFrame
     | AutopilotStatusFrame
+    | SpeechFrame
     | PongFrame
     | ErrorFrame
 )

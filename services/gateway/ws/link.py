@@ -33,6 +33,7 @@ from services.gateway.ws.protocol import (
     encode,
     error_frame,
 )
+from services.gateway.ws.speech import SpeechRelay, SpokenSentence, deliver
 from services.gateway.ws.stream import RoomStream
 
 __all__ = ["JoinRefused", "RoomLink"]
@@ -64,6 +65,7 @@ class RoomLink(RoomStream):
         self.last_seq = 0
         self.streaming: dict[str, pb.Message] = {}  # AI replies queued or streaming, text so far
         self.autopilot_status = pb.AutopilotStatus(state="off")  # what the autopilot does now
+        self.speech = SpeechRelay()  # the replies being spoken, sentences so far (ws/speech.py)
         self.ready = asyncio.Event()
         self.history = RoomHistory(room_id, stub, call_timeout_s=call_timeout_s)
         self._pending = PendingSends()
@@ -78,6 +80,11 @@ class RoomLink(RoomStream):
         self._joins.expect(conn.id)
         self._request(pb.SessionRequest(join=pb.MemberJoin(conn_id=conn.id, user=conn.pb_user)))
         return self.last_seq, [_copy(m) for m in self.streaming.values()]
+
+    def speaking(self) -> list[SpokenSentence]:
+        """The speech so far of the replies being spoken. Taken right after `add` (no await
+        between), every later sentence is pushed to the socket and none of these is."""
+        return self.speech.so_far()
 
     async def joined(self, conn: Connection) -> int:
         """Wait until the room service has checked and committed the socket's join; its role.
@@ -228,6 +235,10 @@ class RoomLink(RoomStream):
                 self.autopilot_status = event.autopilot_status
                 status = autopilot_status_json(self.autopilot_status)
                 self._broadcast(encode("autopilot_status", **status))
+        elif kind == "speech":
+            spoken = self.speech.add(event.speech)
+            if spoken is not None:
+                await deliver([spoken], list(self.conns.values()))
         elif kind == "opened":
             await self._on_opened(event.opened)
         elif kind == "joined":
@@ -272,6 +283,10 @@ class RoomLink(RoomStream):
             await self._catch_up(opened.room.last_seq)
             self._resync_presence(opened.participants)
             await self._settle_replies({m.id for m in opened.streaming})
+            # Sentences spoken while the stream was down, after the text they belong to.
+            await deliver(self.speech.reopened(opened.speaking), list(self.conns.values()))
+        else:
+            self.speech.reopened(opened.speaking)
         for message in opened.streaming:
             self.streaming[message.id] = _copy(message)
         self.room = opened.room
