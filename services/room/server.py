@@ -11,12 +11,13 @@ from services.common.grpc_server import GrpcServer, PortInUse, run, wait_for_sig
 from services.common.log import setup_logging
 from services.common.pb import account_pb2, account_pb2_grpc, room_pb2, room_pb2_grpc
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
+from services.common.pb.tts_pb2_grpc import TtsServiceStub
 from services.room.access import RoomAccess
 from services.room.accounts.outbox import OutboxRelay
 from services.room.accounts.revocations import Revocations
 from services.room.accounts.service import AccountPolicy, Accounts
 from services.room.accounts.servicer import AccountServicer
-from services.room.catalog import ModelCatalog
+from services.room.catalog import ModelCatalog, VoiceCatalog
 from services.room.config import RoomSettings
 from services.room.events import (
     AccountDisabled,
@@ -95,6 +96,8 @@ async def serve(settings: RoomSettings) -> None:
     )
     security = GrpcSecurity.from_settings(settings)
     llm_channel = open_channel(settings.llm_addr, security)
+    tts_channel = open_channel(settings.tts_addr, security)
+    tts = TtsServiceStub(tts_channel)
     limits = TurnLimits(
         delta_interval_s=settings.delta_interval_ms / 1000,
         checkpoint_interval_s=settings.checkpoint_interval_s,
@@ -138,6 +141,7 @@ async def serve(settings: RoomSettings) -> None:
         post_limits=PostLimiter(settings.post_rate, settings.post_burst),
         models=models,
         replies=orchestrator,
+        voices=VoiceCatalog(tts),
     )
     subscribe(events, hub, orchestrator, autopilot)
     servicer = RoomServicer(
@@ -179,6 +183,7 @@ async def serve(settings: RoomSettings) -> None:
     finally:
         await outbox.close()
         await llm_channel.close()
+        await tts_channel.close()
         await store.close()
     logger.info("room service stopped")
 
