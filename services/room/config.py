@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from services.common.settings import CommonSettings
+from services.common.media.config import MediaSettings
 
 
-class RoomSettings(CommonSettings):
+class RoomSettings(MediaSettings):  # media_url, s3_endpoint_url: where speech audio is kept
     """How the room service listens, stores and limits; documented in docs/configuration.md."""
 
     room_host: str = "127.0.0.1"
