@@ -31,6 +31,10 @@ class RoomSettings(MediaSettings):  # media_url, s3_endpoint_url: where speech a
     llm_timeout_s: float = 600.0  # longest a single reply may take
     ai_user_daily_tokens: int = 200_000  # per account per UTC day (prompt + completion); 0 = no cap
     ai_room_daily_tokens: int = 1_000_000  # per room per UTC day; 0 = no cap
+    # Speech (the TTS node speaks the replies of personas with a voice)
+    tts_addr: str = "127.0.0.1:50053"  # the TTS node
+    speech_timeout_s: float = 60.0  # longest the node may take over one sentence
+    speech_max_sentence_chars: int = 300  # longer sentences are cut (at a comma or space)
     # Accounts
     allow_guests: bool = True  # POST /api/session creates guest accounts
     session_ttl_days: float = 30.0  # sign-in sessions (cookie / login token) expire after this

@@ -16,6 +16,7 @@ from services.room.store.records import (
     MemberRecord,
     MessageRecord,
     RoomRecord,
+    SpeechRecord,
     SummaryRecord,
 )
 
@@ -178,4 +179,17 @@ def message_pb(message: MessageRecord) -> pb.Message:
     if message.ttft_ms is not None or message.total_ms is not None:
         result.timing.time_to_first_token_ms = message.ttft_ms or 0
         result.timing.total_ms = message.total_ms or 0
+    if message.speech is not None:
+        result.speech.CopyFrom(speech_pb(message.speech))
     return result
+
+
+def speech_pb(speech: SpeechRecord) -> pb.Speech:
+    """A reply's stored speech state as the wire type."""
+    return pb.Speech(
+        voice=speech.voice,
+        sentences=speech.sentences,
+        final=speech.final,
+        error=speech.error,
+        sample_rate=speech.sample_rate,
+    )

@@ -109,15 +109,19 @@ class RoomHub:
         stream: GatewayStream,
         room: pb.Room,
         streaming: Callable[[], list[pb.Message]] = list,
+        speaking: Callable[[], list[pb.SpeechEvent]] = list,
     ) -> None:
-        """Add a stream; its first event is the room, who is online and replies in progress.
+        """Add a stream; its first event is the room, who is online, replies in progress and
+        the speech so far of replies still being spoken.
 
         Called by `Timeline.attach` with the room held, so nothing is broadcast between the
         read of `room` and the stream joining the fan-out.
         """
         state = self._state(stream.room_id)
         participants = [user for user, _ in state.online.values()]
-        opened = pb.SessionOpened(room=room, participants=participants, streaming=streaming())
+        opened = pb.SessionOpened(
+            room=room, participants=participants, streaming=streaming(), speaking=speaking()
+        )
         stream.send(pb.SessionEvent(opened=opened))
         state.streams.add(stream)
 

@@ -11,7 +11,7 @@ from services.common.errors import InvalidArgument, PermissionDenied, Unauthenti
 from services.common.pb import room_pb2 as pb
 from services.common.validation import clean_name, storable, visible
 from services.room.access import VIEWERS_CANNOT_SEND, RoomAccess, RoomView, can_send
-from services.room.catalog import ModelCatalog
+from services.room.catalog import ModelCatalog, VoiceCatalog
 from services.room.convert import ACCESS_NAMES, member_pb, message_pb, room_pb
 from services.room.events import HumanMessagePosted, RoomChanged
 from services.room.orchestrator.turns import Admission
@@ -53,6 +53,7 @@ class Rooms:
         post_limits: PostLimiter | None = None,
         models: ModelCatalog | None = None,
         replies: Replies | None = None,
+        voices: VoiceCatalog | None = None,
     ) -> None:
         self.timeline = timeline
         self.repo = timeline.repo
@@ -62,6 +63,7 @@ class Rooms:
         self.post_limits = post_limits or PostLimiter(rate=0, burst=0)  # none unless given
         self.models = models  # None: persona model ids are not checked against the LLM node
         self.replies = replies  # None: mentions are not answered
+        self.voices = voices  # None: persona voices are not checked against the TTS node
 
     @property
     def members(self) -> AccessStore:
@@ -82,6 +84,7 @@ class Rooms:
         name = clean_name(name, "Room name", MAX_ROOM_NAME)
         records = validate_personas(personas)
         await self._check_models(records)
+        await self._check_voices(records)
         room = await self.repo.create_room(
             name,
             account.id,
@@ -106,6 +109,16 @@ class Rooms:
         for persona in personas:
             if persona.model not in in_use:
                 await self.models.check(persona.model, f"Persona @{persona.handle}")
+
+    async def _check_voices(
+        self, personas: Sequence[PersonaRecord], in_use: set[str] | frozenset[str] = frozenset()
+    ) -> None:
+        """InvalidArgument for a persona whose voice the TTS node does not list (as models)."""
+        if self.voices is None:
+            return
+        for persona in personas:
+            if persona.voice not in in_use:
+                await self.voices.check(persona.voice, f"Persona @{persona.handle}")
 
     async def get(self, actor: pb.User, room_id: str) -> pb.Room:
         """One room with the actor's role; NotFound when it may not read it."""
@@ -151,6 +164,7 @@ class Rooms:
         records = validate_personas(personas) if personas is not None else None
         if records is not None:
             await self._check_models(records, {p.model for p in view.room.personas})
+            await self._check_voices(records, {p.voice for p in view.room.personas})
         access_name = None if access is None else ACCESS_NAMES.get(access, "invite")
         if allow_guests is False and view.actor.kind == "guest":
             raise InvalidArgument("A guest's room must admit guests, or its owner is locked out.")

@@ -9,14 +9,16 @@ from services.common.clock import utcnow
 from services.common.grpc_security import GrpcSecurity, open_channel
 from services.common.grpc_server import GrpcServer, PortInUse, run, wait_for_signal
 from services.common.log import setup_logging
+from services.common.media.registry import UnknownMediaStore, open_media_store
 from services.common.pb import account_pb2, account_pb2_grpc, room_pb2, room_pb2_grpc
 from services.common.pb.llm_pb2_grpc import LlmServiceStub
+from services.common.pb.tts_pb2_grpc import TtsServiceStub
 from services.room.access import RoomAccess
 from services.room.accounts.outbox import OutboxRelay
 from services.room.accounts.revocations import Revocations
 from services.room.accounts.service import AccountPolicy, Accounts
 from services.room.accounts.servicer import AccountServicer
-from services.room.catalog import ModelCatalog
+from services.room.catalog import ModelCatalog, VoiceCatalog
 from services.room.config import RoomSettings
 from services.room.events import (
     AccountDisabled,
@@ -38,6 +40,7 @@ from services.room.quota import Quotas
 from services.room.recent import RecentMessages
 from services.room.rooms import Rooms
 from services.room.servicer import RoomServicer
+from services.room.speech.speaker import Speaker, SpeechLimits
 from services.room.store.records import AutopilotRecord
 from services.room.store.registry import StoreOptions, UnknownStore, default_url, open_store
 from services.room.timeline import Timeline
@@ -73,6 +76,7 @@ async def serve(settings: RoomSettings) -> None:
         StoreOptions(autopilot_defaults=autopilot_defaults),
     )
     repo = store.rooms
+    media = await open_media_store(settings)
     stale = await repo.interrupt_streaming()
     if stale:
         logger.info(
@@ -96,6 +100,8 @@ async def serve(settings: RoomSettings) -> None:
     )
     security = GrpcSecurity.from_settings(settings)
     llm_channel = open_channel(settings.llm_addr, security)
+    tts_channel = open_channel(settings.tts_addr, security)
+    tts = TtsServiceStub(tts_channel)
     limits = TurnLimits(
         delta_interval_s=settings.delta_interval_ms / 1000,
         checkpoint_interval_s=settings.checkpoint_interval_s,
@@ -119,7 +125,16 @@ async def serve(settings: RoomSettings) -> None:
     )
     # The newest messages of the busiest rooms stay in memory (a reply's context).
     timeline = Timeline(repo, hub, RecentMessages(repo, per_room=settings.context_messages))
-    orchestrator = Orchestrator(timeline, llm, limits, quotas, summary, slots)
+    speaker = Speaker(
+        timeline,
+        tts,
+        media,
+        SpeechLimits(
+            timeout_s=settings.speech_timeout_s,
+            max_sentence_chars=settings.speech_max_sentence_chars,
+        ),
+    )
+    orchestrator = Orchestrator(timeline, llm, limits, quotas, summary, slots, speaker)
     autopilot = Autopilot(
         timeline,
         orchestrator,
@@ -139,6 +154,7 @@ async def serve(settings: RoomSettings) -> None:
         post_limits=PostLimiter(settings.post_rate, settings.post_burst),
         models=models,
         replies=orchestrator,
+        voices=VoiceCatalog(tts),
     )
     subscribe(events, hub, orchestrator, autopilot)
     servicer = RoomServicer(
@@ -148,6 +164,7 @@ async def serve(settings: RoomSettings) -> None:
         orchestrator,
         session_queue_size=settings.session_queue_size,
         autopilot=autopilot,
+        speaker=speaker,
     )
     server = GrpcServer(
         host=settings.room_host,
@@ -174,12 +191,15 @@ async def serve(settings: RoomSettings) -> None:
             revocations.close()  # gateways' watches end now rather than at the grace deadline
             await autopilot.close()  # still on in the database: it resumes at the next start
             await orchestrator.close()  # streaming replies end as interrupted; queued ones wait
+            await speaker.close()  # replies still speaking stop; how far they got is stored
             await servicer.close_streams(settings.shutdown_grace_s)
 
         await server.stop(settings.shutdown_grace_s, before_stop=before_stop)
     finally:
         await outbox.close()
         await llm_channel.close()
+        await tts_channel.close()
+        await media.close()
         await store.close()
     logger.info("room service stopped")
 
@@ -190,7 +210,7 @@ def main() -> None:
     setup_logging("room", settings.log_level, settings.log_format)
     try:
         run(serve(settings))
-    except (PortInUse, UnknownStore) as exc:
+    except (PortInUse, UnknownStore, UnknownMediaStore) as exc:
         logger.error("%s", exc)
         sys.exit(2)
 

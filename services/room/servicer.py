@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from services.common.errors import PermissionDenied
+from services.common.errors import NotFound, PermissionDenied
 from services.common.grpc_errors import unary
 from services.common.pb import room_pb2 as pb
 from services.common.pb import room_pb2_grpc
@@ -19,15 +19,18 @@ from services.room.access import (
     RoomView,
     can_send,
 )
-from services.room.convert import ROLES
+from services.room.convert import ROLES, message_pb
 from services.room.hub import RoomHub
 from services.room.members import Members
 from services.room.orchestrator.autopilot import Autopilot
 from services.room.orchestrator.turns import Orchestrator
 from services.room.rooms import Rooms
 from services.room.session import RoomSessions
+from services.room.speech.speaker import Speaker
 
 logger = logging.getLogger(__name__)
+
+NO_SPEECH = "This message has no speech."
 
 
 class RoomServicer(room_pb2_grpc.RoomServiceServicer):
@@ -42,8 +45,10 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         *,
         session_queue_size: int,
         autopilot: Autopilot,
+        speaker: Speaker | None = None,
     ) -> None:
         self.rooms = rooms
+        self.speaker = speaker  # None: no reply has stored speech
         self.members = members
         self.orchestrator = orchestrator
         self.autopilot = autopilot
@@ -130,6 +135,19 @@ class RoomServicer(room_pb2_grpc.RoomServiceServicer):
         if not can_send(view.role):
             raise PermissionDenied(VIEWERS_CANNOT_STOP)
         return await self.orchestrator.stop(request.room_id, request.message_id)
+
+    @unary
+    async def GetSpeech(
+        self, request: pb.GetSpeechRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSpeechResponse:
+        await self.rooms.require_member(request.actor, request.room_id)
+        message = message_pb(await self.rooms.repo.get_message(request.room_id, request.message_id))
+        stored = None
+        if self.speaker is not None:
+            stored = await self.speaker.stored(request.room_id, message)
+        if stored is None:
+            raise NotFound(NO_SPEECH)
+        return stored
 
     @unary
     async def ListMembers(

@@ -102,6 +102,7 @@ class RoomSessions:
                     stream,
                     functools.partial(self.rooms.snapshot, room_id),
                     functools.partial(self.orchestrator.streaming, room_id),
+                    functools.partial(self.orchestrator.speaking, room_id),
                 )
             except ChimeraError as exc:
                 await abort(context, exc.code, exc.message)

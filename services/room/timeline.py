@@ -9,7 +9,8 @@ cache it) takes a `hold` and does them through the `Held` it gets.
 
 What is not stored (reply deltas, typing, autopilot status) is `publish`ed without the lock:
 it has no commit to follow. The next issue's speech events and a cross-process bus plug in
-here, behind `publish`.
+here, behind `publish`: a reply's speech (speech/speaker.py) publishes each sentence's audio
+once it is stored in the media store, and stores how the speech went with `save_speech`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from services.room.events import RoomEvent
 from services.room.hub import GatewayStream, RoomHub
 from services.room.recent import RecentMessages
 from services.room.store.protocol import RoomStore
-from services.room.store.records import AuthorRecord, MessageRecord, ReplyStart, RoomRecord
+from services.room.store.records import (
+    AuthorRecord,
+    MessageRecord,
+    ReplyStart,
+    RoomRecord,
+    SpeechRecord,
+)
 
 
 def room_updated(room: pb.Room) -> pb.SessionEvent:
@@ -138,6 +145,14 @@ class Held:
         self.publish(pb.SessionEvent(message=message))
         return message
 
+    async def save_speech(self, message_id: str, speech: SpeechRecord) -> pb.Message:
+        """Store how a reply's speech went and publish the message with it."""
+        record = await self.repo.save_speech(message_id, speech)
+        self.recent.stored(record)
+        message = message_pb(record)
+        self.publish(pb.SessionEvent(message=message))
+        return message
+
     async def update_room(
         self, write: Callable[[], Awaitable[RoomRecord | None]]
     ) -> RoomRecord | None:
@@ -242,6 +257,11 @@ class Timeline:
         async with self.hold(room_id) as held:
             return await held.finish_reply(message_id, **fields)
 
+    async def save_speech(self, room_id: str, message_id: str, speech: SpeechRecord) -> pb.Message:
+        """`Held.save_speech` in a hold of its own."""
+        async with self.hold(room_id) as held:
+            return await held.save_speech(message_id, speech)
+
     async def update_room(
         self, room_id: str, write: Callable[[], Awaitable[RoomRecord | None]]
     ) -> RoomRecord | None:
@@ -259,9 +279,10 @@ class Timeline:
         stream: GatewayStream,
         load_room: Callable[[], Awaitable[pb.Room]],
         streaming: Callable[[], list[pb.Message]] = list,
+        speaking: Callable[[], list[pb.SpeechEvent]] = list,
     ) -> None:
         """Add a gateway stream: its first event is the room as committed, with nothing
         published between that read and the stream joining the room's fan-out."""
         async with self.hold(stream.room_id):
             room = await load_room()
-            self.hub.open(stream, room, streaming)
+            self.hub.open(stream, room, streaming, speaking)

@@ -29,6 +29,7 @@ from services.room.orchestrator.context import PER_MESSAGE_OVERHEAD, Turn
 from services.room.orchestrator.scheduler import Ticket
 from services.room.orchestrator.summary import Summarizer
 from services.room.quota import QuotaExceeded, Quotas, Reservation
+from services.room.speech.speaker import Speaker
 from services.room.store.records import AuthorRecord, PersonaRecord, RoomRecord
 from services.room.timeline import Timeline
 
@@ -168,8 +169,10 @@ class ReplyWriter:
         summarizer: Summarizer,
         models: ModelInfo,
         quotas: Quotas | None,
+        speaker: Speaker | None = None,
     ) -> None:
         self.timeline = timeline
+        self.speaker = speaker  # None: replies are not spoken
         self.repo = timeline.repo
         self.llm = llm
         self.limits = limits
@@ -193,6 +196,8 @@ class ReplyWriter:
         prompt_estimate: int | None = None  # counted before Generate only where a quota needs it
         turns: list[Turn] = []
         counted: dict[str, int] = {}  # token counts the context was built with, by text
+        # A persona with a voice speaks each sentence as soon as it is complete.
+        speech = self.speaker.start(reply.room_id, message, persona) if self.speaker else None
         try:
             transcript = await self.timeline.recent_messages(
                 reply.room_id, upto_seq=message.seq - 1, limit=self.limits.context_messages
@@ -233,6 +238,8 @@ class ReplyWriter:
                 if chunk.HasField("delta"):
                     received.append(chunk.delta.text)
                     coalescer.add(chunk.delta.text)
+                    if speech is not None:
+                        speech.feed(chunk.delta.text)
                     if time.monotonic() - last_checkpoint >= self.limits.checkpoint_interval_s:
                         text = "".join(received)
                         await self.timeline.checkpoint(reply.room_id, message.id, text)
@@ -257,6 +264,8 @@ class ReplyWriter:
             coalescer.flush()
         # Shielded: the final state is stored and announced even if we are being cancelled again.
         reply.finishing = True
+        if speech is not None and status == "interrupted":
+            await asyncio.shield(speech.silence())  # nothing is heard after "interrupted"
         if reservation is not None:
             # Recorded before the reply shows as finished, so what follows it sees the usage.
             await asyncio.shield(
@@ -264,7 +273,11 @@ class ReplyWriter:
                     reservation, reply, final, received, (turns, counted), prompt_estimate
                 )
             )
-        await asyncio.shield(self.finish(reply, "".join(received), status, final, error))
+        try:
+            await asyncio.shield(self.finish(reply, "".join(received), status, final, error))
+        finally:
+            if speech is not None:
+                speech.end(flush=status != "interrupted")
         if shutting_down:
             raise asyncio.CancelledError
 

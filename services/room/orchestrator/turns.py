@@ -35,6 +35,7 @@ from services.room.orchestrator.reply import (
 from services.room.orchestrator.scheduler import FairScheduler, SchedulerLimits, Ticket
 from services.room.orchestrator.summary import Summarizer, SummaryConfig, is_command
 from services.room.quota import Quotas
+from services.room.speech.speaker import Speaker
 from services.room.store.records import MessageRecord, PersonaRecord, RoomRecord
 from services.room.timeline import Answers, QueuedReply, Timeline
 
@@ -128,6 +129,7 @@ class Orchestrator:
         quotas: Quotas | None = None,
         summary: SummaryConfig | None = None,
         slots: SchedulerLimits | None = None,
+        speaker: Speaker | None = None,
     ) -> None:
         self.timeline = timeline
         self.repo = timeline.repo
@@ -141,7 +143,9 @@ class Orchestrator:
             known_window=self.models.known_window,
             quotas=quotas,
         )
-        self.writer = ReplyWriter(timeline, llm, limits, self.summarizer, self.models, quotas)
+        self.writer = ReplyWriter(
+            timeline, llm, limits, self.summarizer, self.models, quotas, speaker
+        )
         self.scheduler = FairScheduler(slots or SchedulerLimits())
         self._waiting: dict[Ticket, Reply] = {}  # announced queued replies, by ticket
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -364,6 +368,11 @@ class Orchestrator:
     def streaming(self, room_id: str) -> list[pb.Message]:
         """Replies queued or streaming in a room, with the text sent so far."""
         return [r.snapshot() for r in self.writer.replies.values() if r.room_id == room_id]
+
+    def speaking(self, room_id: str) -> list[pb.SpeechEvent]:
+        """Speech so far of the room's replies still being spoken (none without a speaker)."""
+        speaker = self.writer.speaker
+        return speaker.speaking(room_id) if speaker is not None else []
 
     async def close(self) -> None:
         """Shutdown: streaming replies end as interrupted; queued ones stay queued for the next."""

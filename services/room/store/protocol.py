@@ -26,6 +26,7 @@ from services.room.store.records import (
     Posted,
     ReplyStart,
     RoomRecord,
+    SpeechRecord,
 )
 
 
@@ -142,6 +143,9 @@ class RoomStore(Protocol):
         error: str | None = None,
     ) -> MessageRecord:
         """A reply's final state (complete, interrupted or error); a finished one stays as is."""
+
+    async def save_speech(self, message_id: str, speech: SpeechRecord) -> MessageRecord:
+        """How a reply's speech went (voice, sentences, final, error), stored on the message."""
 
     async def interrupt_streaming(self) -> list[MessageRecord]:
         """At start: every reply left streaming by the last run ends interrupted."""

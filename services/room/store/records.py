@@ -86,6 +86,17 @@ class AuthorRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechRecord:
+    """How an AI reply's speech went: its voice, the sentences spoken, and why it ended early."""
+
+    voice: str
+    sentences: int = 0
+    final: bool = False
+    error: str = ""  # "" = it did not fail nor stop early
+    sample_rate: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRecord:
     """A message as stored; `seq` numbers the messages of a room 1, 2, 3, …
 
@@ -108,6 +119,7 @@ class MessageRecord:
     ttft_ms: int | None = None
     total_ms: int | None = None
     error: str | None = None
+    speech: SpeechRecord | None = None  # replies of a persona with a voice, once spoken
 
 
 @dataclass(frozen=True, slots=True)

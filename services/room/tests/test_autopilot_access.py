@@ -65,6 +65,9 @@ class FakeOrchestrator:
     def busy(self, room_id: str) -> bool:
         return False
 
+    def speaking(self, room_id: str) -> list[pb.SpeechEvent]:
+        return []
+
     def request_stop(self, room_id: str, message_id: str) -> bool:
         return False
 

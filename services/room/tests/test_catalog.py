@@ -9,8 +9,8 @@ import grpc
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.common.pb import llm_pb2
-from services.room.catalog import ModelCatalog
+from services.common.pb import llm_pb2, tts_pb2
+from services.room.catalog import ModelCatalog, VoiceCatalog
 
 pytestmark = [pytest.mark.unit, pytest.mark.asyncio]
 
@@ -76,3 +76,37 @@ async def test_a_node_that_never_answered_accepts_and_one_that_did_keeps_its_wor
     with pytest.raises(InvalidArgument):
         await catalog.check("anything", "m")
     await catalog.check("fast", "m")
+
+
+class FakeTts:
+    """ListVoices: one available voice, one unavailable; `down` makes it fail."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+    async def ListVoices(self, request: Any, timeout: float) -> tts_pb2.ListVoicesResponse:
+        if self.down:
+            raise _Unavailable()
+        return tts_pb2.ListVoicesResponse(
+            voices=[
+                tts_pb2.VoiceInfo(id="joe", available=True),
+                tts_pb2.VoiceInfo(id="gone", available=False, reason="no model file"),
+            ]
+        )
+
+
+async def test_voices_are_checked_like_models_and_an_unavailable_one_is_accepted() -> None:
+    tts = FakeTts()
+    catalog = VoiceCatalog(tts, clock=Clock())  # type: ignore[arg-type]
+    await catalog.check("joe", "Persona @a")
+    await catalog.check("gone", "Persona @a")  # its speech fails later, with the reason
+    await catalog.check("", "Persona @a")  # no voice
+    with pytest.raises(InvalidArgument, match=r"Persona @a: unknown voice 'bob'.*/api/voices"):
+        await catalog.check("bob", "Persona @a")
+
+
+async def test_a_voice_is_accepted_while_the_tts_node_was_never_reached() -> None:
+    tts = FakeTts()
+    tts.down = True
+    catalog = VoiceCatalog(tts, clock=Clock())  # type: ignore[arg-type]
+    await catalog.check("anything", "Persona @a")

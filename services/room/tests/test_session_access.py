@@ -26,6 +26,9 @@ class FakeOrchestrator:
         self.streaming: set[str] = set()
         self.stopped: list[str] = []
 
+    def speaking(self, room_id: str) -> list[pb.SpeechEvent]:
+        return []
+
     def request_stop(self, room_id: str, message_id: str) -> bool:
         if message_id in self.streaming:
             self.stopped.append(message_id)

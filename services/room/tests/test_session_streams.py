@@ -26,6 +26,9 @@ class FakeOrchestrator:
     def streaming(self, room_id: str) -> list[pb.Message]:
         return []
 
+    def speaking(self, room_id: str) -> list[pb.SpeechEvent]:
+        return []
+
     def request_stop(self, room_id: str, message_id: str) -> bool:
         return False
 

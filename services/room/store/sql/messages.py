@@ -18,6 +18,7 @@ from services.room.store.records import (
     MessageRecord,
     Posted,
     ReplyStart,
+    SpeechRecord,
 )
 from services.room.store.sql.base import Repository
 from services.room.store.sql.dialect import upsert
@@ -176,6 +177,25 @@ class MessageRows(Repository):
                 ttft_ms=ttft_ms,
                 total_ms=total_ms,
                 error=error,
+            )
+            .returning(_MESSAGES)
+        )
+        message = await self._write_core(_updated_message, statement)
+        if message is None:
+            raise NotFound(MESSAGE_NOT_FOUND)
+        return message
+
+    async def save_speech(self, message_id: str, speech: SpeechRecord) -> MessageRecord:
+        """Store how a reply's speech went; NotFound if there is no such message."""
+        statement = (
+            update(_MESSAGES)
+            .where(_MESSAGES.c.id == message_id)
+            .values(
+                speech_voice=speech.voice,
+                speech_sentences=speech.sentences,
+                speech_final=speech.final,
+                speech_error=speech.error,
+                speech_sample_rate=speech.sample_rate,
             )
             .returning(_MESSAGES)
         )

@@ -154,6 +154,12 @@ class Message(Base):
     ttft_ms: Mapped[int | None] = mapped_column(BigInteger)
     total_ms: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+    # Spoken replies only (speech_voice NULL: none); the audio itself is in the media store.
+    speech_voice: Mapped[str | None] = mapped_column(String(128))
+    speech_sentences: Mapped[int | None] = mapped_column(Integer)
+    speech_final: Mapped[bool | None] = mapped_column(Boolean)
+    speech_error: Mapped[str | None] = mapped_column(Text)
+    speech_sample_rate: Mapped[int | None] = mapped_column(Integer)
 
 
 class RoomSummary(Base):

@@ -15,6 +15,7 @@ from services.room.store.records import (
     MessageRecord,
     PersonaRecord,
     RoomRecord,
+    SpeechRecord,
     SummaryRecord,
 )
 from services.room.store.sql.models import Message, Room, RoomSummary
@@ -63,6 +64,11 @@ MESSAGE_COLUMNS = (
     "ttft_ms",
     "total_ms",
     "error",
+    "speech_voice",
+    "speech_sentences",
+    "speech_final",
+    "speech_error",
+    "speech_sample_rate",
 )
 
 
@@ -90,6 +96,11 @@ def message_from_values(values: Sequence[Any]) -> MessageRecord:
         ttft_ms,
         total_ms,
         error,
+        speech_voice,
+        speech_sentences,
+        speech_final,
+        speech_error,
+        speech_sample_rate,
     ) = values
     return MessageRecord(
         id=id,
@@ -107,6 +118,15 @@ def message_from_values(values: Sequence[Any]) -> MessageRecord:
         ttft_ms=ttft_ms,
         total_ms=total_ms,
         error=error,
+        speech=None
+        if speech_voice is None
+        else SpeechRecord(
+            voice=speech_voice,
+            sentences=speech_sentences or 0,
+            final=bool(speech_final),
+            error=speech_error or "",
+            sample_rate=speech_sample_rate or 0,
+        ),
     )
 
 

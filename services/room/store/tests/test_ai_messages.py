@@ -8,7 +8,7 @@ import pytest
 
 from services.common.errors import InvalidArgument, NotFound
 from services.room.store.protocol import RoomStore
-from services.room.store.records import AuthorRecord, MessageRecord, ReplyStart
+from services.room.store.records import AuthorRecord, MessageRecord, ReplyStart, SpeechRecord
 from services.room.store.registry import Store
 
 pytestmark = pytest.mark.unit
@@ -173,6 +173,22 @@ async def test_checkpoint_after_the_end_changes_nothing(repo: RoomStore) -> None
 
     assert await repo.get_message(room.id, reply.id) == stopped
     assert stopped.status == "interrupted"
+
+
+async def test_a_replys_speech_is_stored_with_it_and_read_back(repo: RoomStore) -> None:
+    room = await repo.create_room("General", "user-alice")
+    reply = await repo.start_ai_message(room.id, ALPHA, reply_to=None)
+    assert reply.speech is None
+    await repo.finish_message(reply.id, content="Hello there.", status="complete")
+
+    speech = SpeechRecord("joe", sentences=2, final=True, error="", sample_rate=22050)
+    saved = await repo.save_speech(reply.id, speech)
+
+    assert (saved.speech, saved.content, saved.status) == (speech, "Hello there.", "complete")
+    assert (await repo.get_message(room.id, reply.id)).speech == speech
+    assert (await history(repo, room.id))[-1].speech == speech
+    with pytest.raises(NotFound):
+        await repo.save_speech(MISSING, speech)
 
 
 async def test_human_and_ai_messages_share_one_dense_sequence(repo: RoomStore) -> None:
