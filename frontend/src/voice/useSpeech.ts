@@ -6,6 +6,12 @@ import { type Speaking, SpeechPlayer } from "./player";
 
 let shared: SpeechPlayer | null = null;
 
+/** Tests start each case with a fresh player (and AudioContext). */
+export function resetSharedPlayer(): void {
+  shared?.stop();
+  shared = null;
+}
+
 /** The page's one player (one AudioContext for every room). */
 export function sharedPlayer(): SpeechPlayer {
   shared ??= new SpeechPlayer();
