@@ -30,6 +30,8 @@ export default defineConfig({
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        // Speech plays without a click first (specs/speech.spec.ts), as after a user's gesture.
+        '--autoplay-policy=no-user-gesture-required',
       ],
     },
     trace: 'retain-on-failure',

@@ -18,6 +18,7 @@ import type {
   RoomAccess,
   RoomRole,
   RoomSettingsPatch,
+  Voice,
 } from "./types";
 
 export const CSRF_COOKIE = "chimera_csrf";
@@ -83,15 +84,43 @@ async function request<T>(method: string, path: string, body?: unknown, retried 
         .catch(() => false);
       if (renewed) return request<T>(method, path, body, true);
     }
-    const retry = Number(response.headers?.get?.("retry-after"));
-    throw new ApiError(
-      response.status,
-      typeof error?.code === "string" ? error.code : "http_error",
-      typeof error?.message === "string" ? error.message : `Request failed (${response.status}).`,
-      Number.isFinite(retry) && retry > 0 ? retry : null,
-    );
+    throw apiError(response, data);
   }
   return data as T;
+}
+
+function apiError(response: Response, data: { error?: { code?: unknown; message?: unknown } } | null): ApiError {
+  const error = data?.error;
+  const retry = Number(response.headers?.get?.("retry-after"));
+  return new ApiError(
+    response.status,
+    typeof error?.code === "string" ? error.code : "http_error",
+    typeof error?.message === "string" ? error.message : `Request failed (${response.status}).`,
+    Number.isFinite(retry) && retry > 0 ? retry : null,
+  );
+}
+
+/** A request answered with audio (WAV): its bytes, or the API's error. */
+async function requestAudio(method: string, path: string, body?: unknown): Promise<ArrayBuffer> {
+  const headers: Record<string, string> = { accept: "audio/wav, application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (UNSAFE.has(method)) {
+    const csrf = readCookie(CSRF_COOKIE);
+    if (csrf) headers[CSRF_HEADER] = csrf;
+  }
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "network", "Cannot reach the server.");
+  }
+  if (!response.ok) throw apiError(response, await response.json().catch(() => null));
+  return response.arrayBuffer();
 }
 
 const room = (id: string) => `/api/rooms/${encodeURIComponent(id)}`;
@@ -183,6 +212,21 @@ export class Api {
 
   async models(): Promise<ModelInfo[]> {
     return (await request<{ models: ModelInfo[] }>("GET", "/api/models")).models;
+  }
+
+  /** The TTS node's voices, available or not (with the reason). */
+  async voices(): Promise<Voice[]> {
+    return (await request<{ voices: Voice[] }>("GET", "/api/voices")).voices;
+  }
+
+  /** A short text said by a voice (WAV), to preview it. */
+  previewSpeech(voice: string, text: string, rate?: number): Promise<ArrayBuffer> {
+    return requestAudio("POST", "/api/speech", rate === undefined ? { voice, text } : { voice, text, rate });
+  }
+
+  /** A reply's whole stored speech (WAV); 404 when it has none. */
+  speech(roomId: string, messageId: string): Promise<ArrayBuffer> {
+    return requestAudio("GET", `${room(roomId)}/messages/${encodeURIComponent(messageId)}/speech?format=wav`);
   }
 
   async members(roomId: string): Promise<Member[]> {

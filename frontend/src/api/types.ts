@@ -41,13 +41,64 @@ export type Summary = S.SummaryOut;
 export type AuthorKind = S.AuthorOut["kind"];
 export type MessageStatus = S.MessageOut["status"];
 export type Author = S.AuthorOut;
-export type Message = S.MessageOut;
+export type Message = S.MessageOut & { speech?: MessageSpeech | null };
 export type MessagePage = S.MessagePage;
 export type ModelInfo = S.ModelOut;
 
 export type WelcomeFrame = S.WelcomeFrame;
-export type ServerFrame = S.ServerFrame;
-export type ClientFrame = S.ClientFrame;
+
+// Speech (issue 13; docs/voices.md). Written by hand until the gateway's models for them land
+// and scripts/gen_web_types.py generates them: then these become aliases like the others.
+
+/** How a socket asks to hear speech: 16-bit little-endian mono PCM, or Ogg Opus. */
+export type AudioFormat = "pcm" | "opus";
+
+/** A voice of the TTS node's registry (GET /api/voices). */
+export interface Voice {
+  id: string;
+  backend: string;
+  name: string;
+  language: string | null;
+  available: boolean;
+  reason: string | null;
+  sample_rate: number;
+  speakers?: string[] | null;
+}
+
+/** What a reply's stored speech holds (on messages of a persona with a voice; may be absent). */
+export interface MessageSpeech {
+  voice: string;
+  sentences: number;
+  final: boolean;
+  error?: string | null;
+  sample_rate: number;
+}
+
+/** One sentence of a reply's speech, to the sockets that asked for audio. */
+export interface SpeechFrame {
+  type: "speech";
+  message_id: string;
+  /** The reply's sentences count from 0. */
+  index: number;
+  text: string;
+  format: AudioFormat;
+  sample_rate: number;
+  /** Base64 of the sentence's audio; may be empty on the final frame. */
+  audio: string;
+  /** The reply's last speech frame. */
+  final: boolean;
+  /** Why speech failed, on a final frame. */
+  error?: string | null;
+}
+
+/** Ask for speech frames in a format, or for none ("off"). */
+export interface AudioFrame {
+  type: "audio";
+  format: AudioFormat | "off";
+}
+
+export type ServerFrame = S.ServerFrame | SpeechFrame;
+export type ClientFrame = Exclude<S.ClientFrame, S.HelloFrame> | (S.HelloFrame & { audio?: AudioFormat }) | AudioFrame;
 
 /**
  * A message the user composed that the server has not acknowledged yet. Written by hand: it is

@@ -18,6 +18,8 @@ const sage: Persona = {
   max_tokens: 512,
   talkativeness: 0.5,
   muted: false,
+  voice: null,
+  voice_rate: 1,
 };
 
 describe("autopilot drafts", () => {

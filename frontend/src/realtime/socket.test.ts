@@ -280,6 +280,70 @@ describe("RoomConnection", () => {
   });
 });
 
+describe("RoomConnection audio", () => {
+  it("asks for speech in every hello once switched on, and says so at once when welcomed", () => {
+    const conn = connection();
+    conn.connect();
+    const first = welcomeLatest();
+    expect(first.sent[0]).toEqual({ type: "hello", token: "tok" });
+    conn.setAudio("pcm");
+    expect(first.framesOf("audio")).toEqual([{ type: "audio", format: "pcm" }]);
+    first.drop(1012);
+    timers.fire();
+    const second = welcomeLatest();
+    expect(second.sent[0]).toEqual({ type: "hello", token: "tok", audio: "pcm" });
+    // The hello said it: no audio frame on top.
+    expect(second.framesOf("audio")).toEqual([]);
+  });
+
+  it("switches speech off with an audio frame, and later hellos ask for none", () => {
+    const conn = new RoomConnection({
+      roomId: "r1",
+      url: "ws://test/ws/room/r1",
+      createSocket: (url) => new FakeSocket(url),
+      setTimer: timers.set,
+      clearTimer: timers.clear,
+      audio: "pcm",
+    });
+    conn.connect();
+    const first = welcomeLatest();
+    expect(first.sent[0]).toEqual({ type: "hello", audio: "pcm" });
+    conn.setAudio(null);
+    expect(first.framesOf("audio")).toEqual([{ type: "audio", format: "off" }]);
+    first.drop(1006);
+    timers.fire();
+    expect(welcomeLatest().sent[0]).toEqual({ type: "hello" });
+  });
+
+  it("tells a switch made between the hello and the welcome once welcomed", () => {
+    const conn = connection();
+    conn.connect();
+    const socket = FakeSocket.latest();
+    socket.open();
+    conn.setAudio("pcm");
+    expect(socket.framesOf("audio")).toEqual([]);
+    socket.receive(welcome());
+    expect(socket.framesOf("audio")).toEqual([{ type: "audio", format: "pcm" }]);
+  });
+
+  it("passes speech frames on to its listeners", () => {
+    connection().connect();
+    const socket = welcomeLatest();
+    const speech = {
+      type: "speech",
+      message_id: "m2",
+      index: 0,
+      text: "Hi.",
+      format: "pcm",
+      sample_rate: 22050,
+      audio: "AAA=",
+      final: false,
+    };
+    socket.receive(speech);
+    expect(events.filter((e) => e.kind === "frame").at(-1)).toEqual({ kind: "frame", frame: speech });
+  });
+});
+
 describe("backoffDelay", () => {
   it("stays within half to all of the capped exponential", () => {
     expect(backoffDelay(0, 500, 15_000, 0)).toBe(250);

@@ -3,7 +3,7 @@
 // message exactly once per socket, under the client_msg_id it got when it was composed.
 // No React here: the app subscribes to events, tests drive it with a fake socket.
 
-import type { AutopilotPatch, ClientFrame, OutboxItem, ServerFrame } from "../api/types";
+import type { AudioFormat, AutopilotPatch, ClientFrame, OutboxItem, ServerFrame } from "../api/types";
 import { newClientMsgId } from "./ids";
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "offline";
@@ -72,6 +72,8 @@ export interface RoomConnectionOptions {
   rateLimitedRetryMs?: number;
   /** Whether the browser thinks it has a network; while not, the state reads "offline". */
   isOnline?: () => boolean;
+  /** Ask for replies' speech in this format from the hello on (null: no speech frames). */
+  audio?: AudioFormat | null;
 }
 
 /** The delay before reconnect attempt `attempt` (0-based): exponential, capped, half jittered. */
@@ -86,10 +88,13 @@ export function roomSocketUrl(roomId: string, location: Location = window.locati
 }
 
 export class RoomConnection {
-  private readonly opts: Required<Omit<RoomConnectionOptions, "url" | "token">> & {
+  private readonly opts: Required<Omit<RoomConnectionOptions, "url" | "token" | "audio">> & {
     url: string;
     token: string | null;
   };
+  /** The speech format wanted now, and what the current socket was last told. */
+  private audioWanted: AudioFormat | null;
+  private audioTold: AudioFormat | null = null;
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private socket: SocketLike | null = null;
   private welcomed = false;
@@ -129,6 +134,7 @@ export class RoomConnection {
       roomId: options.roomId,
       token: options.token ?? null,
     };
+    this.audioWanted = options.audio ?? null;
   }
 
   get state(): ConnectionState {
@@ -215,6 +221,19 @@ export class RoomConnection {
     return this.write({ type: "interrupt", message_id: messageId });
   }
 
+  /**
+   * Hear replies' speech in `format`, or none (null). Told to the server now when welcomed;
+   * every later hello (reconnects) carries it.
+   */
+  setAudio(format: AudioFormat | null): void {
+    this.audioWanted = format;
+    this.tellAudio();
+  }
+
+  get audio(): AudioFormat | null {
+    return this.audioWanted;
+  }
+
   /** The browser says the network is back: retry now instead of waiting out the backoff. */
   handleOnline(): void {
     // After a 4429 the long wait stands: the server asked for it, not the network.
@@ -245,6 +264,8 @@ export class RoomConnection {
       if (this.opts.token) hello.token = this.opts.token;
       // Nothing held: no last_seq, so the server does not replay the whole room.
       if (this.highestSeq > 0) hello.last_seq = this.highestSeq;
+      if (this.audioWanted) hello.audio = this.audioWanted;
+      this.audioTold = this.audioWanted;
       socket.send(JSON.stringify(hello));
     };
     socket.onmessage = (event) => {
@@ -280,6 +301,8 @@ export class RoomConnection {
       case "welcome":
         this.setState("connected", null);
         this.emit({ kind: "frame", frame });
+        // Switched between the hello and the welcome: say it now.
+        this.tellAudio();
         this.flush();
         return;
       case "message":
@@ -359,6 +382,11 @@ export class RoomConnection {
       if (!this.write(frame)) return;
       this.sentOnSocket.add(item.client_msg_id);
     }
+  }
+
+  private tellAudio(): void {
+    if (this.audioTold === this.audioWanted) return;
+    if (this.write({ type: "audio", format: this.audioWanted ?? "off" })) this.audioTold = this.audioWanted;
   }
 
   private write(frame: ClientFrame): boolean {

@@ -1,17 +1,22 @@
 import { useId } from "react";
-import type { ModelInfo } from "../api/types";
+import type { ModelInfo, Voice } from "../api/types";
 import { type DraftErrors, newDraft, type PersonaDraft } from "./personas";
+import { VoiceFields } from "./VoiceFields";
 
 interface Props {
   drafts: PersonaDraft[];
   onChange: (drafts: PersonaDraft[]) => void;
   models: ModelInfo[] | null;
   modelsError: string | null;
+  /** The voice registry (null: loading); absent where the form offers no voices. */
+  voices?: Voice[] | null;
+  voicesError?: string | null;
+  onPreview?: (voice: string, text: string, rate: number) => Promise<ArrayBuffer>;
   errors: Record<string, DraftErrors>;
 }
 
 /** Add, remove and edit a room's personas. */
-export function PersonaEditor({ drafts, onChange, models, modelsError, errors }: Props) {
+export function PersonaEditor({ drafts, onChange, models, modelsError, errors, ...voice }: Props) {
   const update = (key: string, patch: Partial<PersonaDraft>) =>
     onChange(drafts.map((d) => (d.key === key ? { ...d, ...patch } : d)));
   const add = () =>
@@ -46,6 +51,9 @@ export function PersonaEditor({ drafts, onChange, models, modelsError, errors }:
           index={i + 1}
           draft={draft}
           models={models}
+          voices={voice.voices ?? null}
+          voicesError={voice.voicesError ?? null}
+          onPreview={voice.onPreview}
           errors={errors[draft.key] ?? {}}
           onChange={(patch) => update(draft.key, patch)}
           onRemove={() => remove(draft.key)}
@@ -59,12 +67,16 @@ interface FieldsProps {
   index: number;
   draft: PersonaDraft;
   models: ModelInfo[] | null;
+  voices: Voice[] | null;
+  voicesError: string | null;
+  onPreview?: (voice: string, text: string, rate: number) => Promise<ArrayBuffer>;
   errors: DraftErrors;
   onChange: (patch: Partial<PersonaDraft>) => void;
   onRemove: () => void;
 }
 
-function PersonaFields({ index, draft, models, errors, onChange, onRemove }: FieldsProps) {
+function PersonaFields(props: FieldsProps) {
+  const { index, draft, models, errors, onChange, onRemove } = props;
   const id = useId();
   const selected = models?.find((m) => m.id === draft.model);
   const known = !draft.model || !models || selected !== undefined;
@@ -166,6 +178,14 @@ function PersonaFields({ index, draft, models, errors, onChange, onRemove }: Fie
             onChange={(e) => onChange({ system_prompt: e.target.value })}
           />
         </div>
+        <VoiceFields
+          draft={draft}
+          voices={props.voices}
+          voicesError={props.voicesError}
+          error={errors.voice_rate}
+          onChange={onChange}
+          onPreview={props.onPreview}
+        />
       </div>
     </fieldset>
   );

@@ -6,6 +6,7 @@ import { AccessFields } from "./AccessFields";
 import { PersonaEditor } from "./PersonaEditor";
 import { fromDraft, type PersonaDraft, toDraft, validateDrafts } from "./personas";
 import { useModels } from "./useModels";
+import { useVoices } from "./useVoices";
 
 /** A room as its form edits it. */
 export interface RoomDraft {
@@ -52,6 +53,7 @@ export function useRoomForm(api: Api, initial: RoomDraft | (() => RoomDraft)) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const { models, error: modelsError } = useModels(api);
+  const { voices, error: voicesError } = useVoices(api);
   const personaErrors = validateDrafts(draft.personas);
 
   /** Busy while `action` runs; if it fails, its message shows and the form can be sent again. */
@@ -75,6 +77,10 @@ export function useRoomForm(api: Api, initial: RoomDraft | (() => RoomDraft)) {
     personaErrors: showErrors ? personaErrors : {},
     models,
     modelsError,
+    voices,
+    voicesError,
+    /** Say a sample sentence in a voice (the bytes of a WAV). */
+    preview: (voice: string, text: string, rate: number) => api.previewSpeech(voice, text, rate),
     busy,
     error,
     save,
@@ -119,6 +125,9 @@ export function RoomFields({ form, nameId, placeholder, guestOwner }: Props) {
         onChange={(personas) => update({ personas })}
         models={form.models}
         modelsError={form.modelsError}
+        voices={form.voices}
+        voicesError={form.voicesError}
+        onPreview={form.preview}
         errors={form.personaErrors}
       />
     </>

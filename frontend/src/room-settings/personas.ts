@@ -13,9 +13,13 @@ export interface PersonaDraft {
   /** Autopilot: weight in the speaker draw, "0".."1" (edited in AutopilotSettings). */
   talkativeness: string;
   muted: boolean;
+  /** A voice id, or "" for none (not heard). */
+  voice: string;
+  /** Speaking rate, "0.5".."2". */
+  voice_rate: string;
 }
 
-export type DraftErrors = Partial<Record<"handle" | "model" | "temperature" | "talkativeness", string>>;
+export type DraftErrors = Partial<Record<"handle" | "model" | "temperature" | "talkativeness" | "voice_rate", string>>;
 
 const HANDLE = /^[a-z0-9_-]{1,32}$/;
 let counter = 0;
@@ -34,6 +38,8 @@ export function newDraft(models: ModelInfo[], taken: string[]): PersonaDraft {
     temperature: "0.7",
     talkativeness: "0.5",
     muted: false,
+    voice: "",
+    voice_rate: "1",
   };
 }
 
@@ -48,6 +54,8 @@ export function toDraft(p: Persona): PersonaDraft {
     max_tokens: p.max_tokens,
     talkativeness: String(p.talkativeness ?? 0.5),
     muted: p.muted ?? false,
+    voice: p.voice ?? "",
+    voice_rate: String(p.voice_rate ?? 1),
   };
 }
 
@@ -60,6 +68,8 @@ export function fromDraft(d: PersonaDraft): PersonaInput {
     temperature: Number(d.temperature),
     talkativeness: Number(d.talkativeness),
     muted: d.muted,
+    voice: d.voice || null,
+    voice_rate: Number(d.voice_rate),
   };
   if (d.max_tokens !== undefined) out.max_tokens = d.max_tokens;
   return out;
@@ -83,6 +93,8 @@ export function validateDrafts(drafts: PersonaDraft[]): Record<string, DraftErro
     if (d.talkativeness.trim() === "" || !Number.isFinite(talk) || talk < 0 || talk > 1) {
       e.talkativeness = "From 0 to 1.";
     }
+    const rate = Number(d.voice_rate);
+    if (d.voice_rate.trim() === "" || !Number.isFinite(rate) || rate < 0.5 || rate > 2) e.voice_rate = "From 0.5 to 2.";
     if (Object.keys(e).length) errors[d.key] = e;
   }
   return errors;

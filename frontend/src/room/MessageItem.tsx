@@ -2,7 +2,7 @@ import { type CSSProperties, memo } from "react";
 import type { Message } from "../api/types";
 import { Markdown } from "../markdown/Markdown";
 import { hue, initials, shortTime, snippet } from "../ui/format";
-import { ReplyIcon, StopIcon } from "../ui/icons";
+import { PlayIcon, ReplyIcon, SpeakerIcon, StopIcon } from "../ui/icons";
 
 interface Props {
   message: Message;
@@ -16,6 +16,13 @@ interface Props {
   /** Absent where I may not stop replies (a viewer). */
   onStop?: (messageId: string) => void;
   onJump: (messageId: string) => void;
+  /** The index of its sentence being said now (live or from its recording), else null. */
+  speakingIndex?: number | null;
+  /** Whether it has speech to play again (a play button); its recording is playing. */
+  hasSpeech?: boolean;
+  playing?: boolean;
+  onPlaySpeech?: (messageId: string) => void;
+  onStopSpeech?: () => void;
 }
 
 export function Avatar({ id, name, ai }: { id: string; name: string; ai: boolean }) {
@@ -40,6 +47,8 @@ function usageTitle(m: Message): string | undefined {
 /** One message in the timeline. */
 export const MessageItem = memo(function MessageItem(props: Props) {
   const { message: m, quoted, mine, continued, highlighted, onReply, onStop, onJump } = props;
+  const speakingIndex = props.speakingIndex ?? null;
+  const speaking = speakingIndex !== null;
   const ai = m.author.kind === "ai";
   const streaming = m.status === "streaming";
   const queued = m.status === "queued";
@@ -47,8 +56,9 @@ export const MessageItem = memo(function MessageItem(props: Props) {
   return (
     <article
       id={`msg-${m.id}`}
-      className={`msg${mine ? " msg-mine" : ""}${continued ? " msg-continued" : ""}${highlighted ? " msg-highlight" : ""}`}
+      className={`msg${mine ? " msg-mine" : ""}${continued ? " msg-continued" : ""}${highlighted ? " msg-highlight" : ""}${speaking ? " msg-speaking" : ""}`}
       data-status={m.status}
+      data-speaking={speaking ? speakingIndex : undefined}
       data-seq={m.seq}
       data-kind={m.author.kind}
       aria-busy={streaming || queued}
@@ -70,6 +80,23 @@ export const MessageItem = memo(function MessageItem(props: Props) {
           <time dateTime={m.created_at} title={new Date(m.created_at).toLocaleString()}>
             {shortTime(m.created_at)}
           </time>
+          {speaking && (
+            <span className="msg-speaking-mark" role="img" aria-label={`Speaking, sentence ${speakingIndex + 1}`}>
+              <SpeakerIcon />
+            </span>
+          )}
+          {props.hasSpeech && props.onPlaySpeech && (
+            <button
+              type="button"
+              className="icon-btn msg-play"
+              onClick={() => (props.playing ? props.onStopSpeech?.() : props.onPlaySpeech?.(m.id))}
+              aria-label={props.playing ? `Stop listening to ${m.author.name}` : `Listen to ${m.author.name}`}
+              title={props.playing ? "Stop listening" : "Listen"}
+              aria-pressed={props.playing ?? false}
+            >
+              {props.playing ? <StopIcon /> : <PlayIcon />}
+            </button>
+          )}
           <button
             type="button"
             className="icon-btn msg-reply"
@@ -103,6 +130,7 @@ export const MessageItem = memo(function MessageItem(props: Props) {
             {m.error ? `: ${m.error}` : "."}
           </p>
         )}
+        {m.speech?.error && <p className="msg-state msg-state-speech">Speech failed: {m.speech.error}</p>}
         {m.status === "error" && (
           <p className="msg-state msg-state-error">Failed: {m.error || "the model gave no reason."}</p>
         )}

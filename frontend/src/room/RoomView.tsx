@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import type { Message, Room } from "../api/types";
+import type { Message, Room, ServerFrame } from "../api/types";
 import { useSession } from "../app/context";
 import { AutopilotBar } from "../autopilot/AutopilotBar";
 import { Composer } from "../composer/Composer";
@@ -9,8 +9,11 @@ import { ConnectionStatus } from "../realtime/ConnectionStatus";
 import { RoomSettings } from "../room-settings/RoomSettings";
 import { typingText } from "../ui/format";
 import { BackIcon, CloseIcon, GearIcon, MembersIcon, PeopleIcon, UserPlusIcon } from "../ui/icons";
+import { SpeakerSwitch } from "../voice/SpeakerSwitch";
+import { useSound } from "../voice/sound";
+import { useSpeech } from "../voice/useSpeech";
 import { Participants } from "./Participants";
-import { pendingItems } from "./state";
+import { hasSpeech, pendingItems } from "./state";
 import { Timeline } from "./Timeline";
 import { useRoom } from "./useRoom";
 
@@ -28,8 +31,19 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
     (reason: "unauthorized" | "signed_out") => signOut(reason === "signed_out" ? "ended" : "expired"),
     [signOut],
   );
-  const room = useRoom(roomId, api, onEnded);
+  const [sound, setSound] = useSound();
+  // The speech hook needs the messages, the room its frames: a ref joins them.
+  const frameSink = useRef<(frame: ServerFrame) => void>(() => {});
+  const onFrame = useCallback((frame: ServerFrame) => frameSink.current(frame), []);
+  const room = useRoom(roomId, api, onEnded, { audio: sound ? "pcm" : null, onFrame });
   const { state } = room;
+  const speech = useSpeech(roomId, api, sound, state.messages);
+  frameSink.current = speech.onFrame;
+  const switchSound = (on: boolean) => {
+    if (on) speech.unlock();
+    setSound(on);
+  };
+  const replyHasSpeech = useCallback((m: Message) => hasSpeech(state, m), [state]);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [peopleOpen, setPeopleOpen] = useState(false);
   const [panel, setPanel] = useState<Panel>(null);
@@ -102,6 +116,7 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
           {state.room?.name ?? "…"}
         </h1>
         <ConnectionStatus state={state.connection} retryInMs={state.retryInMs} />
+        <SpeakerSwitch on={sound} onChange={switchSound} />
         <button
           type="button"
           className="icon-btn people-toggle"
@@ -163,6 +178,11 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
             onStop={viewer ? undefined : room.interrupt}
             onRetry={room.retry}
             onDiscard={room.discard}
+            speaking={speech.speaking}
+            hasSpeech={replyHasSpeech}
+            playing={speech.playing}
+            onPlaySpeech={speech.play}
+            onStopSpeech={speech.stopPlaying}
           />
           <div className="below-log">
             {state.room && (
@@ -176,6 +196,11 @@ export function RoomView({ roomId, onRoomChanged }: Props) {
                 <span>
                   Too many connections or messages. Trying again in {Math.max(1, Math.round(state.limited / 1000))} s.
                 </span>
+              </div>
+            )}
+            {speech.error && (
+              <div role="alert" className="notice">
+                <span>{speech.error}</span>
               </div>
             )}
             {state.notice && (

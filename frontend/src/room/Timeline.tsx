@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { Message, OutboxItem } from "../api/types";
 import type { ConnectionState } from "../realtime/socket";
+import type { Speaking } from "../voice/player";
 import { MessageItem } from "./MessageItem";
 import { PendingItem } from "./PendingItem";
 
@@ -20,6 +21,12 @@ interface Props {
   onStop?: (messageId: string) => void;
   onRetry: (clientMsgId: string) => void;
   onDiscard: (clientMsgId: string) => void;
+  /** Speech: what is being said now, which replies can be played again, the one playing. */
+  speaking?: Speaking | null;
+  hasSpeech?: (message: Message) => boolean;
+  playing?: string | null;
+  onPlaySpeech?: (messageId: string) => void;
+  onStopSpeech?: () => void;
 }
 
 /** Within this many pixels of the end counts as "at the end": new content keeps it there. */
@@ -173,6 +180,11 @@ export function Timeline(props: Props) {
                 onReply={props.onReply}
                 onStop={props.onStop}
                 onJump={jump}
+                speakingIndex={props.speaking?.messageId === m.id ? props.speaking.index : null}
+                hasSpeech={m.author.kind === "ai" && (props.hasSpeech?.(m) ?? false)}
+                playing={props.playing === m.id}
+                onPlaySpeech={props.onPlaySpeech}
+                onStopSpeech={props.onStopSpeech}
               />
             );
           })}

@@ -40,6 +40,8 @@ export interface RoomState {
   notice: string | null;
   /** What the room's autopilot is doing now. */
   autopilot: AutopilotStatus;
+  /** Replies whose speech frames this view has had (they can be played again). */
+  spoken: Record<string, true>;
 }
 
 /** What a `rate_limited` error frame shows: not blocking, it goes by itself. */
@@ -78,6 +80,7 @@ export function initialRoomState(): RoomState {
     limited: null,
     notice: null,
     autopilot: AUTOPILOT_OFF,
+    spoken: {},
   };
 }
 
@@ -244,6 +247,10 @@ function applyFrame(state: RoomState, frame: ServerFrame, now: number): RoomStat
         ...state,
         room: { ...mergeRoom(state.room, frame.room), ...(state.role !== undefined && { role: state.role }) },
       };
+    case "speech":
+      // Only whether a reply has speech is kept here: the audio goes to the player.
+      if (!frame.audio || state.spoken[frame.message_id]) return state;
+      return { ...state, spoken: { ...state.spoken, [frame.message_id]: true } };
     case "autopilot_status":
       return { ...state, autopilot: { state: frame.state, handle: frame.handle, reason: frame.reason } };
     case "error":
@@ -316,6 +323,11 @@ export function pendingItems(state: RoomState): OutboxItem[] {
     state.messages.filter((m) => m.client_msg_id && m.author.id === meId).map((m) => m.client_msg_id as string),
   );
   return state.outbox.filter((i) => !echoed.has(i.client_msg_id));
+}
+
+/** Whether a reply has speech to play again: stored with it, or heard here. */
+export function hasSpeech(state: RoomState, message: Message): boolean {
+  return (message.speech?.sentences ?? 0) > 0 || state.spoken[message.id] === true;
 }
 
 /** The highest seq held. */

@@ -1,7 +1,7 @@
 // Wires a RoomConnection and the REST history to the room reducer for one open room.
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { type Api, ApiError } from "../api/api";
-import type { AutopilotPatch, Message, Room } from "../api/types";
+import type { AudioFormat, AutopilotPatch, Message, Room, ServerFrame } from "../api/types";
 import { type FatalReason, RoomConnection } from "../realtime/socket";
 import { highestSeq, initialRoomState, type RoomState, roomReducer } from "./state";
 
@@ -26,6 +26,13 @@ export interface RoomControls {
   dismissNotice: () => void;
 }
 
+export interface RoomOptions {
+  /** Ask for replies' speech in this format (null: none); follows changes. */
+  audio?: AudioFormat | null;
+  /** Hears every server frame (speech included) as it arrives. */
+  onFrame?: (frame: ServerFrame) => void;
+}
+
 /**
  * One open room. `onEnded` hears the reasons that end more than the room: the session is not
  * accepted (401, close 4401) or was ended elsewhere (close 1008). Losing access to the room
@@ -35,6 +42,7 @@ export function useRoom(
   roomId: string,
   api: Api,
   onEnded: (reason: Extract<FatalReason, "unauthorized" | "signed_out">) => void,
+  options: RoomOptions = {},
 ): RoomControls {
   const [state, dispatch] = useReducer(roomReducer, undefined, initialRoomState);
   const [loadingOlder, setLoadingOlder] = useState(false);
@@ -44,6 +52,11 @@ export function useRoom(
   const olderRef = useRef<Promise<void> | null>(null);
   const endedRef = useRef(onEnded);
   endedRef.current = onEnded;
+  const audio = options.audio ?? null;
+  const audioRef = useRef(audio);
+  audioRef.current = audio;
+  const frameRef = useRef(options.onFrame);
+  frameRef.current = options.onFrame;
 
   const failed = useCallback((error: unknown) => {
     if (error instanceof ApiError && error.status === 401) endedRef.current("unauthorized");
@@ -57,7 +70,7 @@ export function useRoom(
   useEffect(() => {
     let live = true;
     // No token: the session cookie goes with the WebSocket upgrade.
-    const conn = new RoomConnection({ roomId });
+    const conn = new RoomConnection({ roomId, audio: audioRef.current });
     connRef.current = conn;
 
     /** My role decides what I may do (viewers cannot post or stop): ask REST, it is per caller. */
@@ -86,6 +99,7 @@ export function useRoom(
     const unsubscribe = conn.subscribe((event) => {
       switch (event.kind) {
         case "frame":
+          frameRef.current?.(event.frame);
           if (event.frame.type === "welcome" && !event.frame.resumed) {
             // The room is behind what we hold (it was reset): start over from its newest page.
             if (event.frame.last_seq < conn.lastSeq) conn.resetSeq(0);
@@ -127,6 +141,10 @@ export function useRoom(
       connRef.current = null;
     };
   }, [roomId, api, failed]);
+
+  useEffect(() => {
+    connRef.current?.setAudio(audio);
+  }, [audio]);
 
   // Whatever the REST pages added is held too: a resume starts after it.
   useEffect(() => {

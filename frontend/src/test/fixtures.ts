@@ -23,6 +23,8 @@ export function room(overrides: Partial<Room> = {}): Room {
         max_tokens: 512,
         talkativeness: 0.5,
         muted: false,
+        voice: null,
+        voice_rate: 1,
       },
     ],
     access: "invite",

@@ -93,3 +93,20 @@ export const MembersIcon = () => (
     <path d="M22 21v-2a4 4 0 0 0-3-3.9M16 3.1a4 4 0 0 1 0 7.8" />
   </Icon>
 );
+export const SpeakerIcon = () => (
+  <Icon>
+    <path d="M11 5 6 9H2v6h4l5 4V5z" />
+    <path d="M15.5 8.5a5 5 0 0 1 0 7M19 5a10 10 0 0 1 0 14" />
+  </Icon>
+);
+export const SpeakerOffIcon = () => (
+  <Icon>
+    <path d="M11 5 6 9H2v6h4l5 4V5z" />
+    <path d="m23 9-6 6M17 9l6 6" />
+  </Icon>
+);
+export const PlayIcon = () => (
+  <Icon>
+    <path d="M7 4v16l13-8L7 4z" fill="currentColor" />
+  </Icon>
+);

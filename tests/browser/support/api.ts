@@ -31,6 +31,8 @@ export interface Persona {
   model?: string;
   system_prompt?: string;
   max_tokens?: number;
+  /** A voice id from GET /api/voices: its replies are spoken. */
+  voice?: string;
 }
 
 export class Api {
