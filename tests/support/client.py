@@ -273,14 +273,16 @@ class Member:
     _reader: asyncio.Task[None] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def connect(self, last_seq: int | None = None) -> dict[str, Any]:
-        """Open the socket, say hello, and return the welcome frame."""
+    async def connect(self, last_seq: int | None = None, audio: str | None = None) -> dict[str, Any]:
+        """Open the socket, say hello (asking for speech as `audio`), and return the welcome."""
         self.ws = await websockets.connect(self.url, max_size=None, additional_headers=self.headers)
         hello: dict[str, Any] = {"type": "hello"}
         if self.token is not None:
             hello["token"] = self.token
         if last_seq is not None:
             hello["last_seq"] = last_seq
+        if audio is not None:
+            hello["audio"] = audio
         await self.ws.send(json.dumps(hello))
         self.close_code = None
         start = len(self.frames)  # a reconnect must not find the previous connection's welcome

@@ -96,11 +96,12 @@ async def connected(
     *,
     headers: dict[str, str] | None = None,
     last_seq: int | None = None,
+    audio: str | None = None,
 ) -> Member:
     """A member of `room_id` through gateway `gateway`, connected; `opened` gets it to close."""
     member = Member(stack.ws_url(room_id, gateway), token, headers=headers or {})
     opened.append(member)
-    await member.connect(last_seq)
+    await member.connect(last_seq, audio)
     return member
 
 

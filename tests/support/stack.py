@@ -20,6 +20,7 @@ from services.common.pb.llm_pb2_grpc import LlmServiceStub
 READY_TIMEOUT_S = 60.0
 ROOM_SERVICE = "chimera.v1.RoomService"
 LLM_SERVICE = "chimera.v1.LlmService"
+TTS_SERVICE = "chimera.v1.TtsService"
 
 
 @dataclass
@@ -86,7 +87,9 @@ class Stack:
     env_extra: dict[str, str] = field(default_factory=dict)
     room_port: int = field(default_factory=lambda: free_port("127.0.0.1"))
     llm_port: int = field(default_factory=lambda: free_port("127.0.0.1"))
+    tts_port: int = field(default_factory=lambda: free_port("127.0.0.1"))
     llm: ServiceProcess | None = None
+    tts: ServiceProcess | None = None
     room: ServiceProcess | None = None
     gateways: list[ServiceProcess] = field(default_factory=list)
     gateway_ports: list[int] = field(default_factory=list)
@@ -102,6 +105,9 @@ class Stack:
             CHIMERA_LLM_HOST="127.0.0.1",
             CHIMERA_LLM_PORT=str(self.llm_port),
             CHIMERA_LLM_ADDR=f"127.0.0.1:{self.llm_port}",
+            CHIMERA_TTS_HOST="127.0.0.1",
+            CHIMERA_TTS_PORT=str(self.tts_port),
+            CHIMERA_TTS_ADDR=f"127.0.0.1:{self.tts_port}",
             CHIMERA_SHUTDOWN_GRACE_S="5",
             PYTHONUNBUFFERED="1",
         )
@@ -141,6 +147,17 @@ class Stack:
         await self.llm.start()
         await self.llm.wait_ready(lambda: grpc_serving(f"127.0.0.1:{self.llm_port}", LLM_SERVICE))
 
+    async def start_tts(self, voices: Path) -> None:
+        """Start (or restart) the TTS node with the voice registry file `voices`."""
+        self.tts = ServiceProcess(
+            "tts",
+            "services.tts_node",
+            self._env(CHIMERA_VOICES=str(voices)),
+            self.workdir / "tts.log",
+        )
+        await self.tts.start()
+        await self.tts.wait_ready(lambda: grpc_serving(f"127.0.0.1:{self.tts_port}", TTS_SERVICE))
+
     async def add_gateway(self, **env: str) -> int:
         """Start one more gateway, with `env` over the stack's settings; return its index."""
         port = free_port("127.0.0.1")
@@ -172,7 +189,7 @@ class Stack:
 
     async def stop(self) -> None:
         """SIGTERM everything that still runs."""
-        for process in [*self.gateways, self.room, self.llm]:
+        for process in [*self.gateways, self.room, self.llm, self.tts]:
             if process is not None and process.running:
                 try:
                     await process.signal(signal.SIGTERM)
@@ -181,7 +198,7 @@ class Stack:
 
     def logs(self) -> str:
         """Every process's log tail, for failure messages."""
-        parts = [p for p in [self.room, self.llm, *self.gateways] if p is not None]
+        parts = [p for p in [self.room, self.llm, self.tts, *self.gateways] if p is not None]
         return "\n".join(f"--- {p.name}\n{p.log_tail()}" for p in parts)
 
 
