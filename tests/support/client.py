@@ -273,7 +273,9 @@ class Member:
     _reader: asyncio.Task[None] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def connect(self, last_seq: int | None = None, audio: str | None = None) -> dict[str, Any]:
+    async def connect(
+        self, last_seq: int | None = None, audio: str | None = None
+    ) -> dict[str, Any]:
         """Open the socket, say hello (asking for speech as `audio`), and return the welcome."""
         self.ws = await websockets.connect(self.url, max_size=None, additional_headers=self.headers)
         hello: dict[str, Any] = {"type": "hello"}
