@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import signal
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -51,6 +52,16 @@ model = "slow"
 [models.options]
 delay_ms = 40
 script = [{{ text = "{LONG}" }}]
+"""
+MEDIUM = " ".join(f"Line {n} goes on." for n in range(1, 16))
+MODELS += f"""
+[[models]]
+id = "medium"
+backend = "fake"
+model = "medium"
+[models.options]
+delay_ms = 20
+script = [{{ text = "{MEDIUM}" }}]
 """
 VOICES = """
 [[voices]]
@@ -165,3 +176,26 @@ async def test_stop_ends_the_speech_for_everyone(
     # A later message in the room still arrives; still no speech of the stopped reply.
     await say(ana, "thanks")
     assert len(speech(ana, message_id)) == len(speech(ben, message_id))
+
+
+async def test_a_tts_node_that_dies_mid_reply_leaves_the_text_whole_and_says_so(
+    shared: Stack, api: Api, members: list[Member]
+) -> None:
+    _, ana_token = await api.session("Ana")
+    room = await create_persona_room(api, ana_token, persona("bot", "medium", voice="tone"))
+    ana = await connected(shared, room["id"], ana_token, members, audio="pcm")
+
+    trigger = await say(ana, "@bot go on")
+    first = await ana.wait_for(lambda f: f["type"] == "speech" and f["audio"] != "")
+    assert shared.tts is not None
+    await shared.tts.signal(signal.SIGKILL)
+    try:
+        reply = await wait_reply(ana, trigger)
+        assert (reply["status"], reply["content"]) == ("complete", MEDIUM)  # the text is whole
+        last = await spoken_to_the_end(ana, first["message_id"])
+        assert last[-1]["final"] and last[-1]["error"].startswith("Speech failed")
+        history = await api.all_messages(ana_token, room["id"])
+        stored = next(m for m in history if m["id"] == reply["id"])
+        assert stored["speech"]["final"] and stored["speech"]["error"] == last[-1]["error"]
+    finally:
+        await shared.start_tts(shared.workdir / "voices.toml")  # for whatever runs next
