@@ -51,7 +51,10 @@ async def target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Targ
         f'base_url = "http://127.0.0.1:{free_port("127.0.0.1")}/v1"\nmodel = "gone"\n'
     )
     workdir = tmp_path_factory.mktemp("openapi-fuzz")
+    voices = workdir / "voices.toml"  # the TTS node's fake voice: a tone, at once
+    voices.write_text('[[voices]]\nid = "tone"\nbackend = "fake"\nmodel = "tone"\n')
     async with running_ai_stack("sqlite", workdir, registry) as stack:
+        await stack.start_tts(voices)
         yield await _sign_in(stack)
 
 

@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection
 
 from services.gateway.ws.frames import (
     CLIENT_TYPES,
+    AudioFrame,
     AutopilotFrame,
     HelloFrame,
     InterruptFrame,
@@ -269,6 +270,7 @@ MODELS = {
     "interrupt": InterruptFrame,
     "ping": PingFrame,
     "autopilot": AutopilotFrame,
+    "audio": AudioFrame,
 }
 INVALID_UTF8 = [b"\xff\xfe\xfd", b'{"type": "ping", "x": "\xc3\x28"}', b"\xc0\xaf", b"\xed\xa0\x80"]
 
@@ -283,6 +285,7 @@ def wrong_types() -> Iterator[str]:
         "interrupt": {"type": "interrupt", "message_id": "m"},
         "ping": {"type": "ping"},
         "autopilot": {"type": "autopilot", "enabled": False},
+        "audio": {"type": "audio", "format": "off"},
     }
     for kind, model in MODELS.items():
         for name in model.model_fields:
