@@ -136,6 +136,9 @@ const BROWSER_SUITE_SETTINGS: NodeJS.ProcessEnv = {
   CHIMERA_LOGIN_RATE_PER_MIN: '1000',
   CHIMERA_REGISTER_RATE_PER_MIN: '1000',
   CHIMERA_ALLOW_GUESTS: 'true',
+  // The fake model's "w0 w1 …" has no full stops: cut its speech into ~8-word sentences, so a
+  // spoken reply's sentences follow each other within seconds, not one 300-character one.
+  CHIMERA_SPEECH_MAX_SENTENCE_CHARS: '40',
 };
 
 /** The model registry: the fake model, plus a hosted one whose key is missing (shown unavailable). */

@@ -1,10 +1,7 @@
 // Two members with sound on both hear a persona's reply, sentence by sentence in order; Stop in
-// one silences both. Needs the room service to speak replies (issue 13's server side): until it
-// does, run it with CHIMERA_BROWSER_SPEECH=1 (it is left out of the default run, never faked).
+// one silences both. The voice is the stack's own (the bundled Piper voice `joe`), for real.
 import type { Page } from '@playwright/test';
 import { expect, test } from '../support/fixtures';
-
-test.skip(!process.env.CHIMERA_BROWSER_SPEECH, 'speech in rooms is not served yet: set CHIMERA_BROWSER_SPEECH=1');
 
 /** Record, in the page, every sentence index the timeline marks as being spoken, in order. */
 async function recordSpeaking(page: Page): Promise<void> {
