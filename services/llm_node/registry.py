@@ -6,19 +6,22 @@ with `available = false` and the reason; the node serves the rest.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.common.node_registry import (
+    Entry,
+    NodeRegistry,
+    RegistryError,
+    check_unique,
+    read_registry,
+)
 from services.llm_node.backends.base import BackendError, LlmBackend, ModelSpec
 
-logger = logging.getLogger(__name__)
+__all__ = ["BACKENDS", "Model", "ModelRegistry", "RegistryError", "load_specs"]
 
 DEFAULT_REGISTRY = Path(__file__).with_name("models.toml")
 START_TIMEOUT_S = 600.0  # loading big local weights can take minutes
@@ -101,46 +104,15 @@ class _RegistryFile(BaseModel):
     models: list[_ModelEntry] = Field(default_factory=list)
 
 
-class RegistryError(Exception):
-    """The registry file is missing or malformed."""
-
-
 def load_specs(path: Path) -> list[ModelSpec]:
     """Parse and validate a registry file."""
-    try:
-        data = tomllib.loads(path.read_text())
-        parsed = _RegistryFile.model_validate(data)
-    except FileNotFoundError:
-        raise RegistryError(f"model registry {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RegistryError(f"model registry {path} is not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        raise RegistryError(f"model registry {path} is invalid: {_problems(exc)}") from None
-    ids = [m.id for m in parsed.models]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise RegistryError(f"model registry {path} repeats ids: {', '.join(duplicates)}")
+    parsed = read_registry(path, _RegistryFile, "model")
+    check_unique((m.id for m in parsed.models), path, "model")
     return [ModelSpec(**m.model_dump()) for m in parsed.models]
 
 
-def _problems(exc: ValidationError) -> str:
-    """Each problem as `models[1].api_key: <what is wrong>`, without the values: a key pasted
-    into the file by mistake must not end up in a log."""
-    problems = []
-    for error in exc.errors(include_url=False, include_input=False):
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-        problems.append(f"{where.lstrip('.') or 'file'}: {error['msg']}")
-    return "; ".join(problems)
-
-
-@dataclass
-class Model:
+class Model(Entry[ModelSpec, LlmBackend]):
     """A registry entry and, once started, its backend."""
-
-    spec: ModelSpec
-    backend: LlmBackend | None = None
-    available: bool = False
-    reason: str = "starting"
 
     @property
     def context_window(self) -> int:
@@ -149,52 +121,12 @@ class Model:
         return self.spec.context_window or 0
 
 
-class ModelRegistry:
+class ModelRegistry(NodeRegistry[Model]):
     """Every configured model, started concurrently; unavailable ones say why."""
 
+    kind = "model"
+    start_timeout_s = START_TIMEOUT_S
+
     def __init__(self, specs: list[ModelSpec]) -> None:
-        self.models: dict[str, Model] = {spec.id: Model(spec) for spec in specs}
-
-    async def start(self) -> None:
-        """Start every backend; failures mark the model unavailable instead of raising."""
-        await asyncio.gather(*(self._start(model) for model in self.models.values()))
-
-    async def _start(self, model: Model) -> None:
-        try:
-            # In a thread: importing torch or an SDK takes seconds and must not stall serving.
-            backend = await asyncio.to_thread(BACKENDS[model.spec.backend], model.spec)
-            async with asyncio.timeout(START_TIMEOUT_S):
-                await backend.start()
-        except BackendError as exc:
-            model.reason = exc.message
-        except TimeoutError:
-            model.reason = f"did not start within {START_TIMEOUT_S:.0f} s"
-        except Exception as exc:  # a broken backend must not take the node down
-            logger.exception("model failed to start", extra={"model_id": model.spec.id})
-            model.reason = f"failed to start: {type(exc).__name__}"
-        else:
-            model.backend, model.available, model.reason = backend, True, ""
-            logger.info(
-                "model available", extra={"model_id": model.spec.id, "backend": model.spec.backend}
-            )
-            return
-        logger.warning(
-            "model unavailable",
-            extra={
-                "model_id": model.spec.id,
-                "backend": model.spec.backend,
-                "reason": model.reason,
-            },
-        )
-
-    def get(self, model_id: str) -> Model | None:
-        return self.models.get(model_id)
-
-    async def close(self) -> None:
-        """Close every started backend."""
-        for model in self.models.values():
-            if model.backend is not None:
-                try:
-                    await model.backend.close()
-                except Exception:
-                    logger.exception("closing backend failed", extra={"model_id": model.spec.id})
+        super().__init__((Model(spec) for spec in specs), BACKENDS, BackendError)
+        self.models = self.entries

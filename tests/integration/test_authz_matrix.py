@@ -48,7 +48,10 @@ async def world(
             f'base_url = "{provider.base_url}"\nmodel = "fake"\n'
         )
         workdir = tmp_path_factory.mktemp(f"authz-{request.param}")
+        voices = workdir / "voices.toml"  # a fake voice: a tone, at once
+        voices.write_text('[[voices]]\nid = "joe"\nbackend = "fake"\nmodel = "tone"\n')
         async with running_ai_stack(request.param, workdir, registry, STACK_ENV) as stack:
+            await stack.start_tts(voices)
             async with cookieless_client(stack.base_url()) as http:
                 yield await build_world(stack, http, MODEL)
 
