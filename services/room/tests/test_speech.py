@@ -142,13 +142,14 @@ async def test_a_persona_without_a_voice_is_not_spoken(spoken: Spoken) -> None:
 
 async def test_one_floor_per_room_a_second_reply_is_heard_after_the_first(spoken: Spoken) -> None:
     fake = spoken.llm.fake("m")
-    fake.script.extend([Step(text=TWO), Step(text="Short reply from the other one.")])
+    # Two sentences each: which reply's generation takes which script step is a race.
+    fake.script.extend([Step(text=TWO), Step(text=TWO)])
     alice, room_id, seen = await spoken.room(persona("a", "slow"), persona("b", "tone"))
     await spoken.world.rooms.post(room_id, alice, "@a @b speak", "", "")
     await seen.until(lambda: len([e for e in speech(seen) if e.final]) == 2)
     a, b = reply_id(seen, "a"), reply_id(seen, "b")
-    order = [e.message_id for e in speech(seen)]
-    assert order == [a, a, b]  # b synthesized fast, but waited for a's turn to end
+    order = [(e.message_id, e.index) for e in speech(seen)]
+    assert order == [(a, 0), (a, 1), (b, 0), (b, 1)]  # b's fast voice waited for a's turn
 
 
 async def test_stop_ends_text_and_speech_and_cancels_the_synthesis(spoken: Spoken) -> None:
