@@ -145,6 +145,8 @@ export interface HelloFrame {
   last_seq?: number | null;
   /** Send `speech` frames in this format; default none. */
   audio?: "opus" | "pcm" | null;
+  /** The last speech frame the client had; earlier ones are not sent again. */
+  last_speech?: SpeechHeard | null;
 }
 
 /** Stop a queued or streaming AI reply. */
@@ -451,6 +453,15 @@ export interface SpeechFrame {
   final: boolean;
   /** Final only: why speech ended early. */
   error?: string | null;
+}
+
+/**
+ * The last `speech` frame a client had: on resume, that reply's sentences up to it are
+ * not sent again.
+ */
+export interface SpeechHeard {
+  message_id: string;
+  index: number;
 }
 
 export interface SpeechIn {

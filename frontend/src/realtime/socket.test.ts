@@ -342,6 +342,33 @@ describe("RoomConnection audio", () => {
     socket.receive(speech);
     expect(events.filter((e) => e.kind === "frame").at(-1)).toEqual({ kind: "frame", frame: speech });
   });
+
+  it("resumes speech after the last sentence it had, so none is sent twice", () => {
+    const conn = connection();
+    conn.connect();
+    conn.setAudio("opus");
+    const first = welcomeLatest();
+    for (const index of [0, 1]) {
+      first.receive({
+        type: "speech",
+        message_id: "m2",
+        index,
+        text: "Hi.",
+        format: "opus",
+        sample_rate: 48000,
+        audio: "",
+        final: false,
+      });
+    }
+    first.drop(1006);
+    timers.fire();
+    expect(welcomeLatest().sent[0]).toEqual({
+      type: "hello",
+      token: "tok",
+      audio: "opus",
+      last_speech: { message_id: "m2", index: 1 },
+    });
+  });
 });
 
 describe("backoffDelay", () => {

@@ -95,6 +95,8 @@ export class RoomConnection {
   /** The speech format wanted now, and what the current socket was last told. */
   private audioWanted: AudioFormat | null;
   private audioTold: AudioFormat | null = null;
+  /** The last speech frame had: on resume, that reply's sentences up to it are not resent. */
+  private lastSpeech: { message_id: string; index: number } | null = null;
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private socket: SocketLike | null = null;
   private welcomed = false;
@@ -265,6 +267,7 @@ export class RoomConnection {
       // Nothing held: no last_seq, so the server does not replay the whole room.
       if (this.highestSeq > 0) hello.last_seq = this.highestSeq;
       if (this.audioWanted) hello.audio = this.audioWanted;
+      if (this.audioWanted && this.lastSpeech) hello.last_speech = this.lastSpeech;
       this.audioTold = this.audioWanted;
       socket.send(JSON.stringify(hello));
     };
@@ -307,6 +310,9 @@ export class RoomConnection {
         return;
       case "message":
         this.noteSeq(frame.message.seq);
+        break;
+      case "speech":
+        this.lastSpeech = { message_id: frame.message_id, index: frame.index };
         break;
       case "ack":
         this.outboxItems = this.outboxItems.filter((i) => i.client_msg_id !== frame.client_msg_id);

@@ -45,7 +45,7 @@ from services.gateway.ws.protocol import (
     error_frame,
     parse_client_frame,
 )
-from services.gateway.ws.speech import frames_for
+from services.gateway.ws.speech import frames_for, unheard
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ async def _join(gateway: Gateway, link: RoomLink, conn: Connection, hello: Hello
     frames = [
         welcome,
         *(encode("message", message=message_json(m)) for m in [*replay, *in_progress]),
-        *await frames_for(spoken, conn.audio),
+        *await frames_for(unheard(spoken, hello.last_speech), conn.audio),
     ]
     conn.start(frames)
 

@@ -116,3 +116,34 @@ def test_a_replys_whole_speech_as_opus_or_wav(
     for token, which in ((ana, silent.id), (stranger, reply.id)):
         missing = http.get(f"/api/rooms/{room_id}/messages/{which}/speech", headers=bearer(token))
         assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_a_resuming_client_gets_exactly_the_speech_it_missed(
+    http: TestClient,  # noqa: F811
+    fakes: FakeServices,
+) -> None:
+    ana_id, ana = register(http, "ana")
+    room_id = fakes.rooms.add_room({ana_id: MEMBER})
+    with connect(http, f"/ws/room/{room_id}") as first:
+        join(first, ana, audio="pcm")
+        reply = fakes.rooms.start_reply(room_id, "alpha", "One. Two. Three")
+        for index in range(3):
+            fakes.rooms.speak(room_id, sentence(reply.id, index))
+            assert next_of(first, "speech")["index"] == index
+    # The client had heard sentence 0 only when its socket dropped; 1 and 2 were lost with it.
+    heard = {"message_id": reply.id, "index": 0}
+    with connect(http, f"/ws/room/{room_id}") as again:
+        again.send_json({"type": "hello", "token": ana, "audio": "pcm", "last_speech": heard})
+        assert again.receive_json()["type"] == "welcome"
+        assert [next_of(again, "speech")["index"] for _ in range(2)] == [1, 2]
+        with connect(http, f"/ws/room/{room_id}") as other:  # another reply's mark skips none
+            mark = {"message_id": "another-reply", "index": 9}
+            other.send_json({"type": "hello", "token": ana, "audio": "pcm", "last_speech": mark})
+            assert [next_of(other, "speech")["index"] for _ in range(3)] == [0, 1, 2]
+        fakes.rooms.speak(room_id, sentence(reply.id, 3, final=True))
+        assert next_of(again, "speech")["index"] == 3
+    for bad in ({"message_id": reply.id}, {"message_id": reply.id, "index": -1}, "x"):
+        with connect(http, f"/ws/room/{room_id}") as ws:
+            ws.send_json({"type": "hello", "token": ana, "last_speech": bad})
+            frame = ws.receive_json()
+            assert (frame["type"], frame["code"]) == ("error", "invalid_frame")

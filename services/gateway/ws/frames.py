@@ -29,6 +29,14 @@ class _ClientFrame(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
 
 
+class SpeechHeard(_ClientFrame):
+    """The last `speech` frame a client had: on resume, that reply's sentences up to it are
+    not sent again."""
+
+    message_id: Text = Field(min_length=1, max_length=64)
+    index: int = Field(ge=0, le=MAX_SEQ)
+
+
 class HelloFrame(_ClientFrame):
     """The first frame: who is connecting and what they have already seen."""
 
@@ -39,6 +47,10 @@ class HelloFrame(_ClientFrame):
     )
     audio: SpeechFormat | None = Field(
         default=None, description="Send `speech` frames in this format; default none."
+    )
+    last_speech: SpeechHeard | None = Field(
+        default=None,
+        description="The last speech frame the client had; earlier ones are not sent again.",
     )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from services.common.pb import room_pb2 as pb
 from services.gateway.audio import OPUS_RATE, ogg_opus
 from services.gateway.ws.connection import Connection
-from services.gateway.ws.frames import SpeechFormat
+from services.gateway.ws.frames import SpeechFormat, SpeechHeard
 from services.gateway.ws.protocol import encode
 
 Frame = tuple[str, bytes]  # the frame's text, and the same in UTF-8
@@ -120,6 +120,18 @@ async def deliver(sentences: Iterable[SpokenSentence], conns: Iterable[Connectio
             frame, data = await spoken.frame(fmt)
             for conn in targets:
                 conn.push(frame, data)
+
+
+def unheard(sentences: list[SpokenSentence], heard: SpeechHeard | None) -> list[SpokenSentence]:
+    """`sentences` less those a resuming client had: the ones of its last speech frame's reply
+    up to that frame (sentences are sent in order, so it had every one before)."""
+    if heard is None:
+        return sentences
+    return [
+        s
+        for s in sentences
+        if not (s.event.message_id == heard.message_id and s.event.index <= heard.index)
+    ]
 
 
 async def frames_for(sentences: Iterable[SpokenSentence], fmt: SpeechFormat | None) -> list[str]:
