@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.node_server import node_main, serve_node
+from services.common.node.server import node_main, serve_node
 from services.common.pb import llm_pb2, llm_pb2_grpc
 from services.llm_node.config import LlmSettings
 from services.llm_node.registry import ModelRegistry, load_specs

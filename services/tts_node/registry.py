@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.common.node_registry import (
+from services.common.node.registry import (
     Entry,
     NodeRegistry,
     RegistryError,

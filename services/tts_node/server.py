@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.node_server import node_main, serve_node
+from services.common.node.server import node_main, serve_node
 from services.common.pb import tts_pb2, tts_pb2_grpc
 from services.tts_node.config import TtsSettings
 from services.tts_node.registry import VoiceRegistry, load_specs

@@ -14,7 +14,7 @@ import grpc
 from services.common.grpc_security import GrpcSecurity
 from services.common.grpc_server import GrpcServer, PortInUse, run, wait_for_signal
 from services.common.log import setup_logging
-from services.common.node_registry import RegistryError
+from services.common.node.registry import RegistryError
 from services.common.settings import CommonSettings
 from services.common.threads import DaemonThreadExecutor
 

@@ -1,0 +1,1 @@
+"""What the model nodes (LLM, TTS, image) share: the registry base and the server bootstrap."""
