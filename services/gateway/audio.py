@@ -2,7 +2,7 @@
 
 WAV is written by the standard library. Opus is encoded through PyAV (its wheels bundle libopus);
 Opus runs at 48 kHz, so the PCM (Piper's voices are 22,050 Hz) is resampled first. Both are
-CPU work of a few milliseconds a sentence: callers on the event loop run `ogg_opus` in a thread.
+CPU work of a few milliseconds a sentence (Opus at complexity 5): callers on the event loop run `ogg_opus` in a thread.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ MEDIA_TYPES: dict[AudioFormat, str] = {"wav": "audio/wav", "opus": "audio/ogg"}
 SAMPLE_BYTES = 2  # 16-bit
 OPUS_RATE = 48_000  # what Opus encodes at (and decoders play back at)
 OPUS_BIT_RATE = 32_000  # speech, mono: clear at a tenth of the PCM's size
+# libopus's complexity (0-10; FFmpeg's default is 10). 5 encodes a sentence ~3x faster
+# (4.5 s of speech: 14 ms instead of 40 ms on a 2-core EPYC VM) at a quality difference that
+# does not show in speech at 32 kbit/s; every sentence waits for this before anyone hears it.
+OPUS_COMPLEXITY = 5
 
 
 def wav(pcm: bytes, sample_rate: int) -> bytes:
@@ -36,7 +40,12 @@ def ogg_opus(pcm: bytes, sample_rate: int) -> bytes:
     """A complete Ogg/Opus stream of 16-bit little-endian mono PCM (decodable on its own)."""
     out = io.BytesIO()
     with av.open(out, mode="w", format="ogg") as container:
-        stream = container.add_stream("libopus", rate=OPUS_RATE, layout="mono")
+        stream = container.add_stream(
+            "libopus",
+            rate=OPUS_RATE,
+            layout="mono",
+            options={"compression_level": str(OPUS_COMPLEXITY)},
+        )
         stream.bit_rate = OPUS_BIT_RATE
         resampler = av.AudioResampler(format="s16", layout="mono", rate=OPUS_RATE)
         samples = len(pcm) // SAMPLE_BYTES
