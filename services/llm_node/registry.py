@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.common.node.registry import (
     Entry,
     NodeRegistry,
     RegistryError,
     check_unique,
+    known_backend,
     read_registry,
 )
 from services.llm_node.backends.base import BackendError, LlmBackend, ModelSpec
@@ -78,7 +79,7 @@ class _ModelEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
-    backend: str
+    backend: Annotated[str, AfterValidator(known_backend(BACKENDS))]
     model: str = Field(min_length=1)
     base_url: str | None = None
     api_key_env: str | None = None
@@ -89,13 +90,6 @@ class _ModelEntry(BaseModel):
     dtype: str = "auto"
     max_concurrency: int = Field(1, ge=1)
     options: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("backend")
-    @classmethod
-    def _known_backend(cls, value: str) -> str:
-        if value not in BACKENDS:
-            raise ValueError(f"unknown backend {value!r}; expected one of {', '.join(BACKENDS)}")
-        return value
 
 
 class _RegistryFile(BaseModel):

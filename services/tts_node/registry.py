@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.common.node.registry import (
     Entry,
     NodeRegistry,
     RegistryError,
     check_unique,
+    known_backend,
     read_registry,
 )
 from services.tts_node.backends.base import BackendError, TtsBackend, VoiceSpec
@@ -57,7 +58,7 @@ class _VoiceEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
-    backend: str
+    backend: Annotated[str, AfterValidator(known_backend(BACKENDS))]
     model: str = Field(min_length=1)
     speaker: str | int | None = None
     language: str | None = None
@@ -68,13 +69,6 @@ class _VoiceEntry(BaseModel):
     base_url: str | None = None
     api_key_env: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("backend")
-    @classmethod
-    def _known_backend(cls, value: str) -> str:
-        if value not in BACKENDS:
-            raise ValueError(f"unknown backend {value!r}; expected one of {', '.join(BACKENDS)}")
-        return value
 
 
 class _RegistryFile(BaseModel):

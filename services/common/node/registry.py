@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -52,6 +52,17 @@ def read_registry(path: Path, schema: type[FileT], kind: str) -> FileT:
         raise RegistryError(f"{kind} registry {path} is not valid TOML: {exc}") from None
     except ValidationError as exc:
         raise RegistryError(f"{kind} registry {path} is invalid: {_problems(exc)}") from None
+
+
+def known_backend(backends: Mapping[str, object]) -> Callable[[str], str]:
+    """A validator for an entry's `backend`: one of `backends`, or a message listing them."""
+
+    def check(value: str) -> str:
+        if value not in backends:
+            raise ValueError(f"unknown backend {value!r}; expected one of {', '.join(backends)}")
+        return value
+
+    return check
 
 
 def check_unique(ids: Iterable[str], path: Path, kind: str) -> None:

@@ -19,6 +19,9 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from services.common.node.backend import BackendError as BackendError
+from services.common.node.backend import BackendUnavailable as BackendUnavailable
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT_WINDOW = 8192
@@ -83,19 +86,6 @@ class Final:
     model: str = ""
     time_to_first_token_ms: int = 0
     total_ms: int = 0
-
-
-class BackendError(Exception):
-    """A failure whose message is safe to show a room; `retryable` says whether to try again."""
-
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-
-
-class BackendUnavailable(BackendError):
-    """The model cannot be used at all (missing key, weights that will not load, no GPU...)."""
 
 
 class LlmBackend(ABC):

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from services.common.node.backend import resolve_device, resolve_dtype
 from services.llm_node.backends.base import (
     DEFAULT_CONTEXT_WINDOW,
     BackendError,
@@ -35,29 +36,8 @@ from services.llm_node.backends.transformers_thread import Done, Generation
 logger = logging.getLogger(__name__)
 
 NOT_INSTALLED = "transformers is not installed: pip install 'chimera[local]'"
-DTYPES = ("float32", "float16", "bfloat16")
 # `options` passed through to `from_pretrained`; anything else is a configuration mistake.
 LOAD_OPTIONS = ("revision", "trust_remote_code", "attn_implementation")
-
-
-def resolve_device(requested: str, cuda_available: bool) -> str:
-    """`auto` → `cuda` when available, else `cpu`; an explicit CUDA device needs CUDA."""
-    if requested == "auto":
-        return "cuda" if cuda_available else "cpu"
-    if requested.startswith("cuda") and not cuda_available:
-        raise BackendUnavailable(f"device {requested!r} was asked for, but CUDA is not available")
-    return requested
-
-
-def resolve_dtype(requested: str, device: str, bf16_supported: bool) -> str:
-    """`auto` → bfloat16 (or float16) on CUDA, float32 elsewhere."""
-    if requested == "auto":
-        if device.startswith("cuda"):
-            return "bfloat16" if bf16_supported else "float16"
-        return "float32"
-    if requested not in DTYPES:
-        raise BackendUnavailable(f"dtype {requested!r} is not one of auto, {', '.join(DTYPES)}")
-    return requested
 
 
 def _is_local_path(model: str) -> bool:

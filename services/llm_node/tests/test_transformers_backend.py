@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from services.common.node.backend import resolve_device, resolve_dtype
 from services.llm_node.backends.base import (
     BackendError,
     BackendUnavailable,
@@ -33,8 +34,6 @@ from services.llm_node.backends.transformers import (
     NOT_INSTALLED,
     TransformersBackend,
     _Line,
-    resolve_device,
-    resolve_dtype,
 )
 from tests.support.tiny_models import IM_END, build_tiny_chat_model, build_tiny_tokenizer
 

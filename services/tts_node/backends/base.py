@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.common.node.backend import BackendError as BackendError
+from services.common.node.backend import BackendUnavailable as BackendUnavailable
+
 logger = logging.getLogger(__name__)
 
 MIN_RATE, MAX_RATE = 0.5, 2.0
@@ -49,19 +52,6 @@ class VoiceSpec:
     def model_path(self) -> Path:
         """`model` as a path (registry files make relative ones relative to themselves)."""
         return Path(self.model).expanduser()
-
-
-class BackendError(Exception):
-    """A failure whose message is safe to show a room; `retryable` says whether to try again."""
-
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-
-
-class BackendUnavailable(BackendError):
-    """The voice cannot be used at all (a missing file or package, no key, no GPU...)."""
 
 
 class TtsBackend(ABC):
