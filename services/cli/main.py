@@ -29,6 +29,13 @@ def _tts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _image(args: argparse.Namespace) -> int:
+    from services.image_node.server import main
+
+    main()
+    return 0
+
+
 def _gateway(args: argparse.Namespace) -> int:
     from services.gateway.server import main
 
@@ -53,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "tts", help="run the TTS node alone (settings from CHIMERA_* env; CHIMERA_VOICES)"
     ).set_defaults(func=_tts)
+    sub.add_parser(
+        "image",
+        help="run the image node alone (settings from CHIMERA_* env; CHIMERA_IMAGE_MODELS)",
+    ).set_defaults(func=_image)
     sub.add_parser(
         "gateway", help="run the gateway alone (settings from CHIMERA_* env)"
     ).set_defaults(func=_gateway)

@@ -1,0 +1,3 @@
+from services.image_node.server import main
+
+main()
