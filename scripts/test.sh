@@ -3,8 +3,9 @@
 # Python suite (unit, integration with real processes and databases, end-to-end `chimera up`),
 # the web app's lint (Biome) and unit tests, and the browser tests in Debian's headless Chromium.
 # Extra arguments go to pytest, e.g. ./scripts/test.sh -k resume -x
-# --fast as the first argument runs only lint and the unit tier on SQLite (pytest -m 'unit and
-# not postgres'): no types, no processes, no web app or browser; e.g. ./scripts/test.sh --fast -x
+# --fast as the first argument runs only lint and the unit tier on SQLite, less the tests that
+# build diffusion pipelines (pytest -m 'unit and not postgres and not diffusion'): no types, no
+# processes, no web app or browser; e.g. ./scripts/test.sh --fast -x
 # PostgreSQL tests use 127.0.0.1:5432 (override: CHIMERA_TEST_POSTGRES_URL); with CI=true
 # they must run, elsewhere they skip with the reason when no server is reachable.
 # CHIMERA_SKIP_BROWSER=1 leaves out the web app and browser tests (for quick local runs).
@@ -28,8 +29,8 @@ echo "==> lint (ruff)"
 if [ "$fast" = 1 ]; then
     # No mypy and no PostgreSQL halves here (the full run and CI have both): the unit tier on
     # SQLite only, on two workers (39 s with lint, 2-core AMD EPYC VM, 2026-12-04).
-    echo "==> unit tests on SQLite (pytest -m 'unit and not postgres', 2 workers)"
-    .venv/bin/python -m pytest -m "unit and not postgres" -n 2 -q "$@"
+    echo "==> unit tests on SQLite (pytest -m 'unit and not postgres and not diffusion', 2 workers)"
+    .venv/bin/python -m pytest -m "unit and not postgres and not diffusion" -n 2 -q "$@"
     exit 0
 fi
 echo "==> types (mypy)"

@@ -32,6 +32,7 @@ from services.image_node.tests.support import (
 
 pytestmark = [
     pytest.mark.unit,
+    pytest.mark.diffusion,
     # diffusers' Euler scheduler on numpy 2: theirs to fix, nothing to do with the node.
     pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),
 ]

@@ -160,6 +160,7 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
         load_specs(tmp_path / "nope.toml")
 
 
+@pytest.mark.diffusion
 @pytest.mark.usefixtures("offline_hub")
 async def test_diffusers_models_that_cannot_be_used_say_why(
     tmp_path: Path, tiny_sd15: Path
