@@ -17,7 +17,6 @@ from services.common.errors import (
     Conflict,
     FailedPrecondition,
     InvalidArgument,
-    NotFound,
     ResourceExhausted,
     Unavailable,
 )
@@ -185,12 +184,9 @@ class ImageServicer(image_pb2_grpc.ImageServiceServicer):
         self.queue = queue
 
     def _backend(self, model_id: str) -> ImageBackend:
-        model = self.registry.get(model_id)
-        if model is None:
-            raise NotFound(f"Unknown image model {model_id!r}.")
-        if not model.available or model.backend is None:
-            raise FailedPrecondition(f"Image model {model_id!r} is unavailable: {model.reason}")
-        return model.backend
+        backend = self.registry.usable(model_id, "image model").backend
+        assert backend is not None  # usable() checked it
+        return backend
 
     @streaming
     async def Generate(

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from services.common.errors import FailedPrecondition, InvalidArgument, Unavailable
 from services.common.grpc_errors import streaming, unary
 from services.common.pb import llm_pb2 as pb
 from services.common.pb import llm_pb2_grpc
@@ -38,12 +38,7 @@ class LlmServicer(llm_pb2_grpc.LlmServiceServicer):
         self.registry = registry
 
     def _model(self, model_id: str) -> Model:
-        model = self.registry.get(model_id)
-        if model is None:
-            raise NotFound(f"Unknown model {model_id!r}.")
-        if not model.available or model.backend is None:
-            raise FailedPrecondition(f"Model {model_id!r} is unavailable: {model.reason}")
-        return model
+        return self.registry.usable(model_id, "model")
 
     @streaming
     async def Generate(

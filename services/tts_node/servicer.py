@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from services.common.errors import FailedPrecondition, InvalidArgument, Unavailable
 from services.common.grpc_errors import streaming, unary
 from services.common.pb import tts_pb2 as pb
 from services.common.pb import tts_pb2_grpc
@@ -30,12 +30,9 @@ class TtsServicer(tts_pb2_grpc.TtsServiceServicer):
         self.registry = registry
 
     def _backend(self, voice_id: str) -> TtsBackend:
-        voice = self.registry.get(voice_id)
-        if voice is None:
-            raise NotFound(f"Unknown voice {voice_id!r}.")
-        if not voice.available or voice.backend is None:
-            raise FailedPrecondition(f"Voice {voice_id!r} is unavailable: {voice.reason}")
-        return voice.backend
+        backend = self.registry.usable(voice_id, "voice").backend
+        assert backend is not None  # usable() checked it
+        return backend
 
     @streaming
     async def Synthesize(

@@ -16,6 +16,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from services.common.errors import FailedPrecondition, NotFound
+
 logger = logging.getLogger(__name__)
 
 
@@ -143,6 +145,17 @@ class NodeRegistry(Generic[EntryT]):
 
     def get(self, entry_id: str) -> EntryT | None:
         return self.entries.get(entry_id)
+
+    def usable(self, entry_id: str, noun: str) -> EntryT:
+        """The started entry; NotFound or FailedPrecondition (with the reason) otherwise."""
+        entry = self.entries.get(entry_id)
+        if entry is None:
+            raise NotFound(f"Unknown {noun} {entry_id!r}.")
+        if not entry.available or entry.backend is None:
+            raise FailedPrecondition(
+                f"{noun[:1].upper()}{noun[1:]} {entry_id!r} is unavailable: {entry.reason}"
+            )
+        return entry
 
     async def close(self) -> None:
         """Close every started backend."""
