@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from services.common.net import free_port
 from services.llm_node.backends.base import (
     BackendError,
     BackendUnavailable,
@@ -23,6 +22,7 @@ from services.llm_node.backends.base import (
 from services.llm_node.backends.openai import OpenAIBackend
 from services.llm_node.backends.openai_compatible import OpenAICompatibleBackend
 from tests.support.providers import FakeProvider, openai_server
+from tests.support.providers._serve import reserved_port
 
 pytestmark = pytest.mark.unit
 
@@ -203,17 +203,21 @@ async def test_failures_before_the_first_token_are_retried(failures: list[int | 
 async def test_a_refused_connection_is_retried_until_the_provider_is_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    port = free_port("127.0.0.1")
+    # Bound but not listening: the first attempt is refused, and no other test's server can
+    # take the port before the provider comes up on this very socket.
+    reserved = reserved_port()
+    port = reserved.getsockname()[1]
     backend = OpenAIBackend(openai_spec(f"http://127.0.0.1:{port}/v1"))
     attempts: list[FakeProvider | None] = []
     async with AsyncExitStack() as stack:
+        stack.callback(reserved.close)
         one_attempt = backend._stream
 
         async def provider_up_from_second_attempt(
             request: GenerationRequest,
         ) -> AsyncIterator[Delta | Final]:
             srv = (
-                await stack.enter_async_context(openai_server(port=port))
+                await stack.enter_async_context(openai_server(sock=reserved))
                 if len(attempts) == 1
                 else None
             )
@@ -343,9 +347,10 @@ async def test_compatible_server_without_a_model_list_is_available() -> None:
 
 
 async def test_compatible_server_that_is_down_is_unavailable_with_the_reason() -> None:
-    url = f"http://127.0.0.1:{free_port('127.0.0.1')}/v1"
-    with pytest.raises(BackendUnavailable) as caught:
-        await OpenAICompatibleBackend(compatible_spec(url)).start()
+    with reserved_port() as down:  # nothing listens, and nothing else can take the port
+        url = f"http://127.0.0.1:{down.getsockname()[1]}/v1"
+        with pytest.raises(BackendUnavailable) as caught:
+            await OpenAICompatibleBackend(compatible_spec(url)).start()
     assert caught.value.message == f"cannot reach {url}: connection refused"
 
 

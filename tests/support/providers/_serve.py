@@ -50,17 +50,42 @@ def with_hang_ups(router: Router) -> RawApp:
     return app
 
 
-@asynccontextmanager
-async def serve(
-    app: RawApp, provider: FakeProvider, *, host: str = "127.0.0.1", port: int = 0
-) -> AsyncIterator[str]:
-    """Serve `app` on host:port (0: a free port) until the block ends; yield its root URL."""
+def tcp_socket(host: str = "127.0.0.1") -> socket.socket:
+    """A TCP socket for a server on `host`, not bound yet."""
     # An explicit IPPROTO_TCP: with protocol 0, asyncio never sets TCP_NODELAY on accepted
     # connections, and a request right after an answer waits ~40 ms for a delayed ACK.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    return sock
+
+
+def reserved_port(host: str = "127.0.0.1") -> socket.socket:
+    """A socket bound to a free port and not listening: connections to it are refused, and no
+    other process can take the port until `serve(sock=...)` serves it (or it is closed)."""
+    sock = tcp_socket(host)
+    sock.bind((host, 0))
+    return sock
+
+
+@asynccontextmanager
+async def serve(
+    app: RawApp,
+    provider: FakeProvider,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    sock: socket.socket | None = None,
+) -> AsyncIterator[str]:
+    """Serve `app` on host:port (0: a free port) until the block ends; yield its root URL.
+
+    `sock`: a socket already bound (see `reserved_port`), served as it is: no other process
+    can have taken its port in between.
+    """
+    if sock is None:
+        sock = tcp_socket(host)
+        sock.bind((host, port))
+    host = sock.getsockname()[0]
     sock.listen(128)
     config = uvicorn.Config(
         app,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -119,10 +120,12 @@ def _envelope(model: str, kind: str) -> dict[str, Any]:
 
 @asynccontextmanager
 async def openai_server(
-    *, host: str = "127.0.0.1", port: int = 0, **script: Any
+    *, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None, **script: Any
 ) -> AsyncIterator[FakeProvider]:
-    """Serve a scripted OpenAI API (see FakeProvider for `script`); `.base_url` ends in /v1."""
+    """Serve a scripted OpenAI API (see FakeProvider for `script`); `.base_url` ends in /v1.
+
+    `sock`: serve on this bound socket (tests/support/providers/_serve.py `reserved_port`)."""
     provider = FakeProvider(**script)
-    async with serve(create_app(provider), provider, host=host, port=port) as url:
+    async with serve(create_app(provider), provider, host=host, port=port, sock=sock) as url:
         provider.base_url = f"{url}/v1"
         yield provider
