@@ -27,7 +27,6 @@ from services.image_node.backends.base import (
     MAX_SIZE,
     MAX_STEPS,
     MIN_SIZE,
-    BackendError,
     ImageBackend,
     ModelSpec,
 )
@@ -116,5 +115,5 @@ class ImageModelRegistry(NodeRegistry[ImageModel]):
     start_timeout_s = START_TIMEOUT_S
 
     def __init__(self, specs: list[ModelSpec]) -> None:
-        super().__init__((ImageModel(spec) for spec in specs), BACKENDS, BackendError)
+        super().__init__((ImageModel(spec) for spec in specs), BACKENDS)
         self.models = self.entries

@@ -20,7 +20,7 @@ from services.common.node.registry import (
     known_backend,
     read_registry,
 )
-from services.llm_node.backends.base import BackendError, LlmBackend, ModelSpec
+from services.llm_node.backends.base import LlmBackend, ModelSpec
 
 __all__ = ["BACKENDS", "Model", "ModelRegistry", "RegistryError", "load_specs"]
 
@@ -122,5 +122,5 @@ class ModelRegistry(NodeRegistry[Model]):
     start_timeout_s = START_TIMEOUT_S
 
     def __init__(self, specs: list[ModelSpec]) -> None:
-        super().__init__((Model(spec) for spec in specs), BACKENDS, BackendError)
+        super().__init__((Model(spec) for spec in specs), BACKENDS)
         self.models = self.entries

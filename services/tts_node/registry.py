@@ -20,7 +20,7 @@ from services.common.node.registry import (
     known_backend,
     read_registry,
 )
-from services.tts_node.backends.base import BackendError, TtsBackend, VoiceSpec
+from services.tts_node.backends.base import TtsBackend, VoiceSpec
 
 __all__ = ["BACKENDS", "RegistryError", "Voice", "VoiceRegistry", "load_specs"]
 
@@ -104,5 +104,5 @@ class VoiceRegistry(NodeRegistry[Voice]):
     start_timeout_s = START_TIMEOUT_S
 
     def __init__(self, specs: list[VoiceSpec]) -> None:
-        super().__init__((Voice(spec) for spec in specs), BACKENDS, BackendError)
+        super().__init__((Voice(spec) for spec in specs), BACKENDS)
         self.voices = self.entries

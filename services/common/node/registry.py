@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from services.common.errors import FailedPrecondition, NotFound
+from services.common.node.backend import BackendError
 
 logger = logging.getLogger(__name__)
 
@@ -108,11 +109,9 @@ class NodeRegistry(Generic[EntryT]):
         self,
         entries: Iterable[EntryT],
         factories: dict[str, Callable[[Any], Any]],
-        backend_error: type[Exception],
     ) -> None:
         self.entries: dict[str, EntryT] = {e.spec.id: e for e in entries}
         self._factories = factories  # by reference: tests may swap a factory in
-        self._backend_error = backend_error
 
     async def start(self) -> None:
         await asyncio.gather(*(self._start(entry) for entry in self.entries.values()))
@@ -125,8 +124,8 @@ class NodeRegistry(Generic[EntryT]):
             backend = await asyncio.to_thread(self._factories[spec.backend], spec)
             async with asyncio.timeout(self.start_timeout_s):
                 await backend.start()
-        except self._backend_error as exc:
-            entry.reason = getattr(exc, "message", str(exc))
+        except BackendError as exc:
+            entry.reason = exc.message
         except TimeoutError:
             entry.reason = f"did not start within {self.start_timeout_s:.0f} s"
         except Exception as exc:  # a broken backend must not take the node down
